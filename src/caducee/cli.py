@@ -1,0 +1,27 @@
+"""The one ``caducee`` command: every part adds its sub-command here."""
+
+from __future__ import annotations
+
+import typer
+
+from caducee import __version__
+from caducee.commands import server
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Caducée : messagerie sécurisée de santé. / Secure health messaging.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # never print keys or content in a traceback
+)
+app.add_typer(server.app, name="server")
+
+
+@app.command()
+def version() -> None:
+    """Afficher la version. / Print the version."""
+    typer.echo(__version__)
+
+
+if __name__ == "__main__":
+    app()

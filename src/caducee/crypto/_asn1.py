@@ -1,0 +1,144 @@
+"""asn1crypto helpers shared by the CMS modules (private).
+
+RFC 5652 structures come from ``asn1crypto.cms``; what it lacks is here: the GCM parameters
+of RFC 5084 §3.2, BER→DER normalisation, OID tables, and one guard that turns any parsing
+surprise into ``MalformedMessage`` so no third-party exception escapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from asn1crypto import cms, core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from caducee.crypto.algorithms import DigestAlgorithm
+from caducee.crypto.errors import CryptoError, MalformedMessage, UnsupportedAlgorithm
+
+__all__ = [
+    "DIGESTS",
+    "GCMParameters",
+    "cert_from_asn1",
+    "cert_to_asn1",
+    "digest_from_name",
+    "guard",
+    "hash_from_name",
+    "load_content_info",
+    "matches_recipient",
+    "octets",
+    "to_der",
+]
+
+DIGESTS: dict[str, DigestAlgorithm] = {d.value: d for d in DigestAlgorithm}
+"""asn1crypto digest names we accept for signatures (RFC 5754 §2)."""
+
+_REFUSED_DIGESTS = {"md2", "md5", "sha1", "sha224"}
+
+_OAEP_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+
+class GCMParameters(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
+    """``GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen INTEGER DEFAULT 12 }``.
+
+    RFC 5084 §3.2; asn1crypto leaves these parameters as ``Any``.
+    """
+
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
+        ("aes_nonce", core.OctetString),
+        ("aes_icvlen", core.Integer, {"default": 12}),
+    ]
+
+
+@contextmanager
+def guard(what: str) -> Iterator[None]:
+    """Let our own errors through; turn anything else raised while parsing into MalformedMessage."""
+    try:
+        yield
+    except CryptoError:
+        raise
+    except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError, ...
+        raise MalformedMessage(f"cannot read the {what}: {type(exc).__name__}") from exc
+
+
+def load_content_info(data: bytes, what: str = "CMS message") -> cms.ContentInfo:
+    """Parse a DER or BER (indefinite-length) ContentInfo (RFC 5652 §3)."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MalformedMessage(f"the {what} must be bytes")
+    with guard(what):
+        info = cms.ContentInfo.load(bytes(data), strict=True)
+        _ = info["content_type"].native
+        _ = info["content"].parsed if isinstance(info["content"], core.Any) else info["content"]
+    return info
+
+
+def to_der(data: bytes) -> bytes:
+    """Re-encode a BER ContentInfo as DER (every length definite, every string primitive)."""
+    info = load_content_info(data)
+    with guard("CMS message"):
+        der: bytes = info.dump(force=True)
+    return der
+
+
+def octets(value: core.Asn1Value) -> bytes:
+    """The bytes of an OCTET STRING, primitive or constructed (BER chunks merged)."""
+    return bytes(value)  # OctetString.__bytes__ merges BER chunks
+
+
+def digest_from_name(name: str) -> DigestAlgorithm:
+    """Our DigestAlgorithm for an asn1crypto digest name; MD5/SHA-1 are refused (RFC 8551 §2.1)."""
+    if name in DIGESTS:
+        return DIGESTS[name]
+    if name in _REFUSED_DIGESTS:
+        raise UnsupportedAlgorithm(f"digest algorithm {name} is refused for signatures")
+    raise UnsupportedAlgorithm(f"digest algorithm {name} is not supported")
+
+
+def hash_from_name(name: str) -> hashes.HashAlgorithm:
+    """A hash for OAEP / MGF1 parameters (RFC 8017 App. A.2.1); SHA-1 is allowed there."""
+    if name not in _OAEP_HASHES:
+        raise UnsupportedAlgorithm(f"hash {name} is not supported in OAEP/MGF1 parameters")
+    return _OAEP_HASHES[name]()
+
+
+def cert_to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    """A ``cryptography`` certificate as an asn1crypto one."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
+
+
+def cert_from_asn1(cert: asn1_x509.Certificate) -> x509.Certificate:
+    """An asn1crypto certificate as a ``cryptography`` one."""
+    return x509.load_der_x509_certificate(cert.dump())
+
+
+def _ski(cert: x509.Certificate) -> bytes | None:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    except x509.ExtensionNotFound:
+        return None
+    return ext.value.digest
+
+
+def matches_recipient(rid: core.Choice, cert: x509.Certificate) -> bool:
+    """Whether a SignerIdentifier / RecipientIdentifier names ``cert`` (RFC 5652 §5.3, §6.2.1)."""
+    with guard("identifier"):
+        if rid.name == "issuer_and_serial_number":
+            ias = rid.chosen
+            asn1_cert = cert_to_asn1(cert)
+            return bool(
+                ias["serial_number"].native == cert.serial_number
+                and ias["issuer"] == asn1_cert.issuer
+            )
+        if rid.name == "subject_key_identifier":
+            return _ski(cert) == bytes(rid.chosen)
+    return False

@@ -1,0 +1,204 @@
+"""Verify CMS SignedData signatures (RFC 5652 §5.6); certificate paths are NOT validated here.
+
+Every SignerInfo must verify: the message-digest and content-type attributes (§11.1, §11.2)
+against the content, then the signature over the signed attributes re-encoded as a SET OF
+(§5.4), or over the content when there are no signed attributes. Whether the signer's
+certificate is acceptable is the ``CertificateValidator``'s question (``crypto.trust``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asn1crypto import cms
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from caducee.crypto._asn1 import (
+    cert_from_asn1,
+    digest_from_name,
+    guard,
+    load_content_info,
+    matches_recipient,
+    octets,
+)
+from caducee.crypto.algorithms import DigestAlgorithm, SignatureScheme
+from caducee.crypto.errors import (
+    CertificateMissing,
+    MalformedMessage,
+    SignatureInvalid,
+    UnsupportedAlgorithm,
+)
+
+__all__ = ["SignedContent", "verify_signed_data"]
+
+
+@dataclass(frozen=True)
+class SignedContent:
+    """A SignedData whose every signature verified (the signer's path is still to be checked)."""
+
+    content: bytes
+    content_type: str
+    signer_certificate: x509.Certificate
+    certificates: tuple[x509.Certificate, ...]
+    digest_algorithm: DigestAlgorithm
+    signature_scheme: SignatureScheme
+    signing_time: datetime.datetime | None
+
+
+@dataclass(frozen=True)
+class _SignerResult:
+    certificate: x509.Certificate
+    digest: DigestAlgorithm
+    scheme: SignatureScheme
+    signing_time: datetime.datetime | None
+
+
+def _attr(attrs: cms.CMSAttributes, name: str) -> cms.CMSAttribute | None:
+    """The one attribute of that type; several values or instances are malformed (§11)."""
+    found = [a for a in attrs if a["type"].native == name]
+    if not found:
+        return None
+    if len(found) > 1 or len(found[0]["values"]) != 1:
+        raise MalformedMessage(f"attribute {name} must appear once with one value")
+    value: cms.CMSAttribute = found[0]["values"][0]
+    return value
+
+
+def _check_signature(
+    cert: x509.Certificate, info: cms.SignerInfo, digest: DigestAlgorithm, data: bytes
+) -> SignatureScheme:
+    """Verify ``info['signature']`` over ``data`` with the signer's public key."""
+    sig_alg = info["signature_algorithm"]
+    algo = sig_alg.signature_algo
+    signature = octets(info["signature"])
+    key = cert.public_key()
+    h: hashes.HashAlgorithm = digest.hash()
+    try:
+        if algo == "rsassa_pss":
+            params = sig_alg["parameters"]
+            pss_hash = digest_from_name(params["hash_algorithm"]["algorithm"].native)
+            mgf = params["mask_gen_algorithm"]
+            if mgf["algorithm"].native != "mgf1":
+                raise UnsupportedAlgorithm(f"PSS mask generation {mgf['algorithm'].native}")
+            mgf_hash = digest_from_name(mgf["parameters"]["algorithm"].native)
+            if pss_hash is not digest or params["trailer_field"].native != "trailer_field_bc":
+                raise SignatureInvalid("PSS parameters do not match the digest algorithm")
+            if not isinstance(key, rsa.RSAPublicKey):
+                raise SignatureInvalid("PSS signature by a non-RSA certificate")
+            pss = padding.PSS(
+                mgf=padding.MGF1(mgf_hash.hash()), salt_length=params["salt_length"].native
+            )
+            key.verify(signature, data, pss, h)
+            return SignatureScheme.RSA_PSS
+        if algo == "rsassa_pkcs1v15":
+            if not isinstance(key, rsa.RSAPublicKey):
+                raise SignatureInvalid("RSA signature by a non-RSA certificate")
+            _check_hash_in_oid(sig_alg, digest)
+            key.verify(signature, data, padding.PKCS1v15(), h)
+            return SignatureScheme.RSA_PKCS1V15
+        if algo == "ecdsa":
+            if not isinstance(key, ec.EllipticCurvePublicKey):
+                raise SignatureInvalid("ECDSA signature by a non-EC certificate")
+            _check_hash_in_oid(sig_alg, digest)
+            key.verify(signature, data, ec.ECDSA(h))
+            return SignatureScheme.ECDSA
+    except InvalidSignature as exc:
+        raise SignatureInvalid("the signature does not verify") from exc
+    raise UnsupportedAlgorithm(f"signature algorithm {algo} is not supported")
+
+
+def _check_hash_in_oid(sig_alg: object, digest: DigestAlgorithm) -> None:
+    """sha256WithRSA-style OIDs name a hash; it must be the SignerInfo's digest (RFC 5754 §3)."""
+    name = sig_alg["algorithm"].native  # type: ignore[index]
+    if name in ("rsassa_pkcs1v15", "ecdsa"):
+        return
+    if digest_from_name(name.split("_")[0]) is not digest:
+        raise SignatureInvalid("signature algorithm and digest algorithm disagree")
+
+
+def _verify_signer(
+    info: cms.SignerInfo,
+    content: bytes,
+    content_type: str,
+    certs: Sequence[x509.Certificate],
+) -> _SignerResult:
+    digest = digest_from_name(info["digest_algorithm"]["algorithm"].native)
+    cert = next((c for c in certs if matches_recipient(info["sid"], c)), None)
+    if cert is None:
+        raise CertificateMissing("the signer's certificate is not in the message")
+    attrs = info["signed_attrs"]
+    signing_time: datetime.datetime | None = None
+    if attrs.native is None:
+        # §5.4: without signed attributes the signature covers the content itself.
+        if content_type != "1.2.840.113549.1.7.1":
+            raise MalformedMessage("signed attributes are required for non-data content")
+        scheme = _check_signature(cert, info, digest, content)
+        return _SignerResult(cert, digest, scheme, None)
+    ct = _attr(attrs, "content_type")
+    md = _attr(attrs, "message_digest")
+    if ct is None or md is None:
+        raise MalformedMessage("content-type and message-digest attributes are required")
+    if ct.dotted != content_type:
+        raise SignatureInvalid("the content-type attribute does not match the content")
+    h = hashes.Hash(digest.hash())
+    h.update(content)
+    if not hmac.compare_digest(octets(md), h.finalize()):
+        raise SignatureInvalid("the message digest does not match the content")
+    st = _attr(attrs, "signing_time")
+    if st is not None:
+        signing_time = st.native
+    # §5.4: re-encode [0] IMPLICIT SignedAttributes with the universal SET OF tag.
+    scheme = _check_signature(cert, info, digest, attrs.untag().dump())
+    return _SignerResult(cert, digest, scheme, signing_time)
+
+
+def verify_signed_data(
+    data: bytes,
+    *,
+    detached_content: bytes | None = None,
+    extra_certs: Sequence[x509.Certificate] = (),
+) -> SignedContent:
+    """Verify every signature of a DER/BER SignedData; return its content and signer.
+
+    For a detached signature (RFC 5652 §5.2) pass the content as ``detached_content``.
+    Raises ``SignatureInvalid``, ``UnsupportedAlgorithm`` (MD5, SHA-1, ...),
+    ``CertificateMissing`` or ``MalformedMessage``; never returns a failure.
+    """
+    info = load_content_info(data, "SignedData")
+    with guard("SignedData"):
+        if info["content_type"].native != "signed_data":
+            raise MalformedMessage(f"expected SignedData, got {info['content_type'].native}")
+        sd = info["content"]
+        encap = sd["encap_content_info"]
+        content_type = encap["content_type"].dotted
+        embedded = encap["content"]
+        if embedded.native is not None and detached_content is not None:
+            raise MalformedMessage("content is both embedded and given as detached")
+        if embedded.native is None and detached_content is None:
+            raise MalformedMessage("detached signature: the content must be given")
+        content = detached_content if detached_content is not None else octets(embedded)
+        certs = [
+            cert_from_asn1(c.chosen) for c in (sd["certificates"] or []) if c.name == "certificate"
+        ]
+        signer_infos = list(sd["signer_infos"])
+        if not signer_infos:
+            raise SignatureInvalid("the SignedData has no signer")
+        results = [
+            _verify_signer(si, content, content_type, [*certs, *extra_certs]) for si in signer_infos
+        ]
+    first = results[0]
+    return SignedContent(
+        content=content,
+        content_type=content_type,
+        signer_certificate=first.certificate,
+        certificates=tuple(certs),
+        digest_algorithm=first.digest,
+        signature_scheme=first.scheme,
+        signing_time=first.signing_time,
+    )

@@ -1,0 +1,25 @@
+"""Messages in English."""
+
+MESSAGES: dict[str, str] = {
+    "app.tagline": "Secure health messaging, end-to-end encrypted",
+    "nav.language": "Français",
+    "status.title": "Service status",
+    "status.operator": "Operator",
+    "status.version": "Version",
+    "status.ready": "The service is ready.",
+    "status.not_ready": "The service is not ready: {reason}",
+    "status.database": "Database",
+    "status.blobs": "Encrypted message storage",
+    "status.ca": "Certificate authority",
+    "status.ca_root": "Root",
+    "status.ca_issuing": "Issuing authority",
+    "status.ca_fingerprint": "SHA-256 fingerprint",
+    "status.ca_valid_until": "Valid until",
+    "status.certificates": "Certificates issued",
+    "status.revoked": "of which revoked",
+    "status.support": "Support",
+    "status.not_initialised": "The deployment is not initialised: run “caducee server init”.",
+    "status.downloads": "Downloads",
+    "status.download_root": "Root certificate (PEM)",
+    "status.download_crl": "Revocation list (CRL)",
+}

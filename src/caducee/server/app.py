@@ -1,0 +1,63 @@
+"""The app factory: one FastAPI app per process, built from settings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from caducee import __version__
+from caducee.config import Settings
+from caducee.server import routes_status
+from caducee.server.deployment import is_initialised, load_deployment
+from caducee.server.problems import install_problem_handlers
+from caducee.server.state import ServerState
+from caducee.store import Database, S3Options, open_blob_store, upgrade_database
+
+__all__ = ["create_app"]
+
+
+def _blob_options(settings: Settings) -> S3Options:
+    return S3Options(
+        endpoint=settings.s3_endpoint,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=settings.s3_secret_access_key,
+        allow_http=settings.s3_allow_http,
+    )
+
+
+def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
+    """Build the server. ``migrate`` brings the schema up to date at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.resolved_database_url
+        if migrate:
+            await asyncio.to_thread(upgrade_database, url)
+        database = Database(url)
+        blobs = open_blob_store(settings.resolved_blob_url, _blob_options(settings))
+        state = ServerState(settings=settings, database=database, blobs=blobs)
+        if is_initialised(settings):
+            state.authority = await asyncio.to_thread(load_deployment, settings)
+        app.state.caducee = state
+        try:
+            yield
+        finally:
+            await database.close()
+
+    app = FastAPI(
+        title="Caducée",
+        version=__version__,
+        description="End-to-end encrypted messaging for health professionals.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.include_router(routes_status.router)
+    return app
+

@@ -1,0 +1,133 @@
+"""Ciphertext storage on obstore: a local folder by default, S3 for the scale-out.
+
+Blobs are content-addressed (``sha256/ab/cd/<hex>``): a message stored for many recipients
+is stored once, and a retried upload rewrites nothing. On a local folder each blob is
+fsync'ed before ``put`` returns, so "accepted" means "on disk".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import obstore
+from obstore.exceptions import BaseError, NotFoundError
+from obstore.store import LocalStore, S3Store
+
+from caducee.store.errors import BlobNotFound, StoreUnavailable
+
+__all__ = ["BlobStore", "S3Options", "blob_key", "open_blob_store"]
+
+
+@dataclass(frozen=True)
+class S3Options:
+    """How to reach an S3-compatible store (moto in tests, MinIO or a cloud in production)."""
+
+    endpoint: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    allow_http: bool = False
+
+
+def blob_key(digest_hex: str) -> str:
+    """The object key of a blob from its SHA-256 in hex."""
+    if len(digest_hex) != 64 or any(c not in "0123456789abcdef" for c in digest_hex):
+        raise ValueError("a blob key is a lower-case hex SHA-256")
+    return f"sha256/{digest_hex[:2]}/{digest_hex[2:4]}/{digest_hex}"
+
+
+class BlobStore:
+    """Put, get and delete immutable blobs by their SHA-256."""
+
+    def __init__(self, store: LocalStore | S3Store, *, local_root: Path | None = None) -> None:
+        self._store = store
+        self._local_root = local_root
+
+    @property
+    def url(self) -> str:
+        return self._local_root.as_uri() if self._local_root else "s3"
+
+    async def put(self, data: bytes) -> str:
+        """Store ``data``; return its SHA-256 hex. Durable when this returns."""
+        digest = hashlib.sha256(data).hexdigest()
+        key = blob_key(digest)
+        try:
+            await obstore.put_async(self._store, key, data)
+        except BaseError as exc:  # map third-party errors at the boundary
+            raise StoreUnavailable(f"blob store refused the write of {digest}: {exc}") from exc
+        if self._local_root is not None:
+            await asyncio.to_thread(_fsync_path, self._local_root / key)
+        return digest
+
+    async def get(self, digest_hex: str) -> bytes:
+        """The blob's bytes, or ``BlobNotFound``."""
+        try:
+            result = await obstore.get_async(self._store, blob_key(digest_hex))
+            return bytes(await result.bytes_async())
+        except (NotFoundError, FileNotFoundError) as exc:
+            raise BlobNotFound(f"no blob {digest_hex}") from exc
+        except BaseError as exc:
+            raise StoreUnavailable(f"blob store refused the read of {digest_hex}: {exc}") from exc
+
+    async def exists(self, digest_hex: str) -> bool:
+        try:
+            await obstore.head_async(self._store, blob_key(digest_hex))
+        except (NotFoundError, FileNotFoundError):
+            return False
+        except BaseError as exc:
+            raise StoreUnavailable(f"blob store did not answer for {digest_hex}: {exc}") from exc
+        return True
+
+    async def delete(self, digest_hex: str) -> None:
+        """Delete a blob (retention); deleting a missing blob is not an error."""
+        try:
+            await obstore.delete_async(self._store, blob_key(digest_hex))
+        except (NotFoundError, FileNotFoundError):
+            return
+        except BaseError as exc:
+            raise StoreUnavailable(f"blob store refused to delete {digest_hex}: {exc}") from exc
+
+
+def _fsync_path(path: Path) -> None:
+    """fsync a file and its folder, so a crash after "accepted" loses nothing."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def open_blob_store(url: str, s3: S3Options | None = None) -> BlobStore:
+    """Open ``file:///folder`` or ``s3://bucket[/prefix]``."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        root = Path(parsed.path)
+        root.mkdir(parents=True, exist_ok=True)
+        return BlobStore(LocalStore(prefix=root, mkdir=True), local_root=root)
+    if parsed.scheme == "s3":
+        options = s3 or S3Options()
+        config: dict[str, str] = {"region": options.region}
+        if options.endpoint:
+            config["endpoint"] = options.endpoint
+        if options.access_key_id:
+            config["access_key_id"] = options.access_key_id
+        if options.secret_access_key:
+            config["secret_access_key"] = options.secret_access_key
+        store = S3Store(
+            parsed.netloc,
+            prefix=parsed.path.lstrip("/") or None,
+            client_options={"allow_http": options.allow_http},
+            **config,  # type: ignore[arg-type]
+        )
+        return BlobStore(store)
+    raise ValueError(f"unsupported blob store URL {url!r}: use file:///folder or s3://bucket")
