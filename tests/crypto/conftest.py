@@ -72,7 +72,7 @@ def _write(
 
 
 @dataclass(frozen=True)
-class TestPKI:
+class SyntheticPKI:
     """The synthetic CA and its end entities."""
 
     directory: Path
@@ -83,7 +83,7 @@ class TestPKI:
         return self.parties[name]
 
 
-def _build_pki(directory: Path) -> TestPKI:
+def _build_pki(directory: Path) -> SyntheticPKI:
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca_name = _name("Caducee SYNTHETIC Test CA")
     ca_cert = (
@@ -138,11 +138,11 @@ def _build_pki(directory: Path) -> TestPKI:
             )
             name = f"{who}_{kind}"
             parties[name] = Party(name, email, cert, key, *_write(directory, name, cert, key))
-    return TestPKI(directory, ca, parties)
+    return SyntheticPKI(directory, ca, parties)
 
 
 @pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
+def pki(tmp_path_factory: pytest.TempPathFactory) -> SyntheticPKI:
     """The synthetic PKI, written under a session temp dir for openssl / gpgsm."""
     return _build_pki(tmp_path_factory.mktemp("pki"))
 
@@ -173,7 +173,7 @@ class FakeValidator:
 
 
 @pytest.fixture(scope="session")
-def validator(pki: TestPKI) -> FakeValidator:
+def validator(pki: SyntheticPKI) -> FakeValidator:
     return FakeValidator(pki.ca.cert)
 
 
@@ -186,3 +186,20 @@ def run(args: Sequence[str | Path], data: bytes | None = None, **kw: object) -> 
         pytest.fail(f"{args[0]} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}")
     out: bytes = proc.stdout
     return out
+
+
+def inner_message(sender: str, to: str, body: str = "Bonjour,\nrésultats joints.\n") -> bytes:
+    """A small synthetic RFC 5322 message (8-bit body, LF line ends as a practice app writes)."""
+    return (
+        f"From: Dr Synthetique <{sender}>\nTo: <{to}>\nSubject: Résultats de M. FICTIF\n"
+        "Date: Sun, 29 Nov 2026 10:00:00 +0100\nMessage-ID: <synthetic-1@caducee.test>\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+        f"Content-Transfer-Encoding: 8bit\n\n{body}"
+    ).encode()
+
+
+def flip(data: bytes, position: int, mask: int) -> bytes:
+    """``data`` with one byte XOR-ed."""
+    out = bytearray(data)
+    out[position] ^= mask
+    return bytes(out)

@@ -27,8 +27,6 @@ DataDir = Annotated[
 ]
 
 
-
-
 @app.command()
 def init(data_dir: DataDir = None) -> None:
     """Créer la base, le stockage et l'autorité de certification (idempotent).
@@ -61,7 +59,9 @@ def init(data_dir: DataDir = None) -> None:
         raise typer.Exit(2) from exc
     state = "créée / created" if deployment.created else "déjà là / already there"
     console.print(f"[green]✔[/green] Déploiement prêt / deployment ready in {settings.data_dir}")
-    console.print(f"  AC racine / root CA ({state}): {deployment.root.certificate.subject.rfc4514_string()}")
+    console.print(
+        f"  AC racine / root CA ({state}): {deployment.root.certificate.subject.rfc4514_string()}"
+    )
     console.print(f"  SHA-256: {deployment.root_fingerprint}")
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "GCMParameters",
     "cert_from_asn1",
     "cert_to_asn1",
+    "check_hash_params",
     "digest_from_name",
     "guard",
     "hash_from_name",
@@ -102,6 +103,12 @@ def digest_from_name(name: str) -> DigestAlgorithm:
     raise UnsupportedAlgorithm(f"digest algorithm {name} is not supported")
 
 
+def check_hash_params(alg: core.Sequence) -> None:
+    """Hash AlgorithmIdentifier parameters must be absent or NULL (RFC 5754 §2)."""
+    if alg["parameters"].dump() not in (b"", b"\x05\x00"):
+        raise MalformedMessage("digest algorithm parameters must be absent or NULL")
+
+
 def hash_from_name(name: str) -> hashes.HashAlgorithm:
     """A hash for OAEP / MGF1 parameters (RFC 8017 App. A.2.1); SHA-1 is allowed there."""
     if name not in _OAEP_HASHES:
@@ -137,7 +144,7 @@ def matches_recipient(rid: core.Choice, cert: x509.Certificate) -> bool:
             asn1_cert = cert_to_asn1(cert)
             return bool(
                 ias["serial_number"].native == cert.serial_number
-                and ias["issuer"] == asn1_cert.issuer
+                and ias["issuer"].dump() == asn1_cert.issuer.dump()  # byte-exact, as copied
             )
         if rid.name == "subject_key_identifier":
             return _ski(cert) == bytes(rid.chosen)

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from caducee.crypto._asn1 import (
     GCMParameters,
+    check_hash_params,
     guard,
     hash_from_name,
     load_content_info,
@@ -54,6 +55,8 @@ def _key_padding(ktri: cms.KeyTransRecipientInfo) -> padding.AsymmetricPadding:
         raise UnsupportedAlgorithm("OAEP mask generation other than MGF1")
     if params["p_source_algorithm"]["parameters"].native not in (b"", None):
         raise UnsupportedAlgorithm("OAEP with a non-empty label")
+    check_hash_params(params["hash_algorithm"])
+    check_hash_params(params["mask_gen_algorithm"]["parameters"])
     h = hash_from_name(params["hash_algorithm"]["algorithm"].native)
     mgf_h = hash_from_name(params["mask_gen_algorithm"]["parameters"]["algorithm"].native)
     return padding.OAEP(mgf=padding.MGF1(mgf_h), algorithm=h, label=None)
@@ -75,6 +78,10 @@ def _content_key(
         for ri in recipient_infos
         if ri.name == "ktri" and matches_recipient(ri.chosen["rid"], certificate)
     ]
+    for ktri in mine:  # §6.2.1: v0 with issuerAndSerialNumber, v2 with subjectKeyIdentifier
+        want = "v0" if ktri["rid"].name == "issuer_and_serial_number" else "v2"
+        if ktri["version"].native != want:
+            raise MalformedMessage("KeyTransRecipientInfo version and identifier disagree")
     if not mine:
         kinds = sorted({ri.name for ri in recipient_infos})
         raise NoRecipientForKey(f"no recipient info for this certificate (found: {kinds})")
@@ -145,6 +152,10 @@ def decrypt_enveloped(data: bytes, certificate: x509.Certificate, key: Recipient
         aead = kind == "authenticated_enveloped_data"
         eci = body["auth_encrypted_content_info" if aead else "encrypted_content_info"]
         name, size = _algorithm(eci)
+        if body["version"].native not in ("v0", "v2", "v3", "v4"):
+            raise MalformedMessage(f"unexpected {kind} version")
+        if eci["content_type"].native != "data":  # RFC 8551 §3.3: a MIME entity, id-data
+            raise MalformedMessage("the encrypted content type is not id-data")
         if (name in _GCM) != aead:
             raise MalformedMessage(f"{name} cannot be used in {kind}")
         if eci["encrypted_content"].native is None:

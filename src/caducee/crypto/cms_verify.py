@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from asn1crypto import cms
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from caducee.crypto._asn1 import (
     cert_from_asn1,
+    check_hash_params,
     digest_from_name,
     guard,
     load_content_info,
@@ -82,6 +84,8 @@ def _check_signature(
     try:
         if algo == "rsassa_pss":
             params = sig_alg["parameters"]
+            check_hash_params(params["hash_algorithm"])
+            check_hash_params(params["mask_gen_algorithm"]["parameters"])
             pss_hash = digest_from_name(params["hash_algorithm"]["algorithm"].native)
             mgf = params["mask_gen_algorithm"]
             if mgf["algorithm"].native != "mgf1":
@@ -129,6 +133,10 @@ def _verify_signer(
     certs: Sequence[x509.Certificate],
 ) -> _SignerResult:
     digest = digest_from_name(info["digest_algorithm"]["algorithm"].native)
+    check_hash_params(info["digest_algorithm"])
+    sid_kind = "issuer_and_serial_number" if info["version"].native == "v1" else "subject_key_identifier"
+    if info["version"].native not in ("v1", "v3") or info["sid"].name != sid_kind:
+        raise MalformedMessage("SignerInfo version and identifier disagree (RFC 5652 §5.3)")
     cert = next((c for c in certs if matches_recipient(info["sid"], c)), None)
     if cert is None:
         raise CertificateMissing("the signer's certificate is not in the message")
@@ -158,6 +166,13 @@ def _verify_signer(
     return _SignerResult(cert, digest, scheme, signing_time)
 
 
+def _load_cert(cert: asn1_x509.Certificate) -> x509.Certificate:
+    """Load an embedded certificate; its signature must be whole octets (RFC 5280 §4.1.1.3)."""
+    if cert["signature_value"].contents[:1] != b"\x00":
+        raise MalformedMessage("certificate signature BIT STRING has unused bits")
+    return cert_from_asn1(cert)
+
+
 def verify_signed_data(
     data: bytes,
     *,
@@ -183,12 +198,18 @@ def verify_signed_data(
         if embedded.native is None and detached_content is None:
             raise MalformedMessage("detached signature: the content must be given")
         content = detached_content if detached_content is not None else octets(embedded)
-        certs = [
-            cert_from_asn1(c.chosen) for c in (sd["certificates"] or []) if c.name == "certificate"
-        ]
+        certs = [_load_cert(c.chosen) for c in (sd["certificates"] or []) if c.name == "certificate"]
         signer_infos = list(sd["signer_infos"])
         if not signer_infos:
             raise SignatureInvalid("the SignedData has no signer")
+        # §5.1: version 1, 3, 4 or 5; digestAlgorithms lists every signer's digest.
+        if sd["version"].native not in ("v1", "v3", "v4", "v5"):
+            raise MalformedMessage("unexpected SignedData version")
+        for alg in sd["digest_algorithms"]:
+            check_hash_params(alg)
+        listed = {a["algorithm"].native for a in sd["digest_algorithms"]}
+        if any(si["digest_algorithm"]["algorithm"].native not in listed for si in signer_infos):
+            raise MalformedMessage("a signer's digest algorithm is not in digestAlgorithms")
         results = [
             _verify_signer(si, content, content_type, [*certs, *extra_certs]) for si in signer_infos
         ]

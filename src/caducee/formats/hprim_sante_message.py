@@ -123,7 +123,7 @@ def _order(o: _Order, d: HPRIMSanteDelimiters) -> HPRIMSanteOrder:
     return HPRIMSanteOrder(
         sample_id=r.component(2, d),
         tests=tests,
-        collected=r.raw(7),
+        collected=r.component(7, d),
         observations=tuple(
             HPRIMSanteObservation(**{**vars(x.obs), "comments": tuple(x.comments)})
             for x in o.observations

@@ -91,9 +91,7 @@ class HPRIMSanteRecord:
     def repetitions(self, index: int, d: HPRIMSanteDelimiters) -> list[list[str]]:
         """Field ``index`` as repetitions of unescaped components."""
         raw = self.raw(index)
-        return [
-            [unescape(c, d) for c in rep.split(d.component)] for rep in raw.split(d.repetition)
-        ]
+        return [[unescape(c, d) for c in rep.split(d.component)] for rep in raw.split(d.repetition)]
 
     def component(self, index: int, d: HPRIMSanteDelimiters, comp: int = 1) -> str:
         """Component ``comp`` (1-based) of the first repetition of field ``index``."""

@@ -5,42 +5,34 @@ records every problem; ``validate_hprim_sante`` returns them, ``parse_hprim_sant
 first error.
 """
 
-import re
-from dataclasses import dataclass
-from datetime import date
-
-from caducee.formats.errors import FormatError
+from caducee.formats.errors import FormatError, InvalidDelimiters
 from caducee.formats.hprim_model import read_decimal
-from caducee.formats.hprim_sante_model import (
-    HPRIMSanteDelimiters,
-    HPRIMSanteObservation,
-    HPRIMSanteOrder,
-    HPRIMSantePatient,
-    HPRIMSanteRecord,
-)
+from caducee.formats.hprim_sante_message import HPRIMSanteMessage, read_timestamp
+from caducee.formats.hprim_sante_model import HPRIMSanteDelimiters, HPRIMSanteRecord
 from caducee.formats.problems import Problem, ProblemList
 from caducee.formats.text import to_text
 
 __all__ = [
+    "KNOWN_RECORDS",
     "MAX_LINE",
-    "HPRIMSanteMessage",
+    "VALUE_TYPES",
     "parse_hprim_sante",
     "read_delimiters",
     "validate_hprim_sante",
 ]
 
-#: The commonly cited maximum physical line length (continuations beyond it).
+#: The commonly cited maximum physical line length (longer records use ``A|`` lines).
 MAX_LINE = 220
 KNOWN_RECORDS = frozenset({"H", "P", "OBR", "OBX", "C", "L", "ADM", "REG", "ERR", "FAC", "ACT"})
 VALUE_TYPES = frozenset({"NM", "ST", "CE", "TX", "FIC", "DT", "TS", "CK", "CN", "CS", "RP"})
-_TYPE_RE = re.compile(r"^[A-Z][A-Z0-9]{0,2}$")
-_TS_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$")
+STATUSES = frozenset({"", "F", "C", "P", "R", "I", "D", "X"})
+SEXES = frozenset({"", "M", "F", "U"})
+#: (record, field index, field name) holding ``AAAAMMJJ[HHMM[SS]]`` values.
+_TIMESTAMPS = (("H", 13, "H.13"), ("P", 7, "P.7"), ("OBX", 14, "OBX.14"))
 
 
 def read_delimiters(line: str) -> HPRIMSanteDelimiters:
     """Delimiters from an ``H`` line; ``InvalidDelimiters`` when unusable."""
-    from caducee.formats.errors import InvalidDelimiters
-
     if len(line) < 5 or line[0] != "H":
         raise InvalidDelimiters("Enregistrement H absent / no H record", line=1, field="H")
     sep = line[1]
@@ -48,132 +40,142 @@ def read_delimiters(line: str) -> HPRIMSanteDelimiters:
     enc = line[2:] if end == -1 else line[2:end]
     chars = sep + enc
     if len(enc) not in (3, 4) or len(set(chars)) != len(chars):
-        raise InvalidDelimiters("Délimiteurs invalides", line=1, field="H.1")
+        raise InvalidDelimiters("Délimiteurs invalides / invalid delimiters", line=1, field="H.1")
     if any(c.isalnum() or c.isspace() for c in chars):
-        raise InvalidDelimiters("Délimiteurs invalides", line=1, field="H.1")
+        raise InvalidDelimiters("Délimiteurs invalides / invalid delimiters", line=1, field="H.1")
     return HPRIMSanteDelimiters(sep, enc[0], enc[1], enc[2], enc[3] if len(enc) == 4 else "")
 
 
-def _timestamp(value: str) -> date | None:
-    """``AAAAMMJJ[HHMM[SS]]`` → its date; ``None`` if empty; ``ValueError`` if wrong."""
-    if not value:
-        return None
-    match = _TS_RE.match(value)
-    if match is None:
-        raise ValueError("not a timestamp")
-    if match[4] is not None and (int(match[4]) > 23 or int(match[5]) > 59):
-        raise ValueError("not a time")
-    return date(int(match[1]), int(match[2]), int(match[3]))
+class _Walker:
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.problems = ProblemList()
+        self.records: list[HPRIMSanteRecord] = []
+        self.delimiters = HPRIMSanteDelimiters()
 
+    def run(self) -> None:
+        first = next((k for k, line in enumerate(self.lines) if line.strip()), None)
+        if first is None:
+            self.problems.error("missing-header-line", "Message vide / empty", 1, "H")
+            return
+        try:
+            self.delimiters = read_delimiters(self.lines[first])
+        except InvalidDelimiters as exc:
+            exc.line = first + 1
+            self.problems.add(exc)
+            return
+        self._records(first)
+        self._structure()
+        for r in self.records:
+            self._check(r)
 
-@dataclass(frozen=True)
-class HPRIMSanteMessage:
-    """A parsed message: its delimiters and records; typed views as properties."""
+    def _records(self, first: int) -> None:
+        sep = self.delimiters.field
+        pending: tuple[int, str] | None = None
+        for k in range(first, len(self.lines)):
+            line = self.lines[k]
+            if not line.strip():
+                continue
+            if len(line) > MAX_LINE:
+                self.problems.warning("line-too-long", "Ligne trop longue", k + 1, None)
+            if line.startswith("A" + sep):
+                if pending is None:
+                    self.problems.error(
+                        "malformed-record", "Suite sans enregistrement / orphan A", k + 1, "A"
+                    )
+                    continue
+                pending = (pending[0], pending[1] + line[2:])
+                continue
+            if pending is not None:
+                self._record(*pending)
+            pending = (k + 1, line)
+        if pending is not None:
+            self._record(*pending)
 
-    delimiters: HPRIMSanteDelimiters
-    records: tuple[HPRIMSanteRecord, ...]
+    def _record(self, number: int, text: str) -> None:
+        parts = text.split(self.delimiters.field)
+        kind = parts[0]
+        if not kind.isascii() or not kind.isalnum() or len(kind) > 3 or not kind[:1].isalpha():
+            self.problems.error("malformed-record", "Type d'enregistrement illisible", number, None)
+            return
+        if kind not in KNOWN_RECORDS:
+            self.problems.warning("unknown-record", "Enregistrement inconnu", number, kind)
+        self.records.append(HPRIMSanteRecord(kind, tuple(parts[1:]), number))
 
-    @property
-    def header(self) -> HPRIMSanteRecord:
-        return self.records[0]
+    def _structure(self) -> None:
+        records = self.records
+        if not records:
+            return
+        if records[-1].type != "L":
+            self.problems.error(
+                "truncated-document", "Enregistrement L absent", records[-1].line, "L"
+            )
+        seen_patient = seen_order = False
+        for i, r in enumerate(records):
+            if r.type == "H" and i > 0:
+                self.problems.error("unexpected-content", "H en double", r.line, "H")
+            elif r.type == "L" and i != len(records) - 1:
+                self.problems.error("unexpected-content", "Contenu après L", records[i + 1].line,
+                                    records[i + 1].type)  # fmt: skip
+            elif r.type == "P":
+                seen_patient, seen_order = True, False
+            elif r.type == "OBR":
+                if not seen_patient:
+                    self.problems.error("unexpected-content", "OBR sans P", r.line, "OBR")
+                seen_order = True
+            elif r.type == "OBX" and not seen_order:
+                self.problems.error("unexpected-content", "OBX sans OBR", r.line, "OBX")
+        end = records[-1]
+        if end.type == "L" and end.raw(3).strip():
+            count = sum(1 for r in records if r.type == "P")
+            if end.raw(3).strip() != str(count):
+                self.problems.warning("count-mismatch", "Nombre de P discordant", end.line, "L.3")
 
-    @property
-    def message_type(self) -> str:
-        return self.header.component(6, self.delimiters)
-
-    @property
-    def sender(self) -> tuple[str, ...]:
-        return self.header.components(4, self.delimiters)
-
-    @property
-    def receiver(self) -> tuple[str, ...]:
-        return self.header.components(9, self.delimiters)
-
-    @property
-    def version(self) -> str:
-        return self.header.component(12, self.delimiters)
-
-    @property
-    def timestamp(self) -> str:
-        return self.header.raw(13)
-
-    @property
-    def patients(self) -> tuple[HPRIMSantePatient, ...]:
-        return _views(self)
-
-
-def _observation(r: HPRIMSanteRecord, d: HPRIMSanteDelimiters) -> HPRIMSanteObservation:
-    value = r.components(5, d)
-    return HPRIMSanteObservation(
-        code=r.component(3, d, 1),
-        label=r.component(3, d, 2),
-        value_type=r.component(2, d),
-        value=value[0],
-        unit=r.component(6, d),
-        reference_range=r.component(7, d),
-        flag=r.component(8, d),
-        status=r.component(11, d),
-        timestamp=r.raw(14),
-        value_extra=value[1:],
-    )
-
-
-def _views(message: HPRIMSanteMessage) -> tuple[HPRIMSantePatient, ...]:
-    """Group records: P owns the following OBR, OBR the following OBX, C the previous one."""
-    d = message.delimiters
-    patients: list[dict[str, object]] = []
-    for r in message.records:
+    def _check(self, r: HPRIMSanteRecord) -> None:
+        d = self.delimiters
+        for kind, index, name in _TIMESTAMPS:
+            if r.type == kind:
+                try:
+                    read_timestamp(r.raw(index).strip())
+                except ValueError:
+                    self.problems.error("invalid-date", "Date illisible", r.line, name)
         if r.type == "P":
-            try:
-                birth = _timestamp(r.raw(7))
-            except ValueError:
-                birth = None
-            patients.append(
-                {
-                    "patient_id": r.component(2, d),
-                    "receiver_patient_id": r.component(3, d),
-                    "last_name": r.component(5, d, 1),
-                    "first_name": r.component(5, d, 2),
-                    "maiden_name": r.component(6, d),
-                    "birth_date": birth,
-                    "sex": r.component(8, d),
-                    "orders": [],
-                    "comments": [],
-                }
-            )
-        elif not patients:
-            continue
-        elif r.type == "OBR":
-            tests = tuple((rep[0], rep[1] if len(rep) > 1 else "") for rep in r.repetitions(4, d))
-            order = {"sample_id": r.component(2, d), "collected": r.raw(7), "tests": tests}
-            patients[-1]["orders"].append([order, [], []])  # type: ignore[attr-defined]
-        elif r.type == "OBX" and patients[-1]["orders"]:
-            obs = [_observation(r, d), []]
-            patients[-1]["orders"][-1][1].append(obs)  # type: ignore[index]
-        elif r.type == "C":
-            text = r.component(3, d)
-            orders = patients[-1]["orders"]
-            if orders and orders[-1][1]:  # type: ignore[index]
-                orders[-1][1][-1][1].append(text)  # type: ignore[index]
-            elif orders:
-                orders[-1][2].append(text)  # type: ignore[index]
-            else:
-                patients[-1]["comments"].append(text)  # type: ignore[attr-defined]
-    out = []
-    for p in patients:
-        orders = tuple(
-            HPRIMSanteOrder(
-                sample_id=o["sample_id"],
-                tests=o["tests"],
-                collected=o["collected"],
-                observations=tuple(
-                    HPRIMSanteObservation(**{**vars(ob), "comments": tuple(cs)}) for ob, cs in obs
-                ),
-                comments=tuple(cs),
-            )
-            for o, obs, cs in p["orders"]  # type: ignore[attr-defined]
-        )
-        out.append(
-            HPRIMSantePatient(**{**p, "orders": orders, "comments": tuple(p["comments"])})  # type: ignore[arg-type]
-        )
-    return tuple(out)
+            if not r.component(5, d, 1).strip():
+                self.problems.error("missing-field", "Nom absent / no name", r.line, "P.5")
+            if r.component(8, d) not in SEXES:
+                self.problems.warning("unknown-sex", "Sexe inconnu", r.line, "P.8")
+        elif r.type == "OBX":
+            if not r.raw(1).strip().isdigit():
+                self.problems.warning("not-numeric", "Rang non numérique", r.line, "OBX.1")
+            value_type = r.component(2, d)
+            if value_type not in VALUE_TYPES:
+                self.problems.warning("unknown-type", "Type de valeur inconnu", r.line, "OBX.2")
+            if not r.component(3, d, 1).strip():
+                self.problems.error("missing-field", "Code d'analyse absent", r.line, "OBX.3")
+            value = r.component(5, d)
+            if value_type == "NM" and value and read_decimal(value) is None:
+                self.problems.warning("not-numeric", "Valeur non numérique", r.line, "OBX.5")
+            if r.component(11, d) not in STATUSES:
+                self.problems.warning("unknown-status", "Statut inconnu", r.line, "OBX.11")
+
+
+def _walk(data: bytes | str) -> _Walker:
+    walker = _Walker(to_text(data))
+    walker.run()
+    return walker
+
+
+def parse_hprim_sante(data: bytes | str) -> HPRIMSanteMessage:
+    """One HPRIM Santé message; the first error raised as a ``FormatError``."""
+    walker = _walk(data)
+    walker.problems.raise_first()
+    return HPRIMSanteMessage(walker.delimiters, tuple(walker.records))
+
+
+def validate_hprim_sante(data: bytes | str) -> list[Problem]:
+    """Every problem (errors and tolerated quirks as warnings), in file order."""
+    try:
+        walker = _walk(data)
+    except FormatError as exc:
+        return [Problem(exc.code, exc.reason, exc.line, exc.field)]
+    return sorted(walker.problems.items, key=lambda p: p.line or 0)

@@ -66,7 +66,7 @@ class ProblemList:
         return [p for p in self.items if p.severity is Severity.ERROR]
 
     def raise_first(self) -> None:
-        """Raise the first error, if any."""
-        errors = self.errors
+        """Raise the error that comes first in the file, if any."""
+        errors = sorted(self.errors, key=lambda p: p.line or 0)
         if errors:
             raise errors[0].to_error()

@@ -18,7 +18,9 @@ MESSAGES: dict[str, str] = {
     "status.certificates": "Certificats émis",
     "status.revoked": "dont révoqués",
     "status.support": "Assistance",
-    "status.not_initialised": "Le déploiement n'est pas initialisé : lancez « caducee server init ».",
+    "status.not_initialised": (
+        "Le déploiement n'est pas initialisé : lancez « caducee server init »."
+    ),
     "status.downloads": "Téléchargements",
     "status.download_root": "Certificat racine (PEM)",
     "status.download_crl": "Liste de révocation (CRL)",

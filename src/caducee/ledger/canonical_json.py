@@ -121,11 +121,30 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _parse_int(text: str) -> int | float:
+    """I-JSON: an integer beyond ±(2**53 - 1) is an IEEE double, as ECMAScript reads it."""
+    value = int(text)
+    return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else _parse_float(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NotCanonicalizable(f"{text} overflows an IEEE 754 double")
+    return value
+
+
 def loads_strict(data: bytes | str) -> Any:
     """Parse JSON (RFC 8259) refusing duplicate names, NaN/Infinity and invalid UTF-8."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        return json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+        )
     except NotCanonicalizable:
         raise
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError

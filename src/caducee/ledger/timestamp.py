@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import algos, cms, tsp
+from asn1crypto import algos, cms, core, tsp
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -34,6 +34,15 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha512": hashes.SHA512,
 }
 MAX_CHAIN = 8
+
+
+class _TimeStampResp(core.Sequence):  # type: ignore[misc]
+    """§2.4.2 TimeStampResp; asn1crypto's makes the token mandatory, it is OPTIONAL."""
+
+    _fields = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
 
 
 @dataclass(frozen=True)
@@ -73,12 +82,11 @@ def build_timestamp_request(
 def token_from_response(response: bytes) -> bytes:
     """The ``timeStampToken`` of a granted ``TimeStampResp`` (§2.4.2)."""
     try:
-        resp = tsp.TimeStampResp.load(response)
+        resp = _TimeStampResp.load(response, strict=True)
         status = resp["status"]["status"].native
-        token = resp["time_stamp_token"]
-        if status not in ("granted", "granted_with_mods") or not token:
+        if status not in ("granted", "granted_with_mods"):
             raise TimestampInvalid(f"the TSA did not grant the time-stamp ({status})")
-        return bytes(token.dump())
+        return bytes(resp["time_stamp_token"].dump())
     except TimestampInvalid:
         raise
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:

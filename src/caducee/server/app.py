@@ -12,7 +12,15 @@ from fastapi.staticfiles import StaticFiles
 
 from caducee import __version__
 from caducee.config import Settings
-from caducee.server import routes_status
+from caducee.relay import InProcessNotifier
+from caducee.server import (
+    routes_admin,
+    routes_auth,
+    routes_directory,
+    routes_pki,
+    routes_relay,
+    routes_status,
+)
 from caducee.server.deployment import is_initialised, load_deployment
 from caducee.server.problems import install_problem_handlers
 from caducee.server.state import ServerState
@@ -44,6 +52,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         state = ServerState(settings=settings, database=database, blobs=blobs)
         if is_initialised(settings):
             state.authority = await asyncio.to_thread(load_deployment, settings)
+        state.extras["relay_notifier"] = InProcessNotifier()
         app.state.caducee = state
         try:
             yield
@@ -59,5 +68,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     install_problem_handlers(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(routes_status.router)
+    app.include_router(routes_pki.router)
+    app.include_router(routes_auth.router)
+    app.include_router(routes_directory.router)
+    app.include_router(routes_relay.router)
+    app.include_router(routes_admin.router)
     return app
-

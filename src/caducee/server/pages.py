@@ -33,9 +33,10 @@ def render(
 ) -> HTMLResponse:
     locale = request_locale(request)
     full = {"_": translator(locale), "locale": locale, "version": __version__, **context}
-    response: HTMLResponse = templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request, template, full, status_code=status_code, block_name=block_name
     )
     if request.query_params.get("lang") == locale:
         response.set_cookie("lang", locale, samesite="lax", max_age=365 * 24 * 3600)
+    assert isinstance(response, HTMLResponse)
     return response

@@ -3,6 +3,8 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import caducee.directory.models
+import caducee.relay.models  # noqa: F401  (register the domain tables on Base.metadata)
 from caducee.store.models import Base
 
 config = context.config

@@ -1,0 +1,317 @@
+"""Submission, mailbox listing, fetch, acknowledgement and retention.
+
+``submit`` puts the ciphertext in the blob store (durable, content-addressed) *before* the
+one transaction that records the message, takes a sequence number in every recipient
+mailbox and stores the deliveries: when it returns, "accepted" means durable. The client's
+message id is the idempotency key (RFC 9110 §9.2.2 semantics for a retried POST).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from caducee.directory.models import Mailbox
+from caducee.relay.errors import (
+    DuplicateMessageId,
+    InactiveRecipient,
+    InvalidEnvelope,
+    MessageTooLarge,
+    NotYourMailbox,
+    UnknownMessage,
+    UnknownRecipient,
+)
+from caducee.relay.models import Delivery, DeliveryState, Message
+from caducee.relay.notifications import MailboxNotifier
+from caducee.relay.smime import check_encrypted_cms
+from caducee.store import BlobStore, Database
+from caducee.store.models import utcnow
+
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "MAX_RECIPIENTS",
+    "MESSAGE_ID_PATTERN",
+    "Envelope",
+    "MailboxItem",
+    "MailboxPage",
+    "Receipt",
+    "RelayService",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_SIZE = 25 * 1024 * 1024
+MAX_RECIPIENTS = 100
+LIST_LIMIT_MAX = 500
+MESSAGE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+=-]{0,199}")
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The outer envelope: what the relay may see of a message."""
+
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    date: str
+    subject: str
+
+    def normalised(self) -> Envelope:
+        """Checked and lower-cased addresses, recipients deduplicated in order."""
+        if not MESSAGE_ID_PATTERN.fullmatch(self.message_id):
+            raise InvalidEnvelope("a message id is 1-200 letters, digits or ._@+=- characters")
+        recipients = tuple(dict.fromkeys(r.strip().lower() for r in self.recipients))
+        if not recipients or len(recipients) > MAX_RECIPIENTS:
+            raise InvalidEnvelope(f"a message has 1 to {MAX_RECIPIENTS} recipients")
+        for text, limit in ((self.date, 64), (self.subject, 200), *((r, 320) for r in recipients)):
+            if len(text) > limit or any(c in text for c in "\r\n\x00"):
+                raise InvalidEnvelope("an envelope field is too long or holds a line break")
+        return Envelope(
+            self.message_id, self.sender.strip().lower(), recipients, self.date, self.subject
+        )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The answer to a submission; ``created`` is False for an idempotent retry."""
+
+    message_id: str
+    accepted_at: datetime
+    recipients: tuple[str, ...]
+    ciphertext_sha256: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class MailboxItem:
+    """A message as its recipient's mailbox lists it (envelope and digests only)."""
+
+    sequence: int
+    message_id: str
+    sender: str
+    date: str
+    subject: str
+    size: int
+    ciphertext_sha256: str
+    state: str
+    stored_at: datetime
+
+
+@dataclass(frozen=True)
+class MailboxPage:
+    items: tuple[MailboxItem, ...]
+    next_cursor: int
+
+
+def _item(delivery: Delivery, message: Message) -> MailboxItem:
+    return MailboxItem(
+        sequence=delivery.sequence, message_id=message.message_id, sender=message.envelope_from,
+        date=message.envelope_date, subject=message.subject, size=message.size,
+        ciphertext_sha256=message.ciphertext_sha256, state=delivery.state,
+        stored_at=_aware(delivery.stored_at),
+    )  # fmt: skip
+
+
+class RelayService:
+    """The relay on one database, blob store and notifier; ``now`` is the clock."""
+
+    def __init__(
+        self,
+        database: Database,
+        blobs: BlobStore,
+        notifier: MailboxNotifier,
+        *,
+        max_size: int = DEFAULT_MAX_SIZE,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.blobs = blobs
+        self.notifier = notifier
+        self.max_size = max_size
+        self.now = now
+
+    async def submit(
+        self, *, sender_mailbox_id: int, sender_address: str, envelope: Envelope, ciphertext: bytes
+    ) -> Receipt:
+        """Accept a ciphertext for every recipient, or refuse it whole with a ``RelayError``."""
+        envelope = envelope.normalised()
+        if envelope.sender != sender_address.lower():
+            raise NotYourMailbox(f"you may send only as {sender_address}")
+        if len(ciphertext) > self.max_size:
+            raise MessageTooLarge(f"a message may not exceed {self.max_size} bytes")
+        check_encrypted_cms(ciphertext)
+        sha256 = hashlib.sha256(ciphertext).hexdigest()
+        await self.blobs.put(ciphertext)  # durable before the commit that says "accepted"
+        now = self.now()
+        try:
+            sequences = await self._record(sender_mailbox_id, envelope, ciphertext, sha256, now)
+        except IntegrityError:
+            return await self._replay(sender_mailbox_id, envelope.message_id, sha256)
+        for mailbox_id, sequence in sequences:
+            await self.notifier.publish(mailbox_id, sequence)
+        log.info("accepted %s sha256=%s for %d", envelope.message_id, sha256, len(sequences))
+        return Receipt(envelope.message_id, now, envelope.recipients, sha256, created=True)
+
+    async def _record(
+        self, sender_id: int, envelope: Envelope, ciphertext: bytes, sha256: str, now: datetime
+    ) -> list[tuple[int, int]]:
+        async with self.database.transaction() as session:
+            # 1. The message first: a duplicate id fails here, before any other lock.
+            message_pk = await session.scalar(
+                insert(Message)
+                .values(
+                    message_id=envelope.message_id,
+                    sender_mailbox_id=sender_id,
+                    size=len(ciphertext),
+                    ciphertext_sha256=sha256,
+                    envelope_from=envelope.sender,
+                    envelope_to=list(envelope.recipients),
+                    envelope_date=envelope.date,
+                    subject=envelope.subject,
+                    accepted_at=now,
+                )  # fmt: skip
+                .returning(Message.id)
+            )
+            # 2. One sequence number per recipient mailbox; unknown addresses do not match.
+            rows = (
+                await session.execute(
+                    update(Mailbox)
+                    .where(Mailbox.address.in_(sorted(envelope.recipients)))
+                    .values(last_sequence=Mailbox.last_sequence + 1)
+                    .returning(Mailbox.id, Mailbox.address, Mailbox.active, Mailbox.last_sequence)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+            found = {row.address: row for row in rows}
+            unknown = [a for a in envelope.recipients if a not in found]
+            if unknown:
+                raise UnknownRecipient(f"no mailbox for {', '.join(unknown)}", addresses=unknown)
+            inactive = [a for a in envelope.recipients if not found[a].active]
+            if inactive:
+                raise InactiveRecipient(f"closed mailbox {', '.join(inactive)}", addresses=inactive)
+            # 3. The deliveries.
+            await session.execute(
+                insert(Delivery),
+                [
+                    {
+                        "message_pk": message_pk,
+                        "mailbox_id": row.id,
+                        "sequence": row.last_sequence,
+                        "state": DeliveryState.STORED.value,
+                        "stored_at": now,
+                    }  # fmt: skip
+                    for row in rows
+                ],
+            )
+        return [(row.id, row.last_sequence) for row in rows]
+
+    async def _replay(self, sender_id: int, message_id: str, sha256: str) -> Receipt:
+        async with self.database.sessions() as session:
+            message = await session.scalar(select(Message).where(Message.message_id == message_id))
+        if message is None:
+            raise InvalidEnvelope("the message could not be recorded: retry")
+        if message.ciphertext_sha256 != sha256 or message.sender_mailbox_id != sender_id:
+            raise DuplicateMessageId(
+                f"message id {message_id} was already used for another message"
+            )
+        return Receipt(
+            message.message_id, _aware(message.accepted_at), tuple(message.envelope_to),
+            message.ciphertext_sha256, created=False,
+        )  # fmt: skip
+
+    async def list_mailbox(self, mailbox_id: int, cursor: int = 0, limit: int = 100) -> MailboxPage:
+        """Unacknowledged deliveries after ``cursor``, oldest first."""
+        limit = max(1, min(limit, LIST_LIMIT_MAX))
+        statement = (
+            select(Delivery, Message)
+            .join(Message, Message.id == Delivery.message_pk)
+            .where(
+                Delivery.mailbox_id == mailbox_id,
+                Delivery.sequence > cursor,
+                Delivery.state != DeliveryState.ACKNOWLEDGED.value,
+            )
+            .order_by(Delivery.sequence)
+            .limit(limit)
+        )
+        async with self.database.sessions() as session:
+            rows = (await session.execute(statement)).all()
+        items = tuple(_item(delivery, message) for delivery, message in rows)
+        return MailboxPage(items, items[-1].sequence if items else max(cursor, 0))
+
+    async def _delivery(
+        self, session: AsyncSession, mailbox_id: int, message_id: str
+    ) -> tuple[Delivery, Message]:
+        row = (
+            await session.execute(
+                select(Delivery, Message)
+                .join(Message, Message.id == Delivery.message_pk)
+                .where(Delivery.mailbox_id == mailbox_id, Message.message_id == message_id)
+            )
+        ).first()
+        if row is None:  # another mailbox's message is as unknown as a missing one
+            raise UnknownMessage(f"no message {message_id} in this mailbox")
+        return row.tuple()
+
+    async def fetch(self, mailbox_id: int, message_id: str) -> tuple[MailboxItem, bytes]:
+        """A delivery's ciphertext; the first fetch moves it from stored to fetched."""
+        async with self.database.transaction() as session:
+            delivery, message = await self._delivery(session, mailbox_id, message_id)
+            if delivery.state == DeliveryState.STORED.value:
+                delivery.state = DeliveryState.FETCHED.value
+                delivery.fetched_at = self.now()
+        body = await self.blobs.get(message.ciphertext_sha256)
+        log.info("fetched %s by mailbox %s", message_id, mailbox_id)
+        return _item(delivery, message), body
+
+    async def acknowledge(self, mailbox_id: int, message_id: str) -> MailboxItem:
+        """Mark a delivery acknowledged (idempotent)."""
+        async with self.database.transaction() as session:
+            delivery, message = await self._delivery(session, mailbox_id, message_id)
+            if delivery.state != DeliveryState.ACKNOWLEDGED.value:
+                delivery.state = DeliveryState.ACKNOWLEDGED.value
+                delivery.acknowledged_at = self.now()
+        log.info("acknowledged %s by mailbox %s", message_id, mailbox_id)
+        return _item(delivery, message)
+
+    async def purge_expired(self, retention: timedelta, *, batch: int = 1000) -> int:
+        """Delete messages accepted before now − ``retention`` and their unshared blobs."""
+        cutoff = self.now() - retention
+        async with self.database.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(Message.id, Message.ciphertext_sha256)
+                    .where(Message.accepted_at < cutoff)
+                    .order_by(Message.id)
+                    .limit(batch)
+                )
+            ).all()
+            ids = [row.id for row in rows]
+            if not ids:
+                return 0
+            await session.execute(delete(Delivery).where(Delivery.message_pk.in_(ids)))
+            await session.execute(delete(Message).where(Message.id.in_(ids)))
+            digests = {row.ciphertext_sha256 for row in rows}
+            shared = set(
+                await session.scalars(
+                    select(Message.ciphertext_sha256).where(Message.ciphertext_sha256.in_(digests))
+                )
+            )
+        await self._delete_blobs(sorted(digests - shared))
+        log.info("purged %d messages accepted before %s", len(ids), cutoff.isoformat())
+        return len(ids)
+
+    async def _delete_blobs(self, digests: Sequence[str]) -> None:
+        for sha256 in digests:
+            await self.blobs.delete(sha256)

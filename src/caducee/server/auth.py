@@ -1,0 +1,130 @@
+"""Who is calling: an agent's mailbox (bearer access token) or the operator (operator token).
+
+Agents never have passwords: they earn short-lived tokens by signing challenges
+(``routes_auth``). The operator token is a random secret kept in ``<data>/operator_token``
+(mode 0600, created on first use or by ``ensure_operator_token`` at init); only its SHA-256
+is held in memory. ``ServerState.extras["operator_token_sha256"]`` overrides the file.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from caducee.directory import AuthenticatedMailbox, CredentialError, CredentialService
+from caducee.directory.credentials import digest
+from caducee.relay import DEFAULT_MAX_SIZE, InProcessNotifier, MailboxNotifier, RelayService
+from caducee.server.domain_problems import to_problem
+from caducee.server.problems import ProblemError
+from caducee.server.state import ServerState, get_state
+from caducee.store.models import utcnow
+
+__all__ = [
+    "OPERATOR_TOKEN_FILE",
+    "Agent",
+    "Operator",
+    "authenticated_mailbox",
+    "bearer_token",
+    "clock",
+    "credential_service",
+    "ensure_operator_token",
+    "notifier",
+    "relay_service",
+    "require_operator",
+]
+
+log = logging.getLogger(__name__)
+OPERATOR_TOKEN_FILE = "operator_token"
+
+
+def clock(state: ServerState) -> Callable[[], datetime]:
+    """The server's clock (``extras["clock"]`` lets tests move time)."""
+    now: Callable[[], datetime] = state.extras.get("clock", utcnow)
+    return now
+
+
+def credential_service(state: ServerState) -> CredentialService:
+    return CredentialService(state.database, now=clock(state))
+
+
+def notifier(state: ServerState) -> MailboxNotifier:
+    bus: MailboxNotifier = state.extras.setdefault("relay_notifier", InProcessNotifier())
+    return bus
+
+
+def relay_service(state: ServerState) -> RelayService:
+    max_size = getattr(state.settings, "max_message_size", None) or state.extras.get(
+        "relay_max_message_size", DEFAULT_MAX_SIZE
+    )
+    return RelayService(
+        state.database, state.blobs, notifier(state), max_size=int(max_size), now=clock(state)
+    )
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (RFC 6750 §2.1), if any."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticated_mailbox(
+    request: Request, state: Annotated[ServerState, Depends(get_state)]
+) -> AuthenticatedMailbox:
+    """FastAPI dependency: the caller's mailbox, or 401 problem+json saying why not."""
+    token = bearer_token(request)
+    if token is None:
+        raise ProblemError(401, "unauthenticated", "send `Authorization: Bearer <access token>`")
+    try:
+        return await credential_service(state).authenticate(token)
+    except CredentialError as exc:
+        raise to_problem(exc) from None
+
+
+def ensure_operator_token(data_dir: Path) -> str | None:
+    """Create ``<data_dir>/operator_token`` (mode 0600) if missing; return it when created."""
+    path = data_dir / OPERATOR_TOKEN_FILE
+    if path.exists():
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    log.info("operator token created in %s", path)
+    return token
+
+
+def _operator_digest(state: ServerState) -> str:
+    cached = state.extras.get("operator_token_sha256")
+    if isinstance(cached, str):
+        return cached
+    ensure_operator_token(state.settings.data_dir)
+    token = (state.settings.data_dir / OPERATOR_TOKEN_FILE).read_text().strip()
+    state.extras["operator_token_sha256"] = digest(token)
+    return digest(token)
+
+
+async def require_operator(
+    request: Request, state: Annotated[ServerState, Depends(get_state)]
+) -> None:
+    """FastAPI dependency: 401 unless the caller presents the operator token."""
+    token = bearer_token(request)
+    if token is None or not hmac.compare_digest(digest(token), _operator_digest(state)):
+        raise ProblemError(401, "operator-only", "this operation needs the operator token")
+
+
+Agent = Annotated[AuthenticatedMailbox, Depends(authenticated_mailbox)]
+Operator = Annotated[None, Depends(require_operator)]

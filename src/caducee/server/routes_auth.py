@@ -1,0 +1,142 @@
+"""Password-less agent authentication and enrolment.
+
+- ``POST /api/v1/auth/challenge`` {address} → {challenge, expires_at}: anyone; single use.
+- ``POST /api/v1/auth/token`` {address, challenge, signature, certificate_serial} →
+  {access_token, token_type, expires_at}. ``signature`` is base64 of a signature over the
+  UTF-8 bytes of ``challenge`` (RSA PKCS#1 v1.5 or PSS with SHA-256, ECDSA SHA-256, Ed25519).
+- ``POST /api/v1/enrol`` {code, csr_pem} → 201 {certificate_pem, serial_hex, address}: the
+  holder of a one-time enrolment code (made by the operator) gets a certificate from the CA.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from caducee.directory import EnrolmentSubject, MailboxKind
+from caducee.errors import CaduceeError
+from caducee.pki.issuance import issue_from_csr
+from caducee.pki.profiles import Holder, Profile
+from caducee.server.auth import credential_service
+from caducee.server.domain_problems import to_problem
+from caducee.server.problems import ProblemError
+from caducee.server.state import ServerState, get_state
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+State = Annotated[ServerState, Depends(get_state)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChallengeRequest(_Strict):
+    address: str = Field(min_length=3, max_length=320)
+
+
+class ChallengeAnswer(BaseModel):
+    challenge: str
+    expires_at: datetime
+
+
+class TokenRequest(_Strict):
+    address: str = Field(min_length=3, max_length=320)
+    challenge: str = Field(min_length=1, max_length=128)
+    signature: str = Field(min_length=1, max_length=4096)
+    certificate_serial: str = Field(min_length=1, max_length=64)
+
+
+class TokenAnswer(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_at: datetime
+
+
+class EnrolRequest(_Strict):
+    code: str = Field(min_length=1, max_length=64)
+    csr_pem: str = Field(min_length=1, max_length=16384)
+
+
+class EnrolAnswer(BaseModel):
+    address: str
+    serial_hex: str
+    certificate_pem: str
+
+
+@router.post("/auth/challenge", summary="A single-use challenge to sign")
+async def challenge(body: ChallengeRequest, state: State) -> ChallengeAnswer:
+    try:
+        value, expires_at = await credential_service(state).new_challenge(body.address)
+    except CaduceeError as exc:
+        raise to_problem(exc) from None
+    return ChallengeAnswer(challenge=value, expires_at=expires_at)
+
+
+@router.post("/auth/token", summary="Trade a signed challenge for an access token")
+async def token(body: TokenRequest, state: State) -> TokenAnswer:
+    try:
+        signature = base64.b64decode(body.signature, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProblemError(400, "invalid-request", "signature must be base64") from None
+    try:
+        issued = await credential_service(state).exchange(
+            address=body.address,
+            challenge=body.challenge,
+            signature=signature,
+            serial_hex=body.certificate_serial,
+        )
+    except CaduceeError as exc:
+        raise to_problem(exc) from None
+    return TokenAnswer(access_token=issued.token, expires_at=issued.expires_at)
+
+
+def _holder(subject: EnrolmentSubject) -> tuple[Profile, Holder]:
+    if subject.kind == MailboxKind.PERSONAL.value:
+        name = f"{subject.given_name} {subject.family_name}"
+        return Profile.PERSON, Holder(
+            common_name=name, email=subject.address, given_name=subject.given_name,
+            surname=subject.family_name, rpps=subject.rpps, organisation=subject.organisation,
+        )  # fmt: skip
+    profile = (
+        Profile.APPLICATION_MAILBOX
+        if subject.kind == MailboxKind.APPLICATIVE.value
+        else Profile.ORGANISATION_MAILBOX
+    )
+    holder = Holder(
+        common_name=subject.organisation or subject.address,
+        email=subject.address,
+        organisation=subject.organisation,
+    )
+    return profile, holder
+
+
+@router.post("/enrol", status_code=201, summary="Spend an enrolment code for a certificate")
+async def enrol(body: EnrolRequest, state: State) -> EnrolAnswer:
+    deployment = state.authority
+    if deployment is None:
+        raise ProblemError(503, "ca-not-initialised", "the operator CA is not initialised")
+    issuing = getattr(deployment, "issuing", deployment)
+    now = credential_service(state).now
+
+    def issue(subject: EnrolmentSubject) -> x509.Certificate:
+        profile, holder = _holder(subject)
+        return issue_from_csr(issuing, body.csr_pem.encode(), profile, holder, now=now())
+
+    try:
+        address, certificate = await credential_service(state).enrol(body.code, issue)
+    except CaduceeError as exc:
+        raise to_problem(exc) from None
+    return EnrolAnswer(
+        address=address,
+        serial_hex=format(certificate.serial_number, "x"),
+        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
+    )

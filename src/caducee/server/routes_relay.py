@@ -1,0 +1,186 @@
+"""The relay's HTTP face for agents (every route needs an access token).
+
+- ``POST /api/v1/messages``: JSON {message_id, from, to[], date, subject, ciphertext} where
+  ``ciphertext`` is the base64 of a DER CMS envelopedData/authEnvelopedData. 201 when
+  accepted, 200 with the same answer for an idempotent retry (same id, same ciphertext).
+- ``GET /api/v1/mailbox/messages?cursor=&limit=``: the caller's unacknowledged messages
+  after ``cursor`` (a sequence number), with ``next_cursor``.
+- ``GET /api/v1/mailbox/messages/{id}``: the ciphertext, ``application/pkcs7-mime``.
+- ``POST /api/v1/mailbox/messages/{id}/ack``: the caller's agent has it (idempotent).
+- ``GET /api/v1/mailbox/events?cursor=``: Server-Sent Events, one ``message`` event (id =
+  sequence, data = {sequence, message_id}) per delivery; ``Last-Event-ID`` resumes.
+- ``GET /api/v1/mailbox/wait?cursor=&timeout=``: long-poll fallback; answers as soon as
+  there is something after ``cursor``, or empty after ``timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from caducee.errors import CaduceeError
+from caducee.relay import Envelope, MailboxItem, RelayService
+from caducee.server.auth import Agent, notifier, relay_service
+from caducee.server.domain_problems import to_problem
+from caducee.server.problems import ProblemError
+from caducee.server.state import ServerState, get_state
+
+__all__ = ["SMIME_MEDIA_TYPE", "router"]
+
+router = APIRouter(prefix="/api/v1", tags=["relay"])
+State = Annotated[ServerState, Depends(get_state)]
+SMIME_MEDIA_TYPE = "application/pkcs7-mime; smime-type=enveloped-data"
+HEARTBEAT_SECONDS = 15.0
+MAX_WAIT_SECONDS = 300.0
+
+
+class SubmitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    message_id: str = Field(min_length=1, max_length=200)
+    sender: str = Field(alias="from", min_length=3, max_length=320)
+    to: list[str] = Field(min_length=1, max_length=100)
+    date: str = Field(default="", max_length=64)
+    subject: str = Field(default="Document concernant votre patient", max_length=200)
+    ciphertext: str = Field(min_length=1)
+
+
+def _item_json(item: MailboxItem) -> dict[str, Any]:
+    data = asdict(item)
+    data["stored_at"] = item.stored_at.isoformat()
+    return data
+
+
+@router.post("/messages", status_code=201, summary="Submit an encrypted message")
+async def submit(body: SubmitRequest, agent: Agent, state: State) -> JSONResponse:
+    service = relay_service(state)
+    if len(body.ciphertext) > (service.max_size + 2) // 3 * 4 + 4:
+        raise ProblemError(
+            413, "message-too-large", f"a message may not exceed {service.max_size} bytes"
+        )
+    try:
+        ciphertext = base64.b64decode(body.ciphertext, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProblemError(400, "invalid-request", "ciphertext must be base64") from None
+    envelope = Envelope(body.message_id, body.sender, tuple(body.to), body.date, body.subject)
+    try:
+        receipt = await service.submit(
+            sender_mailbox_id=agent.mailbox_id,
+            sender_address=agent.address,
+            envelope=envelope,
+            ciphertext=ciphertext,
+        )
+    except CaduceeError as exc:
+        raise to_problem(exc) from None
+    answer = {
+        "message_id": receipt.message_id,
+        "accepted_at": receipt.accepted_at.isoformat(),
+        "recipients": list(receipt.recipients),
+        "ciphertext_sha256": receipt.ciphertext_sha256,
+    }
+    return JSONResponse(answer, status_code=201 if receipt.created else 200)
+
+
+@router.get("/mailbox/messages", summary="List my unacknowledged messages after a cursor")
+async def list_messages(
+    agent: Agent,
+    state: State,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    page = await relay_service(state).list_mailbox(agent.mailbox_id, cursor, limit)
+    return {"messages": [_item_json(i) for i in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/mailbox/messages/{message_id}", summary="Fetch a ciphertext (application/pkcs7-mime)")
+async def fetch(message_id: str, agent: Agent, state: State) -> Response:
+    try:
+        item, body = await relay_service(state).fetch(agent.mailbox_id, message_id)
+    except CaduceeError as exc:
+        raise to_problem(exc) from None
+    digest = base64.b64encode(bytes.fromhex(item.ciphertext_sha256)).decode()
+    headers = {
+        "Content-Disposition": 'attachment; filename="smime.p7m"',
+        "Repr-Digest": f"sha-256=:{digest}:",  # RFC 9530
+        "X-Caducee-Sequence": str(item.sequence),
+    }
+    return Response(body, media_type=SMIME_MEDIA_TYPE, headers=headers)
+
+
+@router.post("/mailbox/messages/{message_id}/ack", summary="Acknowledge a message")
+async def acknowledge(message_id: str, agent: Agent, state: State) -> dict[str, Any]:
+    try:
+        item = await relay_service(state).acknowledge(agent.mailbox_id, message_id)
+    except CaduceeError as exc:
+        raise to_problem(exc) from None
+    return {"message_id": item.message_id, "state": item.state, "sequence": item.sequence}
+
+
+async def _wait_for_items(
+    service: RelayService, state: ServerState, mailbox_id: int, cursor: int, timeout: float
+) -> list[MailboxItem]:
+    async with notifier(state).subscribe(mailbox_id) as subscription:
+        page = await service.list_mailbox(mailbox_id, cursor)
+        if page.items or timeout <= 0:
+            return list(page.items)
+        await subscription.wait(timeout)
+    return list((await service.list_mailbox(mailbox_id, cursor)).items)
+
+
+@router.get("/mailbox/wait", summary="Long-poll: wait for messages after a cursor")
+async def wait(
+    agent: Agent,
+    state: State,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    timeout: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 30.0,
+) -> dict[str, Any]:
+    items = await _wait_for_items(relay_service(state), state, agent.mailbox_id, cursor, timeout)
+    next_cursor = items[-1].sequence if items else cursor
+    return {"messages": [_item_json(i) for i in items], "next_cursor": next_cursor}
+
+
+def _event(item: MailboxItem) -> str:
+    data = json.dumps({"sequence": item.sequence, "message_id": item.message_id})
+    return f"id: {item.sequence}\nevent: message\ndata: {data}\n\n"
+
+
+@router.get("/mailbox/events", summary="Server-Sent Events: new messages (ids only)")
+async def events(
+    request: Request,
+    agent: Agent,
+    state: State,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    timeout: Annotated[float, Query(gt=0, le=3600)] = 900.0,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    if last_event_id and last_event_id.isdigit():
+        cursor = max(cursor, int(last_event_id))
+    service = relay_service(state)
+
+    async def stream() -> AsyncIterator[str]:
+        position, deadline = cursor, time.monotonic() + timeout
+        yield "retry: 3000\n\n"
+        while not await request.is_disconnected():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            items = await _wait_for_items(
+                service, state, agent.mailbox_id, position, min(remaining, HEARTBEAT_SECONDS)
+            )
+            for item in items:
+                position = item.sequence
+                yield _event(item)
+            if not items:
+                yield ": keep-alive\n\n"
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
