@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from caducee import __version__
-from caducee.commands import server
+from caducee.commands import server, smime
 
 __all__ = ["app"]
 
@@ -15,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # never print keys or content in a traceback
 )
 app.add_typer(server.app, name="server")
+app.add_typer(smime.app, name="smime")
 
 
 @app.command()

@@ -124,7 +124,9 @@ def cert_to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def cert_from_asn1(cert: asn1_x509.Certificate) -> x509.Certificate:
-    """An asn1crypto certificate as a ``cryptography`` one."""
+    """An asn1crypto certificate as a ``cryptography`` one (serial must be positive, RFC 5280)."""
+    if cert.serial_number <= 0:
+        raise MalformedMessage("certificate serial number is not positive")
     return x509.load_der_x509_certificate(cert.dump())
 
 

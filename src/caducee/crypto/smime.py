@@ -282,7 +282,7 @@ def _open_signed(
     if sender not in cert_emails or sender not in {e.lower() for e in chain.email_addresses}:
         raise SenderMismatch(f"From {sender} is not an address of the signer's certificate")
     with guard("inner message"):
-        message = BytesParser(policy=email.policy.default).parsebytes(inner)
+        message = BytesParser(policy=email.policy.default).parsebytes(inner.replace(b"\r\n", b"\n"))
     if not isinstance(message, EmailMessage):
         raise MalformedMessage("the inner message could not be parsed")
     return OpenedMessage(inner, message, cert, chain, sender, result)

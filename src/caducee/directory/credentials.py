@@ -213,7 +213,7 @@ class CredentialService:
                     serial_hex=serial_hex,
                     issued_at=now,
                     expires_at=expires_at,
-                )  # fmt: skip
+                )
             )
         log.info("token issued to mailbox %s with certificate %s", mailbox.id, serial_hex)
         return IssuedToken(token=token, expires_at=expires_at)
@@ -232,7 +232,7 @@ class CredentialService:
                 IssuedCertificate.revoked_at,
                 IssuedCertificate.not_after,
                 MailboxCertificate.status,
-            )  # fmt: skip
+            )
             .join(Mailbox, Mailbox.id == AccessToken.mailbox_id)
             .join(IssuedCertificate, IssuedCertificate.serial_hex == AccessToken.serial_hex)
             .outerjoin(
@@ -271,7 +271,7 @@ class CredentialService:
                     mailbox_id=mailbox_id,
                     created_at=now,
                     expires_at=expires_at,
-                )  # fmt: skip
+                )
             )
         log.info("enrolment code created for mailbox %s", mailbox_id)
         return code, expires_at
@@ -312,14 +312,15 @@ class CredentialService:
                     .where(Mailbox.id == mailbox_id)
                 )
             ).one()
-            mailbox, person, organisation = row.tuple()
+            mailbox, person, organisation = row
             subject = EnrolmentSubject(
-                address=mailbox.address, kind=mailbox.kind,
+                address=mailbox.address,
+                kind=mailbox.kind,
                 rpps=person.rpps if person else None,
                 given_name=person.given_name if person else None,
                 family_name=person.family_name if person else None,
                 organisation=organisation.name if organisation else None,
-            )  # fmt: skip
+            )
             certificate = issue(subject)
             serial_hex = format(certificate.serial_number, "x")
             session.add(
@@ -333,7 +334,7 @@ class CredentialService:
                     fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
                     der=certificate.public_bytes(serialization.Encoding.DER),
                     created_at=now,
-                )  # fmt: skip
+                )
             )
             await session.flush()
             session.add(
@@ -342,7 +343,7 @@ class CredentialService:
                     serial_hex=serial_hex,
                     status=CertificateStatus.ACTIVE.value,
                     attached_at=now,
-                )  # fmt: skip
+                )
             )
         log.info("enrolled mailbox %s with certificate %s", mailbox_id, serial_hex)
         return mailbox.address, certificate

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from caducee.directory.errors import (
     AlreadyRegistered,
@@ -74,8 +74,10 @@ def _check_email(address: str) -> str:
     return address
 
 
-def _like(column: object, value: str) -> object:
-    return func.lower(column).contains(value.strip().lower(), autoescape=True)  # type: ignore[arg-type]
+def _like(
+    column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None], value: str
+) -> ColumnElement[bool]:
+    return func.lower(column).contains(value.strip().lower(), autoescape=True)
 
 
 class DirectoryService:
@@ -108,9 +110,16 @@ class DirectoryService:
         if not name.strip():
             raise InvalidEntry("an organisation needs a name")
         row = Organisation(
-            finess=finess, name=name.strip(), type=kind.value, beds=beds, address=address,
-            postcode=postcode, city=city, region=region, created_at=self.now(),
-        )  # fmt: skip
+            finess=finess,
+            name=name.strip(),
+            type=kind.value,
+            beds=beds,
+            address=address,
+            postcode=postcode,
+            city=city,
+            region=region,
+            created_at=self.now(),
+        )
         await self._add(row, f"organisation {finess}")
         return finess
 
@@ -134,10 +143,14 @@ class DirectoryService:
             ):
                 raise UnknownOrganisation(f"no organisation {organisation_finess}")
         row = Person(
-            rpps=rpps, given_name=given_name.strip(), family_name=family_name.strip(),
-            profession=profession.strip(), specialty=specialty,
-            organisation_finess=organisation_finess, created_at=self.now(),
-        )  # fmt: skip
+            rpps=rpps,
+            given_name=given_name.strip(),
+            family_name=family_name.strip(),
+            profession=profession.strip(),
+            specialty=specialty,
+            organisation_finess=organisation_finess,
+            created_at=self.now(),
+        )
         await self._add(row, f"person {rpps}")
         return rpps
 
@@ -166,10 +179,14 @@ class DirectoryService:
             ):
                 raise UnknownOrganisation(f"no organisation {organisation_finess}")
         row = Mailbox(
-            address=address, kind=mailbox_kind.value, person_rpps=person_rpps,
-            organisation_finess=organisation_finess, active=True, last_sequence=0,
+            address=address,
+            kind=mailbox_kind.value,
+            person_rpps=person_rpps,
+            organisation_finess=organisation_finess,
+            active=True,
+            last_sequence=0,
             created_at=self.now(),
-        )  # fmt: skip
+        )
         await self._add(row, f"mailbox {address}")
         return row.id
 
@@ -187,9 +204,11 @@ class DirectoryService:
         """Let an issued certificate speak for a mailbox."""
         mailbox = await self.get_mailbox(address)
         row = MailboxCertificate(
-            mailbox_id=mailbox.id, serial_hex=serial_hex,
-            status=CertificateStatus.ACTIVE.value, attached_at=self.now(),
-        )  # fmt: skip
+            mailbox_id=mailbox.id,
+            serial_hex=serial_hex,
+            status=CertificateStatus.ACTIVE.value,
+            attached_at=self.now(),
+        )
         await self._add(row, f"certificate {serial_hex} of {address}")
 
     async def get_mailbox(self, address: str) -> Mailbox:
@@ -242,13 +261,7 @@ class DirectoryService:
                 address=mailbox.address,
                 kind=mailbox.kind,
                 person_rpps=person.rpps if person else None,
-                display_name=(
-                    f"{person.given_name} {person.family_name}"
-                    if person
-                    else org.name
-                    if org
-                    else ""
-                ),
+                display_name=_display_name(person, org),
                 profession=person.profession if person else None,
                 specialty=person.specialty if person else None,
                 organisation_finess=org.finess if org else None,
@@ -267,7 +280,13 @@ class DirectoryService:
         log.info("registered %s", what)
 
 
-def _search_statement(query: SearchQuery) -> Select[tuple[Mailbox, Person, Organisation]]:
+def _display_name(person: Person | None, org: Organisation | None) -> str:
+    if person is not None:
+        return f"{person.given_name} {person.family_name}"
+    return org.name if org is not None else ""
+
+
+def _search_statement(query: SearchQuery) -> Select[Mailbox, Person, Organisation]:
     org = aliased(Organisation)
     org_finess = func.coalesce(Mailbox.organisation_finess, Person.organisation_finess)
     statement = (
@@ -293,9 +312,8 @@ def _search_statement(query: SearchQuery) -> Select[tuple[Mailbox, Person, Organ
     if query.city:
         conditions.append(_like(org.city, query.city))
     if query.organisation:
-        conditions.append(
-            or_(org.finess == query.organisation, _like(org.name, query.organisation))
-        )
+        wanted = query.organisation
+        conditions.append(or_(org.finess == wanted, _like(org.name, wanted)))
     if query.address:
         conditions.append(_like(Mailbox.address, query.address))
     limit = max(1, min(query.limit, SEARCH_LIMIT_MAX))

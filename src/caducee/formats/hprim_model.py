@@ -57,7 +57,7 @@ RESULT_FIELDS: tuple[str, ...] = (
 ABNORMAL_FLAGS = frozenset({"", "L", "H", "LL", "HH", "N"})
 RESULT_TYPES = frozenset({"", "N", "A", "C", "T"})
 
-_DECIMAL_RE = re.compile(r"^[<>]?=?\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)$")
+_DECIMAL_RE = re.compile(r"^[<>]?=?\s*[-+]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)$")
 _TAG_RE = re.compile(r"<[^>]{0,200}>")
 _BR_RE = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 

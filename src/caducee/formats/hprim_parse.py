@@ -31,10 +31,10 @@ LAB = "****LAB****"
 FIN = "****FIN****"
 FINFICHIER = "****FINFICHIER****"
 
-_DMY_RE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})$")
-_YMD_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_COMPACT_RE = re.compile(r"^(\d{2})(\d{2})(\d{4})$")
-_POSTCODE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})(?:\s+(.*))?$")
+_DMY_RE = re.compile(r"^([0-9]{1,2})[/.\-]([0-9]{1,2})[/.\-]([0-9]{4}|[0-9]{2})$")
+_YMD_RE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
+_COMPACT_RE = re.compile(r"^([0-9]{2})([0-9]{2})([0-9]{4})$")
+_POSTCODE_RE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})(?:\s+(.*))?$")
 _LABEL_TAIL_RE = re.compile(r"\s*:\s*$")
 
 

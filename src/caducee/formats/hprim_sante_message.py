@@ -18,7 +18,7 @@ from caducee.formats.hprim_sante_model import (
 
 __all__ = ["HPRIMSanteMessage", "read_timestamp"]
 
-_TS_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$")
+_TS_RE = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})(?:([0-9]{2})([0-9]{2})([0-9]{2})?)?$")
 
 
 def read_timestamp(value: str) -> date | None:

@@ -71,7 +71,7 @@ class _Walker:
 
     def _records(self, first: int) -> None:
         sep = self.delimiters.field
-        pending: tuple[int, str] | None = None
+        start, parts = 0, list[str]()  # the pending record: its line and its pieces
         for k in range(first, len(self.lines)):
             line = self.lines[k]
             if not line.strip():
@@ -79,18 +79,18 @@ class _Walker:
             if len(line) > MAX_LINE:
                 self.problems.warning("line-too-long", "Ligne trop longue", k + 1, None)
             if line.startswith("A" + sep):
-                if pending is None:
+                if not parts:
                     self.problems.error(
                         "malformed-record", "Suite sans enregistrement / orphan A", k + 1, "A"
                     )
                     continue
-                pending = (pending[0], pending[1] + line[2:])
+                parts.append(line[2:])
                 continue
-            if pending is not None:
-                self._record(*pending)
-            pending = (k + 1, line)
-        if pending is not None:
-            self._record(*pending)
+            if parts:
+                self._record(start, "".join(parts))
+            start, parts = k + 1, [line]
+        if parts:
+            self._record(start, "".join(parts))
 
     def _record(self, number: int, text: str) -> None:
         parts = text.split(self.delimiters.field)

@@ -17,8 +17,8 @@ from caducee.formats.nir import parse_nir
 __all__ = ["to_hprim"]
 
 _MARKERS = frozenset({LAB, FIN, FINFICHIER})
-_POSTCODE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-_CITY_LOOKS_CODED_RE = re.compile(r"^(\d{5}|2[AB]\d{3})(\s|$)")
+_POSTCODE_RE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
+_CITY_LOOKS_CODED_RE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})(\s|$)")
 
 
 def _clean(value: str, field: str) -> str:

@@ -13,10 +13,12 @@ from caducee.formats.errors import InvalidIdentity, InvalidNIR
 
 __all__ = ["NIR", "INSIdentity", "compute_nir_key", "parse_nir"]
 
-_NIR_RE = re.compile(r"^([1-478])(\d{2})(\d{2})(\d{2}|2[AB])(\d{3})(\d{3})(\d{2})$")
-_BODY_RE = re.compile(r"^[1-478]\d{4}(\d{2}|2[AB])\d{6}$")
+_NIR_RE = re.compile(
+    r"^([1-478])([0-9]{2})([0-9]{2})([0-9]{2}|2[AB])([0-9]{3})([0-9]{3})([0-9]{2})$"
+)
+_BODY_RE = re.compile(r"^[1-478][0-9]{4}([0-9]{2}|2[AB])[0-9]{6}$")
 _NAME_RE = re.compile(r"^[A-Z]+(?:(?:[ '\-]|--)[A-Z]+)*$")
-_PLACE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_PLACE_RE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
 
 
 def _numeric_body(body: str) -> int:

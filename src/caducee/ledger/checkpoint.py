@@ -218,10 +218,14 @@ def verify_checkpoint(
                 f"the signature of {key.name!r} on the checkpoint does not verify"
             ) from None
         verified = True
+    expected = key.name if origin is None else origin
     if not verified:
+        # Unverified text only names the error: another log's checkpoint is WrongLog.
+        claimed = signed.text.partition("\n")[0]
+        if claimed != expected:
+            raise WrongLog(f"the checkpoint claims log {claimed!r}, not {expected!r}")
         raise CheckpointSignatureInvalid(f"the checkpoint is not signed by {key.name!r}")
     checkpoint = parse_checkpoint(signed.text)
-    expected = key.name if origin is None else origin
     if checkpoint.origin != expected:
         raise WrongLog(f"the checkpoint is of log {checkpoint.origin!r}, not {expected!r}")
     return checkpoint

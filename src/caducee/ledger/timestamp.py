@@ -14,7 +14,7 @@ from datetime import datetime
 
 from asn1crypto import algos, cms, core, tsp
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -34,6 +34,10 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha512": hashes.SHA512,
 }
 MAX_CHAIN = 8
+_PARSE_ERRORS = (
+    ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+    UnsupportedAlgorithm, x509.InvalidVersion,
+)  # fmt: skip
 
 
 class _TimeStampResp(core.Sequence):  # type: ignore[misc]
@@ -89,7 +93,7 @@ def token_from_response(response: bytes) -> bytes:
         return bytes(resp["time_stamp_token"].dump())
     except TimestampInvalid:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+    except _PARSE_ERRORS as exc:
         raise TimestampInvalid(f"the time-stamp response is malformed: {exc}") from exc
 
 
@@ -109,7 +113,7 @@ def verify_timestamp(
         return _verify(token, digest, roots, hash_name, nonce, intermediates)
     except TimestampInvalid:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as e:
+    except _PARSE_ERRORS as e:  # asn1crypto and cryptography parsing errors, mapped here
         raise TimestampInvalid(f"the time-stamp token is malformed: {e}") from e
 
 

@@ -10,6 +10,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import TracebackType
 from typing import Protocol
 
 __all__ = ["InProcessNotifier", "MailboxNotifier", "Subscription"]
@@ -34,7 +35,12 @@ class MailboxNotifier(Protocol):
 class AbstractSubscriptionContext(Protocol):
     async def __aenter__(self) -> Subscription: ...
 
-    async def __aexit__(self, *args: object) -> bool | None: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None: ...
 
 
 class _EventSubscription:

@@ -117,11 +117,16 @@ class MailboxPage:
 
 def _item(delivery: Delivery, message: Message) -> MailboxItem:
     return MailboxItem(
-        sequence=delivery.sequence, message_id=message.message_id, sender=message.envelope_from,
-        date=message.envelope_date, subject=message.subject, size=message.size,
-        ciphertext_sha256=message.ciphertext_sha256, state=delivery.state,
+        sequence=delivery.sequence,
+        message_id=message.message_id,
+        sender=message.envelope_from,
+        date=message.envelope_date,
+        subject=message.subject,
+        size=message.size,
+        ciphertext_sha256=message.ciphertext_sha256,
+        state=delivery.state,
         stored_at=_aware(delivery.stored_at),
-    )  # fmt: skip
+    )
 
 
 class RelayService:
@@ -181,7 +186,7 @@ class RelayService:
                     envelope_date=envelope.date,
                     subject=envelope.subject,
                     accepted_at=now,
-                )  # fmt: skip
+                )
                 .returning(Message.id)
             )
             # 2. One sequence number per recipient mailbox; unknown addresses do not match.
@@ -211,7 +216,7 @@ class RelayService:
                         "sequence": row.last_sequence,
                         "state": DeliveryState.STORED.value,
                         "stored_at": now,
-                    }  # fmt: skip
+                    }
                     for row in rows
                 ],
             )
@@ -227,9 +232,12 @@ class RelayService:
                 f"message id {message_id} was already used for another message"
             )
         return Receipt(
-            message.message_id, _aware(message.accepted_at), tuple(message.envelope_to),
-            message.ciphertext_sha256, created=False,
-        )  # fmt: skip
+            message.message_id,
+            _aware(message.accepted_at),
+            tuple(message.envelope_to),
+            message.ciphertext_sha256,
+            created=False,
+        )
 
     async def list_mailbox(self, mailbox_id: int, cursor: int = 0, limit: int = 100) -> MailboxPage:
         """Unacknowledged deliveries after ``cursor``, oldest first."""
@@ -262,7 +270,8 @@ class RelayService:
         ).first()
         if row is None:  # another mailbox's message is as unknown as a missing one
             raise UnknownMessage(f"no message {message_id} in this mailbox")
-        return row.tuple()
+        delivery, message = row
+        return delivery, message
 
     async def fetch(self, mailbox_id: int, message_id: str) -> tuple[MailboxItem, bytes]:
         """A delivery's ciphertext; the first fetch moves it from stored to fetched."""

@@ -24,7 +24,7 @@ def check_encrypted_cms(body: bytes) -> str:
         if content_type not in ENCRYPTED_CONTENT_TYPES:
             raise NotSMIME(f"a CMS {content_type} is not an encrypted S/MIME message")
         # Touch the first field so that a truncated inner structure is refused too.
-        content.parsed["version"].native  # noqa: B018
+        content["version"].native  # noqa: B018
     except NotSMIME:
         raise
     except Exception:  # asn1crypto raises ValueError, TypeError, KeyError...: map them all

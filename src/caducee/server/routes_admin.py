@@ -97,9 +97,11 @@ async def add_person(body: PersonRequest, _op: Operator, state: State) -> Any:
 async def add_mailbox(body: MailboxRequest, _op: Operator, state: State) -> Any:
     try:
         mailbox_id = await _directory(state).create_mailbox(
-            address=body.address, kind=body.kind.value, person_rpps=body.person,
+            address=body.address,
+            kind=body.kind.value,
+            person_rpps=body.person,
             organisation_finess=body.organisation,
-        )  # fmt: skip
+        )
     except CaduceeError as exc:
         raise to_problem(exc) from None
     return {"address": body.address.strip().lower(), "id": mailbox_id}

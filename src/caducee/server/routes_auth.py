@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from caducee.directory import EnrolmentSubject, MailboxKind
 from caducee.errors import CaduceeError
+from caducee.pki.authority import CertificateAuthority
 from caducee.pki.issuance import issue_from_csr
 from caducee.pki.profiles import Holder, Profile
 from caducee.server.auth import credential_service
@@ -57,7 +58,7 @@ class TokenRequest(_Strict):
 
 class TokenAnswer(BaseModel):
     access_token: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 (RFC 6750 token type)
     expires_at: datetime
 
 
@@ -103,9 +104,13 @@ def _holder(subject: EnrolmentSubject) -> tuple[Profile, Holder]:
     if subject.kind == MailboxKind.PERSONAL.value:
         name = f"{subject.given_name} {subject.family_name}"
         return Profile.PERSON, Holder(
-            common_name=name, email=subject.address, given_name=subject.given_name,
-            surname=subject.family_name, rpps=subject.rpps, organisation=subject.organisation,
-        )  # fmt: skip
+            common_name=name,
+            email=subject.address,
+            given_name=subject.given_name,
+            surname=subject.family_name,
+            rpps=subject.rpps,
+            organisation=subject.organisation,
+        )
     profile = (
         Profile.APPLICATION_MAILBOX
         if subject.kind == MailboxKind.APPLICATIVE.value
@@ -124,7 +129,7 @@ async def enrol(body: EnrolRequest, state: State) -> EnrolAnswer:
     deployment = state.authority
     if deployment is None:
         raise ProblemError(503, "ca-not-initialised", "the operator CA is not initialised")
-    issuing = getattr(deployment, "issuing", deployment)
+    issuing: CertificateAuthority = deployment.issuing
     now = credential_service(state).now
 
     def issue(subject: EnrolmentSubject) -> x509.Certificate:

@@ -44,9 +44,14 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> dict[str, Any]:
     query = SearchQuery(
-        text=q, profession=profession, specialty=specialty, city=city,
-        organisation=organisation, address=address, limit=limit,
-    )  # fmt: skip
+        text=q,
+        profession=profession,
+        specialty=specialty,
+        city=city,
+        organisation=organisation,
+        address=address,
+        limit=limit,
+    )
     results = await directory_service(state).search(query)
     return {"results": [asdict(entry) for entry in results]}
 

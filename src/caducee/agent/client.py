@@ -1,0 +1,227 @@
+"""The agent's HTTP client for the server API (httpx, synchronous).
+
+- Login is challenge-response: the agent signs the server's challenge (UTF-8 bytes) with its
+  key (RSA PKCS#1 v1.5 / SHA-256, or ECDSA / SHA-256) and gets a short-lived bearer token,
+  renewed shortly before it expires or when the server answers 401.
+- Network errors, 429 and 5xx are retried with exponential backoff; a refusal (4xx) is
+  raised at once as ``ServerError`` carrying the problem+json ``code``.
+- ``submit`` is idempotent: the message id is chosen by the caller before the first try.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from caducee import __version__
+from caducee.agent.errors import AuthError, NetworkError, ServerError
+from caducee.crypto.cms_sign import SignerKey
+
+__all__ = ["Credentials", "ServerClient", "sign_challenge"]
+
+log = logging.getLogger(__name__)
+TOKEN_MARGIN = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who the agent is: its address, certificate serial (hex) and signing key."""
+
+    address: str
+    serial_hex: str
+    key: SignerKey
+
+
+def sign_challenge(key: SignerKey, challenge: str) -> str:
+    """Base64 of the signature over the challenge's UTF-8 bytes (what the server verifies)."""
+    data = challenge.encode("utf-8")
+    if isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    elif isinstance(key, ec.EllipticCurvePrivateKey):
+        signature = key.sign(data, ec.ECDSA(hashes.SHA256()))
+    else:  # pragma: no cover - SignerKey is RSA or EC
+        raise TypeError("unsupported key type")
+    return base64.b64encode(signature).decode("ascii")
+
+
+def _problem(response: httpx.Response) -> ServerError:
+    code, detail = None, response.reason_phrase
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            code = body.get("code") or None
+            detail = str(body.get("detail") or body.get("title") or detail)
+    except ValueError:
+        pass
+    kind = AuthError if response.url.path.startswith(("/api/v1/auth", "/api/v1/enrol")) else ServerError
+    return kind(f"{response.status_code} {detail}", status=response.status_code, code=code)
+
+
+class ServerClient:
+    """One server, optionally one identity. ``transport`` is the test seam."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={"User-Agent": f"caducee-agent/{__version__}"},
+        )
+        self._token: str | None = None
+        self._expires_at = datetime.min.replace(tzinfo=UTC)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ServerClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- transport -----------------------------------------------------------------------
+    def _send(
+        self, method: str, path: str, *, auth: bool = True, timeout: float | None = None, **kw: Any
+    ) -> httpx.Response:
+        refreshed = False
+        attempt = 0
+        while True:
+            headers = {"Authorization": f"Bearer {self._bearer()}"} if auth else {}
+            try:
+                extra = {} if timeout is None else {"timeout": timeout}
+                response = self._http.request(method, path, headers=headers, **extra, **kw)
+            except httpx.TransportError as exc:
+                if attempt >= self.retries:
+                    raise NetworkError(f"{self.base_url} unreachable: {type(exc).__name__}") from None
+                self._pause(attempt, f"{method} {path}: {type(exc).__name__}")
+                attempt += 1
+                continue
+            if response.status_code == 401 and auth and not refreshed:
+                self._token, refreshed = None, True
+                continue
+            if response.status_code >= 500 or response.status_code == 429:
+                if attempt >= self.retries:
+                    raise _problem(response)
+                self._pause(attempt, f"{method} {path}: HTTP {response.status_code}")
+                attempt += 1
+                continue
+            if response.status_code >= 400:
+                raise _problem(response)
+            return response
+
+    def _pause(self, attempt: int, what: str) -> None:
+        delay = min(self.backoff * (2**attempt), 30.0)
+        log.warning("retrying in %.1fs after %s", delay, what)
+        self._sleep(delay)
+
+    # -- login ---------------------------------------------------------------------------
+    def _bearer(self) -> str:
+        if self._token is None or datetime.now(UTC) + TOKEN_MARGIN >= self._expires_at:
+            self.login()
+        assert self._token is not None
+        return self._token
+
+    def login(self) -> None:
+        """Challenge, sign, token (``POST /api/v1/auth/challenge`` then ``/auth/token``)."""
+        if self.credentials is None:
+            raise AuthError("no identity: this agent is not enrolled", status=401, code="no-identity")
+        creds = self.credentials
+        challenge = self._send(
+            "POST", "/api/v1/auth/challenge", auth=False, json={"address": creds.address}
+        ).json()["challenge"]
+        body = {
+            "address": creds.address,
+            "challenge": challenge,
+            "signature": sign_challenge(creds.key, challenge),
+            "certificate_serial": creds.serial_hex,
+        }
+        answer = self._send("POST", "/api/v1/auth/token", auth=False, json=body).json()
+        self._token = str(answer["access_token"])
+        expires = datetime.fromisoformat(str(answer["expires_at"]).replace("Z", "+00:00"))
+        self._expires_at = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+        log.info("logged in as %s until %s", creds.address, self._expires_at.isoformat())
+
+    # -- public API (no token) -----------------------------------------------------------
+    def enrol(self, code: str, csr_pem: str) -> dict[str, Any]:
+        """Spend an enrolment code: {address, serial_hex, certificate_pem}."""
+        body = {"code": code, "csr_pem": csr_pem}
+        answer: dict[str, Any] = self._send("POST", "/api/v1/enrol", auth=False, json=body).json()
+        return answer
+
+    def pki(self, name: str) -> bytes:
+        """A public PKI object: ``root.pem``, ``issuing.pem``, ``crl/issuing.crl``..."""
+        return self._send("GET", f"/pki/{name}", auth=False).content
+
+    # -- agent API -----------------------------------------------------------------------
+    def certificates(self, address: str) -> list[x509.Certificate]:
+        """The certificates the directory says to encrypt to for ``address``."""
+        answer = self._send("GET", f"/api/v1/directory/mailboxes/{address}/certificates").json()
+        return [x509.load_pem_x509_certificate(p.encode()) for p in answer["certificates"]]
+
+    def search(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
+        answer = self._send("GET", "/api/v1/directory/search", params={"q": text, "limit": limit})
+        results: list[dict[str, Any]] = answer.json()["results"]
+        return results
+
+    def submit(
+        self, *, message_id: str, sender: str, to: list[str], date: str, subject: str, der: bytes
+    ) -> dict[str, Any]:
+        """Submit a DER CMS ciphertext; a retry with the same id is answered 200, not doubled."""
+        body = {
+            "message_id": message_id,
+            "from": sender,
+            "to": to,
+            "date": date,
+            "subject": subject,
+            "ciphertext": base64.b64encode(der).decode("ascii"),
+        }
+        answer: dict[str, Any] = self._send("POST", "/api/v1/messages", json=body).json()
+        return answer
+
+    def list_messages(self, cursor: int = 0, limit: int = 100) -> tuple[list[dict[str, Any]], int]:
+        answer = self._send(
+            "GET", "/api/v1/mailbox/messages", params={"cursor": cursor, "limit": limit}
+        ).json()
+        return list(answer["messages"]), int(answer["next_cursor"])
+
+    def wait(self, cursor: int, timeout: float) -> tuple[list[dict[str, Any]], int]:
+        """Long poll: returns as soon as there is mail after ``cursor``, or after ``timeout``."""
+        answer = self._send(
+            "GET",
+            "/api/v1/mailbox/wait",
+            params={"cursor": cursor, "timeout": timeout},
+            timeout=timeout + 15.0,
+        ).json()
+        return list(answer["messages"]), int(answer["next_cursor"])
+
+    def fetch(self, message_id: str) -> bytes:
+        """The DER CMS ciphertext of a message in my mailbox."""
+        return self._send("GET", f"/api/v1/mailbox/messages/{message_id}").content
+
+    def ack(self, message_id: str) -> None:
+        self._send("POST", f"/api/v1/mailbox/messages/{message_id}/ack")

@@ -1,0 +1,167 @@
+"""Sending one document: inner message, recipient certificates, sign-then-encrypt, submit.
+
+The inner RFC 5322 message (encrypted, so it may carry the file name) has a short text part
+and the file as an ``application/octet-stream`` attachment, byte for byte. The outer envelope
+the server sees has the neutral subject only. Every recipient certificate given by the
+directory is validated first (chain to the pinned root, not revoked, fit for encryption);
+the sender's own certificate is added so the sent copy stays readable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from cryptography import x509
+
+from caducee.agent.client import ServerClient
+from caducee.agent.errors import RecipientError
+from caducee.agent.trust import smime_to_der
+from caducee.crypto.cms_sign import SignerKey
+from caducee.crypto.errors import CertificateError
+from caducee.crypto.smime import NEUTRAL_SUBJECT, build_smime
+from caducee.crypto.trust import CertificateValidator, KeyPurpose
+
+__all__ = ["SendResult", "Sender", "build_inner_message", "new_message_id"]
+
+log = logging.getLogger(__name__)
+
+
+def new_message_id(address: str) -> str:
+    """A fresh, globally unique message id (RFC 5322 §3.6.4, without angle brackets)."""
+    domain = address.rsplit("@", 1)[-1] or "caducee.invalid"
+    return f"{uuid.uuid4().hex}@{domain}"
+
+
+def build_inner_message(
+    *,
+    sender: str,
+    recipients: Sequence[str],
+    filename: str,
+    data: bytes,
+    message_id: str,
+    date: datetime,
+) -> bytes:
+    """The inner message: headers, a short text, and the file attached unchanged."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = f"<{message_id}>"
+    message["Subject"] = f"Document : {filename}"
+    message["X-Caducee-Document-SHA256"] = hashlib.sha256(data).hexdigest()
+    message.set_content(
+        f"Document transmis par Caducée / document sent with Caducée : {filename}\n"
+    )
+    message.add_attachment(
+        data, maintype="application", subtype="octet-stream", filename=filename
+    )
+    return message.as_bytes()
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the server accepted: ids and digests only."""
+
+    message_id: str
+    recipients: tuple[str, ...]
+    ciphertext_sha256: str
+    created: bool
+
+
+class Sender:
+    """Signs with the agent's key and encrypts for validated recipient certificates."""
+
+    def __init__(
+        self,
+        client: ServerClient,
+        *,
+        address: str,
+        certificate: x509.Certificate,
+        key: SignerKey,
+        validator: CertificateValidator,
+        extra_certs: Sequence[x509.Certificate] = (),
+    ) -> None:
+        self.client = client
+        self.address = address.lower()
+        self.certificate = certificate
+        self.key = key
+        self.validator = validator
+        self.extra_certs = tuple(extra_certs)
+
+    def recipient_certificates(self, addresses: Sequence[str]) -> list[x509.Certificate]:
+        """The directory's certificates for each address, each validated; at least one each."""
+        chosen: list[x509.Certificate] = []
+        for address in addresses:
+            accepted: list[x509.Certificate] = []
+            reasons: list[str] = []
+            for cert in self.client.certificates(address):
+                try:
+                    chain = self.validator.validate(cert, purpose=KeyPurpose.EMAIL_ENCRYPTION)
+                except CertificateError as exc:
+                    reasons.append(exc.code)
+                    continue
+                if address.lower() not in chain.email_addresses:
+                    reasons.append("address-mismatch")
+                    continue
+                accepted.append(cert)
+            if not accepted:
+                detail = f" ({', '.join(reasons)})" if reasons else ""
+                raise RecipientError(f"no valid certificate for {address}{detail}")
+            chosen.extend(accepted)
+        return chosen
+
+    def send(
+        self,
+        recipients: Sequence[str],
+        filename: str,
+        data: bytes,
+        *,
+        message_id: str | None = None,
+    ) -> SendResult:
+        """Build, sign, encrypt and submit; retrying with the same ``message_id`` is safe."""
+        to = [r.strip().lower() for r in recipients if r.strip()]
+        if not to:
+            raise RecipientError("no recipient")
+        message_id = message_id or new_message_id(self.address)
+        certs = self.recipient_certificates(to)
+        now = datetime.now(UTC)
+        inner = build_inner_message(
+            sender=self.address,
+            recipients=to,
+            filename=filename,
+            data=data,
+            message_id=message_id,
+            date=now,
+        )
+        smime = build_smime(
+            inner,
+            self.certificate,
+            self.key,
+            [*certs, self.certificate],
+            extra_certs=self.extra_certs,
+        )
+        der = smime_to_der(smime)
+        answer = self.client.submit(
+            message_id=message_id,
+            sender=self.address,
+            to=to,
+            date=format_datetime(now),
+            subject=NEUTRAL_SUBJECT,
+            der=der,
+        )
+        digest = hashlib.sha256(der).hexdigest()
+        log.info("submitted %s to %d recipient(s), sha256 %s", message_id, len(to), digest[:16])
+        return SendResult(
+            message_id=message_id,
+            recipients=tuple(answer.get("recipients", to)),
+            ciphertext_sha256=str(answer.get("ciphertext_sha256", digest)),
+            created=bool(answer.get("created", True)),
+        )
