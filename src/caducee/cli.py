@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from caducee import __version__
-from caducee.commands import server, smime
+from caducee.commands import formats, server, smime
 
 __all__ = ["app"]
 
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(server.app, name="server")
 app.add_typer(smime.app, name="smime")
+app.add_typer(formats.app, name="formats")
 
 
 @app.command()

@@ -125,8 +125,16 @@ def test_unencrypted_refused(tmp_path: Path) -> None:
     openssl = require_tool("openssl", "openssl")
     path = tmp_path / "plain.pem"
     subprocess.run(
-        [openssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
-        + ["-out", str(path)],
+        [
+            openssl,
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            str(path),
+        ],
         check=True,
         capture_output=True,
     )
@@ -142,15 +150,32 @@ def test_openssl_written_keys(tmp_path: Path, options: list[str]) -> None:
     openssl = require_tool("openssl", "openssl")
     plain, enc = tmp_path / "plain.pem", tmp_path / "enc.pem"
     subprocess.run(
-        [openssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
-        + ["-out", str(plain)],
+        [
+            openssl,
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            str(plain),
+        ],
         check=True,
         capture_output=True,
     )
     subprocess.run(
-        [openssl, "pkcs8", "-topk8", "-in", str(plain), "-out", str(enc)]
-        + options
-        + ["-passout", "pass:" + PASS.decode()],
+        [
+            openssl,
+            "pkcs8",
+            "-topk8",
+            "-in",
+            str(plain),
+            "-out",
+            str(enc),
+            *options,
+            "-passout",
+            "pass:" + PASS.decode(),
+        ],
         check=True,
         capture_output=True,
     )
@@ -164,14 +189,33 @@ def test_pbes1_refused(tmp_path: Path) -> None:
     openssl = require_tool("openssl", "openssl")
     plain, enc = tmp_path / "plain.pem", tmp_path / "enc.pem"
     subprocess.run(
-        [openssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
-        + ["-out", str(plain)],
+        [
+            openssl,
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            str(plain),
+        ],
         check=True,
         capture_output=True,
     )
     done = subprocess.run(
-        [openssl, "pkcs8", "-topk8", "-in", str(plain), "-out", str(enc)]
-        + ["-v1", "PBE-SHA1-3DES", "-passout", "pass:" + PASS.decode()],
+        [
+            openssl,
+            "pkcs8",
+            "-topk8",
+            "-in",
+            str(plain),
+            "-out",
+            str(enc),
+            "-v1",
+            "PBE-SHA1-3DES",
+            "-passout",
+            "pass:" + PASS.decode(),
+        ],
         capture_output=True,
     )
     if done.returncode != 0:
@@ -184,8 +228,16 @@ def test_openssl_reads_ours(tmp_path: Path, rsa_key: PrivateKey) -> None:
     openssl = require_tool("openssl", "openssl")
     path = save_key_file(tmp_path / "k.pem", rsa_key, PASS, kdf_rounds=FAST)
     out = subprocess.run(
-        [openssl, "pkey", "-in", str(path), "-passin", "pass:" + PASS.decode(), "-noout"]
-        + ["-text_pub"],
+        [
+            openssl,
+            "pkey",
+            "-in",
+            str(path),
+            "-passin",
+            "pass:" + PASS.decode(),
+            "-noout",
+            "-text_pub",
+        ],
         check=True,
         capture_output=True,
         text=True,

@@ -66,8 +66,7 @@ def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Token]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOFTHSM2_CONF", str(conf))
         subprocess.run(
-            [softhsm, "--init-token", "--free", "--label", LABEL, "--pin", PIN]
-            + ["--so-pin", SO_PIN],
+            [softhsm, "--init-token", "--free", "--label", LABEL, "--pin", PIN, "--so-pin", SO_PIN],
             check=True,
             capture_output=True,
         )
@@ -103,7 +102,9 @@ def ec_key(token: Token) -> Iterator[TokenECPrivateKey]:
 
 def _pem(path: Path, key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey) -> Path:
     path.write_bytes(
-        key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
     return path
 
@@ -122,8 +123,19 @@ def _openssl_verify(tmp_path: Path, public: Path, signature: bytes, *opts: str) 
 def test_keys_are_not_extractable(token: Token) -> None:
     tool = require_tool("pkcs11-tool", "opensc")
     listing = subprocess.run(
-        [tool, "--module", DEFAULT_PKCS11_MODULE, "--token-label", LABEL, "--login"]
-        + ["--pin", PIN, "--list-objects", "--type", "privkey"],
+        [
+            tool,
+            "--module",
+            DEFAULT_PKCS11_MODULE,
+            "--token-label",
+            LABEL,
+            "--login",
+            "--pin",
+            PIN,
+            "--list-objects",
+            "--type",
+            "privkey",
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -157,7 +169,9 @@ def test_rsa_pkcs1v15_signature(rsa_key: TokenRSAPrivateKey, tmp_path: Path) -> 
     _openssl_verify(tmp_path, _pem(tmp_path / "pub.pem", rsa_key.public_key()), signature)
     digest = hashes.Hash(hashes.SHA256())
     digest.update(MESSAGE)
-    prehashed = rsa_key.sign(digest.finalize(), padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+    prehashed = rsa_key.sign(
+        digest.finalize(), padding.PKCS1v15(), utils.Prehashed(hashes.SHA256())
+    )
     assert prehashed == signature  # PKCS#1 v1.5 is deterministic
 
 
@@ -196,7 +210,7 @@ def test_ecdsa_signature(ec_key: TokenECPrivateKey, token: Token, tmp_path: Path
         ([], padding.PKCS1v15()),
         (
             ["-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha1"],
-            padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None),
+            padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None),  # noqa: S303
         ),
     ],
 )
@@ -216,7 +230,9 @@ def test_decrypt_openssl_ciphertext(
 def test_decrypt_failures(rsa_key: TokenRSAPrivateKey) -> None:
     with pytest.raises(DecryptionFailed):
         rsa_key.decrypt(b"\x01" * 256, padding.PKCS1v15())
-    sha256_oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    sha256_oaep = padding.OAEP(
+        mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None
+    )
     ciphertext = rsa_key.public_key().encrypt(b"k" * 16, sha256_oaep)
     with pytest.raises(UnsupportedAlgorithm):  # SoftHSM 2.6 does OAEP with SHA-1 only
         rsa_key.decrypt(ciphertext, sha256_oaep)
@@ -249,6 +265,7 @@ def test_pin_source_file(token: Token, tmp_path: Path) -> None:
     pin_file = tmp_path / "pin"
     pin_file.write_text(PIN + "\n")
     key = load_token_key(PKCS11URI(token=LABEL, id=b"\x01", pin_source=f"file:{pin_file}"))
+    assert isinstance(key, TokenRSAPrivateKey)
     try:
         assert key.key_size == 2048
     finally:
@@ -292,8 +309,18 @@ def test_csr_from_token_key_issued_and_stored(
     store_certificate_on_token(TOKEN, cert, label="cps-auth", key_id=b"\x01", pin=PIN)
     tool = require_tool("pkcs11-tool", "opensc")
     done = subprocess.run(
-        [tool, "--module", DEFAULT_PKCS11_MODULE, "--token-label", LABEL]
-        + ["--read-object", "--type", "cert", "--id", "01"],
+        [
+            tool,
+            "--module",
+            DEFAULT_PKCS11_MODULE,
+            "--token-label",
+            LABEL,
+            "--read-object",
+            "--type",
+            "cert",
+            "--id",
+            "01",
+        ],
         check=True,
         capture_output=True,
         env={"SOFTHSM2_CONF": str(token.directory / "softhsm2.conf"), "PATH": "/usr/bin:/bin"},

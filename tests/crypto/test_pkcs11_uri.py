@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -101,7 +103,5 @@ def test_round_trip(uri: PKCS11URI) -> None:
 
 @given(st.text(max_size=60))
 def test_parse_never_leaks_other_errors(tail: str) -> None:
-    try:
+    with contextlib.suppress(MalformedMessage):
         parse_pkcs11_uri("pkcs11:" + tail)
-    except MalformedMessage:
-        pass

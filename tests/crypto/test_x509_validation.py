@@ -90,9 +90,7 @@ def test_good() -> None:
 
 
 def test_intermediates_from_caller() -> None:
-    validator = PathValidator(
-        [f.root_ca().certificate], revocation=StaticRevocationSource(_crls())
-    )
+    validator = PathValidator([f.root_ca().certificate], revocation=StaticRevocationSource(_crls()))
     with pytest.raises(UntrustedCertificate):
         validator.validate(f.person_cert(), purpose=SIGN, at=NOW)
     validator.validate(f.person_cert(), [f.issuing_ca().certificate], purpose=SIGN, at=NOW)
@@ -147,9 +145,7 @@ def test_ocsp_bad_signature() -> None:
     der[-3] ^= 0x01  # inside the ECDSA signature value
     response = ocsp.load_der_ocsp_response(bytes(der))
     with pytest.raises(RevocationUnknown, match="signature"):
-        _validator(StaticRevocationSource(_crls(), [response])).validate(
-            cert, purpose=SIGN, at=NOW
-        )
+        _validator(StaticRevocationSource(_crls(), [response])).validate(cert, purpose=SIGN, at=NOW)
 
 
 def test_ocsp_unknown_falls_back_to_crl() -> None:

@@ -33,8 +33,8 @@ BIOLOGIST = luhn_complete("1000000002")
 
 
 @pytest.fixture
-async def directory(database: Database) -> DirectoryService:
-    service = DirectoryService(database)
+async def directory(migrated_database: Database) -> DirectoryService:
+    service = DirectoryService(migrated_database)
     await service.register_organisation(
         finess=LAB, name="Laboratoire des Brotteaux", type="lab", city="Lyon", region="ARA"
     )
@@ -42,13 +42,19 @@ async def directory(database: Database) -> DirectoryService:
         finess=EHPAD, name="Les Tilleuls", type="nursing_home", beds=80, city="Villeurbanne"
     )
     await service.register_person(
-        rpps=GP, given_name="Anne", family_name="Morel", profession="médecin",
+        rpps=GP,
+        given_name="Anne",
+        family_name="Morel",
+        profession="médecin",
         specialty="médecine générale",
-    )  # fmt: skip
+    )
     await service.register_person(
-        rpps=BIOLOGIST, given_name="Paul", family_name="Roux", profession="biologiste",
+        rpps=BIOLOGIST,
+        given_name="Paul",
+        family_name="Roux",
+        profession="biologiste",
         organisation_finess=LAB,
-    )  # fmt: skip
+    )
     await service.create_mailbox(address="Anne.Morel@caducee.test", kind="personal", person_rpps=GP)
     await service.create_mailbox(
         address="paul.roux@caducee.test", kind="personal", person_rpps=BIOLOGIST
@@ -74,9 +80,12 @@ async def test_registration_rules(directory: DirectoryService) -> None:
         )
     with pytest.raises(UnknownOrganisation):
         await directory.register_person(
-            rpps=luhn_complete("1000000003"), given_name="A", family_name="B",
-            profession="infirmier", organisation_finess=luhn_complete("11111111"),
-        )  # fmt: skip
+            rpps=luhn_complete("1000000003"),
+            given_name="A",
+            family_name="B",
+            profession="infirmier",
+            organisation_finess=luhn_complete("11111111"),
+        )
     with pytest.raises(InvalidEntry):  # a personal mailbox needs a person
         await directory.create_mailbox(
             address="x@caducee.test", kind="personal", organisation_finess=LAB
@@ -118,7 +127,7 @@ async def test_search_filters_combine(directory: DirectoryService) -> None:
 
 
 async def test_valid_certificates_exclude_revoked_expired_and_superseded(
-    directory: DirectoryService, database: Database
+    directory: DirectoryService, migrated_database: Database
 ) -> None:
     now = utcnow()
     certificates = []
@@ -129,19 +138,22 @@ async def test_valid_certificates_exclude_revoked_expired_and_superseded(
         )
         certificates.append(certificate)
         serial = format(certificate.serial_number, "x")
-        async with database.transaction() as session:
+        async with migrated_database.transaction() as session:
             session.add(
                 IssuedCertificate(
-                    serial_hex=serial, profile="person", subject="CN=x", email=None,
+                    serial_hex=serial,
+                    profile="person",
+                    subject="CN=x",
+                    email=None,
                     not_before=certificate.not_valid_before_utc,
                     not_after=certificate.not_valid_after_utc,
                     fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
                     der=certificate.public_bytes(serialization.Encoding.DER),
-                )  # fmt: skip
+                )
             )
         await directory.attach_certificate("anne.morel@caducee.test", serial)
     good, revoked, superseded, _expired = certificates
-    async with database.transaction() as session:
+    async with migrated_database.transaction() as session:
         await session.execute(
             update(IssuedCertificate)
             .where(IssuedCertificate.serial_hex == format(revoked.serial_number, "x"))

@@ -95,7 +95,9 @@ def build_hprim() -> None:
     add("hprim_ok_crlf.hpr", base, "CRLF line endings, ISO-8859-1", ok(1, 3))
     add("hprim_ok_lf.hpr", base, "LF line endings", ok(1, 3), nl="\n")
     add("hprim_ok_cr.hpr", base, "CR-only line endings (old Mac)", ok(1, 3), nl="\r")
-    accents = hprim_file(doc(a, ["Hémoglobine glyquée : résultat contrôlé, µg/l, 37 °C"], RES_BASIC))
+    accents = hprim_file(
+        doc(a, ["Hémoglobine glyquée : résultat contrôlé, µg/l, 37 °C"], RES_BASIC)
+    )
     add("hprim_ok_utf8.hpr", accents, "UTF-8 without BOM, accents", ok(1, 3), enc="utf-8")
     add("hprim_ok_utf8_bom.hpr", accents, "UTF-8 with BOM", ok(1, 3), enc="utf-8-sig")
     add("hprim_ok_latin1.hpr", accents, "ISO-8859-1 accents", ok(1, 3), enc="iso-8859-1")
@@ -167,7 +169,10 @@ def build_hprim() -> None:
     add("hprim_ok_odd_lab_line.hpr", hprim_file(doc(c, TEXT, odd)),
         "non TEX/RES line in the lab part (kept as text, warning)", ok(1, 3))  # fmt: skip
     FILES["hprim_ok_dos_eof.hpr"] = (
-        ("\r\n".join(base) + "\r\n\x1a").encode("iso-8859-1"), ok(1, 3), "DOS end-of-file ^Z")
+        ("\r\n".join(base) + "\r\n\x1a").encode("iso-8859-1"),
+        ok(1, 3),
+        "DOS end-of-file ^Z",
+    )
     many = [f"RES|ANALYSE {i}|A{i:03d}|N|{i},5|u|{i}|{i + 1}|N|F" for i in range(150)]
     add("hprim_ok_many_results.hpr", hprim_file(doc(d, TEXT, many)), "150 RES lines",
         ok(1, 150))  # fmt: skip
@@ -223,7 +228,10 @@ def build_hprim() -> None:
         bad("UnknownEncoding", None, "encoding"), "UTF-16 without BOM",
     )  # fmt: skip
     FILES["hprim_bad_binary.hpr"] = (
-        bytes(range(256)) * 4, bad("UnknownEncoding", None, "encoding"), "binary garbage")
+        bytes(range(256)) * 4,
+        bad("UnknownEncoding", None, "encoding"),
+        "binary garbage",
+    )
     FILES["hprim_bad_empty.hpr"] = (b"", bad("MissingHeaderLine", 1, "patient_id"), "empty file")
 
 
@@ -266,8 +274,8 @@ def build_sante() -> None:
         bad("TruncatedDocument", 4, "L", s))  # fmt: skip
     add("sante_bad_obx_first.hpr", [H, P1, OBX1, "L|1"], "OBX before any OBR",
         bad("UnexpectedContent", 3, "OBX", s))  # fmt: skip
-    add("sante_bad_orphan_a.hpr", ["A|suite orpheline", H, "L|1"], "A| as the first line (so no H record)",
-        bad("InvalidDelimiters", 1, "H", s))  # fmt: skip
+    add("sante_bad_orphan_a.hpr", ["A|suite orpheline", H, "L|1"],
+        "A| as the first line (so no H record)", bad("InvalidDelimiters", 1, "H", s))  # fmt: skip
     add("sante_bad_dob.hpr", [H, P1.replace("19710403", "19711303"), "L|1"], "month 13",
         bad("InvalidDate", 2, "P.7", s))  # fmt: skip
     add("sante_bad_no_name.hpr", [H, "P|1|1001|||~ALICE||19710403|F", "L|1"], "empty name",

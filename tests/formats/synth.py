@@ -6,7 +6,9 @@ from caducee.formats.hprim import HPRIMDocument, HPRIMHeader, HPRIMResult, HPRIM
 from caducee.formats.nir import compute_nir_key
 
 
-def make_nir(sex: int = 1, yy: int = 80, mm: int = 5, dept: str = "75", tail: str = "056012") -> str:
+def make_nir(
+    sex: int = 1, yy: int = 80, mm: int = 5, dept: str = "75", tail: str = "056012"
+) -> str:
     """A valid compact NIR (15 characters) for invented traits."""
     body = f"{sex}{yy:02d}{mm:02d}{dept}{tail}"
     return body + compute_nir_key(body)

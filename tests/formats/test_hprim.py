@@ -62,7 +62,7 @@ def test_freehealth_text_starts_at_line_13_and_lab_lines_count() -> None:
     assert doc.text == " \n                 ALLERGIE\n\n    IGE TOTALES   164  UI/ml\n"
     assert len(doc.results) == 2
     assert doc.results[1] == HPRIMResult("", "IGET 005", "A")
-    assert [line.text for line in doc.lab if isinstance(line, HPRIMText)][0] == ""
+    assert next(line.text for line in doc.lab if isinstance(line, HPRIMText)) == ""
     assert not [p for p in validate_hprim(join(lines)) if p.severity is Severity.ERROR]
 
 

@@ -11,7 +11,12 @@ from datetime import date
 
 import pytest
 
-from caducee.formats.errors import InvalidDate, InvalidDelimiters, MalformedRecord, TruncatedDocument
+from caducee.formats.errors import (
+    InvalidDate,
+    InvalidDelimiters,
+    MalformedRecord,
+    TruncatedDocument,
+)
 from caducee.formats.hprim_sante import (
     HPRIMSanteDelimiters,
     HPRIMSanteObservation,
@@ -55,7 +60,14 @@ def test_libhprim_header_and_delimiters() -> None:
 def test_libhprim_continuation_is_glued_without_separator() -> None:
     m = parse_hprim_sante(MESSAGE)
     obr = m.records[2]
-    assert obr.repetitions(16, m.delimiters)[0] == ["DOC", "DR FICTIF", "L", "SRV", "Clinique Fictive", "L"]
+    assert obr.repetitions(16, m.delimiters)[0] == [
+        "DOC",
+        "DR FICTIF",
+        "L",
+        "SRV",
+        "Clinique Fictive",
+        "L",
+    ]
     assert obr.raw(17) == "0100000000"
     assert obr.raw(25) == "F"
     assert obr.line == 3 and m.records[3].line == 5
@@ -129,7 +141,9 @@ def test_build_and_write_round_trip_with_long_lines() -> None:
         "1001", "FICTIF", "ALICE", date(1971, 4, 3), "F",
         orders=(HPRIMSanteOrder("ECH1", (("K", "POTASSIUM"),), "202501020800", (obs,)),),
     )  # fmt: skip
-    message = build_oru([patient], sender=("LAB", "LABO"), receiver=("CAB",), timestamp="202501021200")
+    message = build_oru(
+        [patient], sender=("LAB", "LABO"), receiver=("CAB",), timestamp="202501021200"
+    )
     text = to_hprim_sante(message)
     assert all(len(line) <= 220 for line in text.split("\r\n"))
     assert "\r\nA|" in text

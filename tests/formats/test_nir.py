@@ -12,7 +12,9 @@ from caducee.formats.nir import NIR, INSIdentity, compute_nir_key, parse_nir
 from tests.formats.synth import make_nir
 
 bodies = st.builds(
-    lambda sex, yy, mm, dept, commune, order: f"{sex}{yy:02d}{mm:02d}{dept}{commune:03d}{order:03d}",
+    lambda sex, yy, mm, dept, commune, order: (
+        f"{sex}{yy:02d}{mm:02d}{dept}{commune:03d}{order:03d}"
+    ),
     st.sampled_from("1278"),
     st.integers(0, 99),
     st.integers(1, 12),
@@ -41,14 +43,20 @@ def test_corsica_counts_as_19_and_18() -> None:
 
 def test_spaces_dots_and_dashes_are_ignored() -> None:
     value = make_nir()
-    spaced = f"{value[0]} {value[1:3]} {value[3:5]} {value[5:7]}.{value[7:10]}-{value[10:13]} {value[13:]}"
+    v = value
+    spaced = f"{v[0]} {v[1:3]} {v[3:5]} {v[5:7]}.{v[7:10]}-{v[10:13]} {v[13:]}"
     assert parse_nir(spaced) == parse_nir(value)
 
 
 def test_accessors() -> None:
     value = parse_nir(make_nir(2, 80, 5, "75"))
     assert isinstance(value, NIR)
-    assert (value.sex, value.birth_year_2, value.birth_month, value.department) == ("F", 80, 5, "75")
+    assert (value.sex, value.birth_year_2, value.birth_month, value.department) == (
+        "F",
+        80,
+        5,
+        "75",
+    )
     assert str(value) == f"{value.body} {value.key}"
     assert parse_nir(make_nir(1, 80, 30)).birth_month is None  # unknown month
     assert parse_nir(make_nir(7, 80, 5)).provisional
@@ -56,7 +64,15 @@ def test_accessors() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "123", "12345678901234567", "3800575056012 00", "1801375056012 00", "180057505601", "0800575056012 11"],
+    [
+        "",
+        "123",
+        "12345678901234567",
+        "3800575056012 00",
+        "1801375056012 00",
+        "180057505601",
+        "0800575056012 11",
+    ],
 )
 def test_malformed(text: str) -> None:
     with pytest.raises(InvalidNIR) as info:

@@ -88,7 +88,10 @@ def test_lone_surrogate_refused() -> None:
 
 
 def test_integers_at_the_i_json_limit() -> None:
-    assert canonicalize([MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER]) == b"[9007199254740991,-9007199254740991]"
+    assert (
+        canonicalize([MAX_SAFE_INTEGER, -MAX_SAFE_INTEGER])
+        == b"[9007199254740991,-9007199254740991]"
+    )
 
 
 @pytest.mark.parametrize(
@@ -109,8 +112,10 @@ json_values = st.recursive(
     | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(st.characters(exclude_categories=("Cs",))),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(st.characters(exclude_categories=("Cs",))), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.text(st.characters(exclude_categories=("Cs",))), children, max_size=5)
+    ),
     max_leaves=20,
 )
 

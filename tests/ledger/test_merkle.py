@@ -60,7 +60,9 @@ def test_inclusion_vectors(tree: InMemoryTree, case: dict) -> None:
     verify_inclusion(leaf_hash(LEAVES[index]), index, size, expected, ROOTS[size - 1])
 
 
-@pytest.mark.parametrize("case", VECTORS["consistency"], ids=lambda c: f"{c['first']}-{c['second']}")
+@pytest.mark.parametrize(
+    "case", VECTORS["consistency"], ids=lambda c: f"{c['first']}-{c['second']}"
+)
 def test_consistency_vectors(tree: InMemoryTree, case: dict) -> None:
     m, n = case["first"], case["second"]
     expected = [bytes.fromhex(h) for h in case["proof"]]
@@ -92,7 +94,9 @@ def _inclusion_probes(index: int, size: int, proof: list[bytes], root: bytes, le
         yield index, size, [proof[0], SOME_HASH, *proof[1:]], root, leaf
 
 
-@pytest.mark.parametrize("case", VECTORS["inclusion"][1:], ids=lambda c: f"{c['index']}-{c['size']}")
+@pytest.mark.parametrize(
+    "case", VECTORS["inclusion"][1:], ids=lambda c: f"{c['index']}-{c['size']}"
+)
 def test_inclusion_corruptions_fail(case: dict) -> None:
     index, size = case["index"], case["size"]
     proof = [bytes.fromhex(h) for h in case["proof"]]
@@ -101,19 +105,32 @@ def test_inclusion_corruptions_fail(case: dict) -> None:
             verify_inclusion(probe[4], probe[0], probe[1], probe[2], probe[3])
 
 
-@pytest.mark.parametrize("case", VECTORS["consistency"][1:], ids=lambda c: f"{c['first']}-{c['second']}")
+@pytest.mark.parametrize(
+    "case", VECTORS["consistency"][1:], ids=lambda c: f"{c['first']}-{c['second']}"
+)
 def test_consistency_corruptions_fail(case: dict) -> None:
     m, n = case["first"], case["second"]
     p = [bytes.fromhex(h) for h in case["proof"]]
     r1, r2 = ROOTS[m - 1], ROOTS[n - 1]
     probes = [
-        (m - 1, n, p, r1, r2), (m + 1, n, p, r1, r2), (m ^ 2, n, p, r1, r2),
-        (m, n * 2, p, r1, r2), (m, n // 2, p, r1, r2),
-        (m, n, p, SOME_HASH, r2), (m, n, p, r1, SOME_HASH), (m, n, p, r2, r1),
-        (m, n, [], r1, r2), (m, n, [*p, b""], r1, r2), (m, n, [*p, r1], r1, r2),
-        (m, n, [*p, r2], r1, r2), (m, n, [b"", *p], r1, r2), (m, n, [r1, *p], r1, r2),
-        (m, n, [r2, *p], r1, r2), (m, n, [p[0], *p], r1, r2), (m, n, p[:-1], r1, r2),
-    ]  # fmt: skip
+        (m - 1, n, p, r1, r2),
+        (m + 1, n, p, r1, r2),
+        (m ^ 2, n, p, r1, r2),
+        (m, n * 2, p, r1, r2),
+        (m, n // 2, p, r1, r2),
+        (m, n, p, SOME_HASH, r2),
+        (m, n, p, r1, SOME_HASH),
+        (m, n, p, r2, r1),
+        (m, n, [], r1, r2),
+        (m, n, [*p, b""], r1, r2),
+        (m, n, [*p, r1], r1, r2),
+        (m, n, [*p, r2], r1, r2),
+        (m, n, [b"", *p], r1, r2),
+        (m, n, [r1, *p], r1, r2),
+        (m, n, [r2, *p], r1, r2),
+        (m, n, [p[0], *p], r1, r2),
+        (m, n, p[:-1], r1, r2),
+    ]
     for i in range(len(p)):
         bad = list(p)
         bad[i] = bytes([bad[i][0] ^ 16]) + bad[i][1:]

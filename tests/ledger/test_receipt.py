@@ -101,8 +101,9 @@ def test_timestamped_receipt(stamped: bytes, vkey: NoteVerifierKey, tsa: TSA) ->
 
 def test_required_timestamp_missing(log: Log, vkey: NoteVerifierKey, tsa: TSA) -> None:
     with pytest.raises(TimestampInvalid, match="has none"):
-        verify_receipt(log.receipt(0).to_bytes(), log_key=vkey, tsa_roots=[tsa.root],
-                       require_timestamp=True)  # fmt: skip
+        verify_receipt(
+            log.receipt(0).to_bytes(), log_key=vkey, tsa_roots=[tsa.root], require_timestamp=True
+        )
 
 
 def _mutated(receipt: bytes, path: tuple, value: object) -> bytes:
@@ -200,7 +201,9 @@ def test_another_log(log_key: Ed25519PrivateKey, vkey: NoteVerifierKey) -> None:
         verify_receipt(other.receipt(1).to_bytes(), log_key=vkey)
 
 
-def test_record_not_in_the_tree(log: Log, log_key: Ed25519PrivateKey, vkey: NoteVerifierKey) -> None:
+def test_record_not_in_the_tree(
+    log: Log, log_key: Ed25519PrivateKey, vkey: NoteVerifierKey
+) -> None:
     r = log.receipt(2)
     outsider = sign_record(make_record(99), log_key)  # validly signed, never appended
     forged = Receipt(outsider, *list(r.__dict__.values())[1:])

@@ -1,7 +1,7 @@
 """Evidence records: canonical bytes, digests, Ed25519 signatures, strict reading."""
 
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -25,10 +25,18 @@ from .conftest import make_record
 def test_events_are_named_after_etsi_en_319_522() -> None:
     names = {e.value for e in EvidenceEvent}
     assert {
-        "SubmissionAcceptance", "SubmissionRejection", "ContentConsignment", "ContentHandover",
-        "ConsignmentAcceptance", "RelayToExternal", "ReceivedFromExternal", "CertificateIssued",
-        "CertificateRevoked", "CharterSigned", "PrescriptionTransition",
-    } == names  # fmt: skip
+        "SubmissionAcceptance",
+        "SubmissionRejection",
+        "ContentConsignment",
+        "ContentHandover",
+        "ConsignmentAcceptance",
+        "RelayToExternal",
+        "ReceivedFromExternal",
+        "CertificateIssued",
+        "CertificateRevoked",
+        "CharterSigned",
+        "PrescriptionTransition",
+    } == names
 
 
 def test_canonical_bytes_are_stable() -> None:
@@ -70,12 +78,18 @@ def test_time_is_rfc3339_utc() -> None:
     t = datetime(2026, 1, 2, 4, 4, 5, 120000, tzinfo=paris)
     assert format_time(t) == "2026-01-02T03:04:05.120000Z"
     assert parse_time("2026-01-02T03:04:05.120000Z") == t
-    for bad in ["2026-01-02T03:04:05+00:00", "2026-01-02 03:04:05Z", "2026-02-30T00:00:00Z",
-                "2026-01-02T03:04:05.000000Z", "2026-01-02T03:04:05.12Z", 12]:  # fmt: skip
+    for bad in [
+        "2026-01-02T03:04:05+00:00",
+        "2026-01-02 03:04:05Z",
+        "2026-02-30T00:00:00Z",
+        "2026-01-02T03:04:05.000000Z",
+        "2026-01-02T03:04:05.12Z",
+        12,
+    ]:
         with pytest.raises(MalformedRecord):
             parse_time(bad)  # type: ignore[arg-type]
     with pytest.raises(MalformedRecord, match="time zone"):
-        format_time(datetime(2026, 1, 1))  # noqa: DTZ001
+        format_time(datetime(2026, 1, 1))
 
 
 @pytest.mark.parametrize(

@@ -35,8 +35,11 @@ def test_openssl_reads_our_request(tsa: TSA) -> None:
     (tsa.folder / "ours.tsq").write_bytes(query)
     text = subprocess.run(
         ["openssl", "ts", "-query", "-in", "ours.tsq", "-text"],
-        cwd=tsa.folder, check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        cwd=tsa.folder,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert "Hash Algorithm: sha256" in text
     assert "Certificate required: yes" in text
     assert "Nonce: 0x3039" in text
@@ -53,10 +56,24 @@ def test_token_verifies(tsa: TSA) -> None:
     # openssl agrees (an independent verifier).
     (tsa.folder / "tok.der").write_bytes(token)
     subprocess.run(
-        ["openssl", "ts", "-verify", "-digest", DIGEST.hex(), "-in", "tok.der", "-token_in",
-         "-CAfile", "root.pem", "-untrusted", "tsa.pem"],
-        cwd=tsa.folder, check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "ts",
+            "-verify",
+            "-digest",
+            DIGEST.hex(),
+            "-in",
+            "tok.der",
+            "-token_in",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "tsa.pem",
+        ],
+        cwd=tsa.folder,
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_other_digest_refused(tsa: TSA) -> None:
@@ -93,7 +110,11 @@ def test_rsa_tsa_with_intermediate(tmp_path: Path) -> None:
 def _resign_attrs(token: bytes, mutate) -> bytes:  # type: ignore[no-untyped-def]
     info = cms.ContentInfo.load(token)
     mutate(info["content"])
-    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": info["content"]}).dump(force=True))
+    return bytes(
+        cms.ContentInfo({"content_type": "signed_data", "content": info["content"]}).dump(
+            force=True
+        )
+    )
 
 
 def test_altered_signature_refused(tsa: TSA) -> None:
@@ -143,7 +164,10 @@ def test_rejected_request(tsa: TSA) -> None:
     query = tsp.TimeStampReq(
         {
             "version": "v1",
-            "message_imprint": {"hash_algorithm": {"algorithm": "md5"}, "hashed_message": bytes(16)},
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "md5"},
+                "hashed_message": bytes(16),
+            },
             "cert_req": True,
         }
     ).dump()
@@ -156,7 +180,9 @@ def test_request_refuses_wrong_digest_size() -> None:
         build_timestamp_request(b"short")
 
 
-def _cert(*, critical: bool, usages: tuple = (ExtendedKeyUsageOID.TIME_STAMPING,)) -> x509.Certificate:
+def _cert(
+    *, critical: bool, usages: tuple = (ExtendedKeyUsageOID.TIME_STAMPING,)
+) -> x509.Certificate:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "t")])
     now = datetime.now(UTC)

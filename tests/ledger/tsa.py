@@ -54,8 +54,9 @@ class TSA:
     def reply(self, query: bytes) -> bytes:
         """Answer a DER TimeStampReq with a DER TimeStampResp."""
         (self.folder / "q.tsq").write_bytes(query)
-        _openssl(self.folder, "ts", "-reply", "-config", "ts.cnf", "-queryfile", "q.tsq",
-                 "-out", "r.tsr")  # fmt: skip
+        _openssl(
+            self.folder, "ts", "-reply", "-config", "ts.cnf", "-queryfile", "q.tsq", "-out", "r.tsr"
+        )
         return (self.folder / "r.tsr").read_bytes()
 
 
@@ -65,10 +66,20 @@ def _openssl(folder: Path, *args: str) -> None:
 
 def _key(folder: Path, name: str, kind: str) -> None:
     if kind == "rsa":
-        _openssl(folder, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
-                 "-out", f"{name}.key")  # fmt: skip
+        _openssl(
+            folder,
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            f"{name}.key",
+        )
     else:
-        _openssl(folder, "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}.key")
+        _openssl(
+            folder, "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}.key"
+        )
 
 
 def make_tsa(folder: Path, kind: str = "ec", *, with_intermediate: bool = False) -> TSA:
@@ -80,23 +91,95 @@ def make_tsa(folder: Path, kind: str = "ec", *, with_intermediate: bool = False)
     (folder / "ts.cnf").write_text(TS_CNF.format(d=folder))
     (folder / "serial").write_text("01\n")
     _key(folder, "root", kind)
-    _openssl(folder, "req", "-new", "-x509", "-key", "root.key", "-out", "root.pem", "-days", "30",
-             "-config", "ca.cnf", "-extensions", "v3_ca", "-subj", "/CN=Caducee Test TSA Root")  # fmt: skip
+    _openssl(
+        folder,
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        "root.key",
+        "-out",
+        "root.pem",
+        "-days",
+        "30",
+        "-config",
+        "ca.cnf",
+        "-extensions",
+        "v3_ca",
+        "-subj",
+        "/CN=Caducee Test TSA Root",
+    )
     issuer = "root"
     if with_intermediate:
         _key(folder, "mid", kind)
-        _openssl(folder, "req", "-new", "-key", "mid.key", "-subj", "/CN=Caducee Test TSA CA",
-                 "-out", "mid.csr", "-config", "ca.cnf")  # fmt: skip
-        _openssl(folder, "x509", "-req", "-in", "mid.csr", "-CA", "root.pem", "-CAkey", "root.key",
-                 "-CAcreateserial", "-out", "mid.pem", "-days", "30", "-extfile", "ca.cnf",
-                 "-extensions", "v3_ca")  # fmt: skip
+        _openssl(
+            folder,
+            "req",
+            "-new",
+            "-key",
+            "mid.key",
+            "-subj",
+            "/CN=Caducee Test TSA CA",
+            "-out",
+            "mid.csr",
+            "-config",
+            "ca.cnf",
+        )
+        _openssl(
+            folder,
+            "x509",
+            "-req",
+            "-in",
+            "mid.csr",
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "root.key",
+            "-CAcreateserial",
+            "-out",
+            "mid.pem",
+            "-days",
+            "30",
+            "-extfile",
+            "ca.cnf",
+            "-extensions",
+            "v3_ca",
+        )
         issuer = "mid"
     _key(folder, "tsa", kind)
-    _openssl(folder, "req", "-new", "-key", "tsa.key", "-subj", "/CN=Caducee Test TSA",
-             "-out", "tsa.csr", "-config", "ca.cnf")  # fmt: skip
-    _openssl(folder, "x509", "-req", "-in", "tsa.csr", "-CA", f"{issuer}.pem", "-CAkey",
-             f"{issuer}.key", "-CAcreateserial", "-out", "tsa.pem", "-days", "30",
-             "-extfile", "ca.cnf", "-extensions", "v3_tsa")  # fmt: skip
+    _openssl(
+        folder,
+        "req",
+        "-new",
+        "-key",
+        "tsa.key",
+        "-subj",
+        "/CN=Caducee Test TSA",
+        "-out",
+        "tsa.csr",
+        "-config",
+        "ca.cnf",
+    )
+    _openssl(
+        folder,
+        "x509",
+        "-req",
+        "-in",
+        "tsa.csr",
+        "-CA",
+        f"{issuer}.pem",
+        "-CAkey",
+        f"{issuer}.key",
+        "-CAcreateserial",
+        "-out",
+        "tsa.pem",
+        "-days",
+        "30",
+        "-extfile",
+        "ca.cnf",
+        "-extensions",
+        "v3_tsa",
+    )
     root = x509.load_pem_x509_certificate((folder / "root.pem").read_bytes())
     mid = None
     if with_intermediate:

@@ -82,7 +82,9 @@ def csr_for(key: PrivateKey, *, evil: bool = False) -> x509.CertificateSigningRe
     return builder.sign(key, hashes.SHA256())
 
 
-def write_pem(path: Path, items: Iterable[x509.Certificate | x509.CertificateRevocationList]) -> Path:
+def write_pem(
+    path: Path, items: Iterable[x509.Certificate | x509.CertificateRevocationList]
+) -> Path:
     path.write_bytes(b"".join(item.public_bytes(serialization.Encoding.PEM) for item in items))
     return path
 

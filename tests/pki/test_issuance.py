@@ -146,13 +146,21 @@ def test_validity_capped_and_configurable(issuing: CertificateAuthority) -> None
     import datetime as dt
 
     short = issue_certificate(
-        issuing, f.ec_key().public_key(), Profile.PERSON, f.PERSON,
-        validity=dt.timedelta(days=30), now=f.NOW,
+        issuing,
+        f.ec_key().public_key(),
+        Profile.PERSON,
+        f.PERSON,
+        validity=dt.timedelta(days=30),
+        now=f.NOW,
     )
     assert short.not_valid_after_utc == f.NOW + dt.timedelta(days=30)
     long = issue_certificate(
-        issuing, f.ec_key().public_key(), Profile.PERSON, f.PERSON,
-        validity=dt.timedelta(days=100 * 365), now=f.NOW,
+        issuing,
+        f.ec_key().public_key(),
+        Profile.PERSON,
+        f.PERSON,
+        validity=dt.timedelta(days=100 * 365),
+        now=f.NOW,
     )
     assert long.not_valid_after_utc == issuing.certificate.not_valid_after_utc
     key = generate_private_key(KeyKind.EC_P256)

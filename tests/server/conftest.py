@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import itertools
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,9 @@ from caducee.directory.identifiers import luhn_complete
 from caducee.directory.models import MailboxCertificate
 from caducee.server import create_app
 from caducee.server.state import ServerState
+from caducee.store import Database, upgrade_database
 from caducee.store.models import IssuedCertificate
+from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.relay.cms_samples import fake_enveloped
 
 OPERATOR_TOKEN = "operator-test-token"
@@ -129,10 +132,14 @@ class World:
         """A person with a personal mailbox, a certificate, and an access token."""
         rpps = luhn_complete(f"{1000000000 + next(_counter):010d}")
         body = {
-            "rpps": rpps, "given_name": "Claire", "family_name": family_name,
-            "profession": "médecin", "specialty": "médecine générale",
-            "organisation": organisation, **fields,
-        }  # fmt: skip
+            "rpps": rpps,
+            "given_name": "Claire",
+            "family_name": family_name,
+            "profession": "médecin",
+            "specialty": "médecine générale",
+            "organisation": organisation,
+            **fields,
+        }
         response = await self.admin("/people", body)
         assert response.status_code == 201, response.text
         address = f"{family_name.lower()}.{rpps}@caducee.test"
@@ -166,12 +173,15 @@ class World:
         async with self.state.database.transaction() as session:
             session.add(
                 IssuedCertificate(
-                    serial_hex=serial_hex, profile="person", subject=f"E={address}",
-                    email=address, not_before=certificate.not_valid_before_utc,
+                    serial_hex=serial_hex,
+                    profile="person",
+                    subject=f"E={address}",
+                    email=address,
+                    not_before=certificate.not_valid_before_utc,
                     not_after=certificate.not_valid_after_utc,
                     fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
                     der=certificate.public_bytes(serialization.Encoding.DER),
-                )  # fmt: skip
+                )
             )
             await session.flush()
             session.add(MailboxCertificate(mailbox_id=mailbox.id, serial_hex=serial_hex))
@@ -233,10 +243,63 @@ def _directory(world: World) -> Any:
     return DirectoryService(world.state.database, now=world.clock)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "caducee.db"
+    upgrade_database(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated(postgres_server: str) -> Iterator[str]:
+    """A PostgreSQL database migrated once per session; each test starts from empty tables."""
+    name, url = create_postgres_database(postgres_server)
+    upgrade_database(url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(postgres_server, name)
+
+
+def _truncate_all(url: str) -> None:
+    import psycopg
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'"
+        ).fetchall()
+        tables = ", ".join(f'"{name}"' for (name,) in rows)
+        connection.execute(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database on each engine (faster than migrating per test)."""
+    if request.param == "sqlite":
+        path = tmp_path / "caducee.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_migrated")
+    _truncate_all(url)
+    return url
+
+
 @pytest.fixture
-async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+async def migrated_database(migrated_url: str) -> AsyncIterator[Database]:
+    db = Database(migrated_url)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def world(migrated_url: str, tmp_path: Path) -> AsyncIterator[World]:
     """A migrated server on each engine, with a controlled clock and a known operator token."""
-    settings = load_settings(data_dir=tmp_path / "data", database_url=database_url)
+    settings = load_settings(data_dir=tmp_path / "data", database_url=migrated_url)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         clock = FakeClock()

@@ -63,7 +63,11 @@ def _problem(response: httpx.Response) -> ServerError:
             detail = str(body.get("detail") or body.get("title") or detail)
     except ValueError:
         pass
-    kind = AuthError if response.url.path.startswith(("/api/v1/auth", "/api/v1/enrol")) else ServerError
+    kind = (
+        AuthError
+        if response.url.path.startswith(("/api/v1/auth", "/api/v1/enrol"))
+        else ServerError
+    )
     return kind(f"{response.status_code} {detail}", status=response.status_code, code=code)
 
 
@@ -113,11 +117,14 @@ class ServerClient:
         while True:
             headers = {"Authorization": f"Bearer {self._bearer()}"} if auth else {}
             try:
-                extra = {} if timeout is None else {"timeout": timeout}
-                response = self._http.request(method, path, headers=headers, **extra, **kw)
+                if timeout is not None:
+                    kw["timeout"] = timeout
+                response = self._http.request(method, path, headers=headers, **kw)
             except httpx.TransportError as exc:
                 if attempt >= self.retries:
-                    raise NetworkError(f"{self.base_url} unreachable: {type(exc).__name__}") from None
+                    raise NetworkError(
+                        f"{self.base_url} unreachable: {type(exc).__name__}"
+                    ) from None
                 self._pause(attempt, f"{method} {path}: {type(exc).__name__}")
                 attempt += 1
                 continue
@@ -149,7 +156,9 @@ class ServerClient:
     def login(self) -> None:
         """Challenge, sign, token (``POST /api/v1/auth/challenge`` then ``/auth/token``)."""
         if self.credentials is None:
-            raise AuthError("no identity: this agent is not enrolled", status=401, code="no-identity")
+            raise AuthError(
+                "no identity: this agent is not enrolled", status=401, code="no-identity"
+            )
         creds = self.credentials
         challenge = self._send(
             "POST", "/api/v1/auth/challenge", auth=False, json={"address": creds.address}

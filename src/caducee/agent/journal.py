@@ -98,7 +98,13 @@ class Journal:
         return record
 
     def finish_outgoing(
-        self, sha256: str, name: str, *, state: str, recipients: tuple[str, ...] = (), reason: str = ""
+        self,
+        sha256: str,
+        name: str,
+        *,
+        state: str,
+        recipients: tuple[str, ...] = (),
+        reason: str = "",
     ) -> None:
         self._db.execute(
             "UPDATE outbox SET state = ?, recipients = ?, reason = ?, updated_at = ?"
@@ -113,7 +119,9 @@ class Journal:
             (limit,),
         ).fetchall()
         return [
-            OutgoingRecord(r[0], r[1], r[2], r[3], tuple(x for x in r[4].split(",") if x), r[5], r[6])
+            OutgoingRecord(
+                r[0], r[1], r[2], r[3], tuple(x for x in r[4].split(",") if x), r[5], r[6]
+            )
             for r in rows
         ]
 

@@ -32,13 +32,15 @@ __all__ = [
     "read_secret",
 ]
 
-PASSPHRASE_ENV = "CADUCEE_AGENT_PASSPHRASE"
+PASSPHRASE_ENV = "CADUCEE_AGENT_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 PIN_ENV = "CADUCEE_AGENT_PIN"
 log = logging.getLogger(__name__)
 Prompt = Callable[[str], str]
 
 
-def read_secret(*, token: bool = False, confirm: bool = False, prompt: Prompt | None = None) -> bytes:
+def read_secret(
+    *, token: bool = False, confirm: bool = False, prompt: Prompt | None = None
+) -> bytes:
     """The passphrase (or PIN) from the environment, else asked on the terminal."""
     names = (PIN_ENV, PASSPHRASE_ENV) if token else (PASSPHRASE_ENV,)
     for name in names:

@@ -29,7 +29,7 @@ from caducee.crypto.errors import CertificateError
 from caducee.crypto.smime import NEUTRAL_SUBJECT, build_smime
 from caducee.crypto.trust import CertificateValidator, KeyPurpose
 
-__all__ = ["SendResult", "Sender", "build_inner_message", "new_message_id"]
+__all__ = ["Prepared", "SendResult", "Sender", "build_inner_message", "new_message_id"]
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,7 @@ def build_inner_message(
     message.set_content(
         f"Document transmis par Caducée / document sent with Caducée : {filename}\n"
     )
-    message.add_attachment(
-        data, maintype="application", subtype="octet-stream", filename=filename
-    )
+    message.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
     return message.as_bytes()
 
 
@@ -73,7 +71,16 @@ class SendResult:
     message_id: str
     recipients: tuple[str, ...]
     ciphertext_sha256: str
-    created: bool
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A signed and encrypted message ready to submit (kept to resubmit the same bytes)."""
+
+    message_id: str
+    recipients: tuple[str, ...]
+    date: str
+    der: bytes
 
 
 class Sender:
@@ -118,15 +125,15 @@ class Sender:
             chosen.extend(accepted)
         return chosen
 
-    def send(
+    def prepare(
         self,
         recipients: Sequence[str],
         filename: str,
         data: bytes,
         *,
         message_id: str | None = None,
-    ) -> SendResult:
-        """Build, sign, encrypt and submit; retrying with the same ``message_id`` is safe."""
+    ) -> Prepared:
+        """Validate the recipients, build, sign and encrypt (nothing is sent yet)."""
         to = [r.strip().lower() for r in recipients if r.strip()]
         if not to:
             raise RecipientError("no recipient")
@@ -148,20 +155,38 @@ class Sender:
             [*certs, self.certificate],
             extra_certs=self.extra_certs,
         )
-        der = smime_to_der(smime)
+        return Prepared(message_id, tuple(to), format_datetime(now), smime_to_der(smime))
+
+    def submit(self, prepared: Prepared) -> SendResult:
+        """Submit a prepared ciphertext; submitting the same one again is answered, not doubled."""
         answer = self.client.submit(
-            message_id=message_id,
+            message_id=prepared.message_id,
             sender=self.address,
-            to=to,
-            date=format_datetime(now),
+            to=list(prepared.recipients),
+            date=prepared.date,
             subject=NEUTRAL_SUBJECT,
-            der=der,
+            der=prepared.der,
         )
-        digest = hashlib.sha256(der).hexdigest()
-        log.info("submitted %s to %d recipient(s), sha256 %s", message_id, len(to), digest[:16])
+        digest = hashlib.sha256(prepared.der).hexdigest()
+        log.info(
+            "submitted %s to %d recipient(s), sha256 %s",
+            prepared.message_id,
+            len(prepared.recipients),
+            digest[:16],
+        )
         return SendResult(
-            message_id=message_id,
-            recipients=tuple(answer.get("recipients", to)),
+            message_id=prepared.message_id,
+            recipients=tuple(answer.get("recipients", prepared.recipients)),
             ciphertext_sha256=str(answer.get("ciphertext_sha256", digest)),
-            created=bool(answer.get("created", True)),
         )
+
+    def send(
+        self,
+        recipients: Sequence[str],
+        filename: str,
+        data: bytes,
+        *,
+        message_id: str | None = None,
+    ) -> SendResult:
+        """Prepare then submit (the client retries the same bytes on network errors)."""
+        return self.submit(self.prepare(recipients, filename, data, message_id=message_id))

@@ -82,7 +82,7 @@ def der_to_smime(der: bytes) -> bytes:
 def smime_to_der(message: bytes) -> bytes:
     """The DER CMS of an application/pkcs7-mime message made by ``build_smime`` (base64 body)."""
     for separator in (b"\r\n\r\n", b"\n\n"):
-        head, found, body = message.partition(separator)
+        _head, found, body = message.partition(separator)
         if found:
             return base64.b64decode(b"".join(body.split()), validate=True)
     raise ValueError("not a MIME entity")

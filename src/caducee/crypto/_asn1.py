@@ -8,6 +8,7 @@ surprise into ``MalformedMessage`` so no third-party exception escapes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import warnings
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -21,9 +22,16 @@ from caducee.crypto.errors import CryptoError, MalformedMessage, UnsupportedAlgo
 
 __all__ = [
     "DIGESTS",
+    "absent",
     "GCMParameters",
     "cert_from_asn1",
     "cert_to_asn1",
+    "der_int",
+    "der_oid",
+    "issuer_and_serial",
+    "seq",
+    "set_of",
+    "tlv",
     "check_hash_params",
     "digest_from_name",
     "guard",
@@ -59,6 +67,46 @@ class GCMParameters(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyp
     ]
 
 
+def tlv(tag: int, body: bytes) -> bytes:
+    """One DER TLV with a definite length (X.690 §8.1); ``tag`` is a one-byte identifier."""
+    n = len(body)
+    if n < 0x80:
+        return bytes((tag, n)) + body
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(size))) + size + body
+
+
+def seq(*parts: bytes) -> bytes:
+    """DER SEQUENCE of already-encoded parts."""
+    return tlv(0x30, b"".join(parts))
+
+
+def set_of(*parts: bytes) -> bytes:
+    """DER SET OF: elements sorted by their encodings (X.690 §11.6)."""
+    return tlv(0x31, b"".join(sorted(parts)))
+
+
+def der_int(value: int) -> bytes:
+    """DER INTEGER (two's complement, minimal)."""
+    size = (value + (value < 0)).bit_length() // 8 + 1
+    return tlv(0x02, value.to_bytes(size, "big", signed=True))
+
+
+def der_oid(dotted: str) -> bytes:
+    """DER OBJECT IDENTIFIER."""
+    return _oid_cache.get(dotted) or _oid_cache.setdefault(
+        dotted, core.ObjectIdentifier(dotted).dump()
+    )
+
+
+_oid_cache: dict[str, bytes] = {}
+
+
+def issuer_and_serial(cert: x509.Certificate) -> bytes:
+    """IssuerAndSerialNumber (RFC 5652 §10.2.4), the issuer copied byte for byte."""
+    return seq(cert.issuer.public_bytes(), der_int(cert.serial_number))
+
+
 @contextmanager
 def guard(what: str) -> Iterator[None]:
     """Let our own errors through; turn anything else raised while parsing into MalformedMessage."""
@@ -87,6 +135,11 @@ def to_der(data: bytes) -> bytes:
     with guard("CMS message"):
         der: bytes = info.dump(force=True)
     return der
+
+
+def absent(value: core.Asn1Value) -> bool:
+    """Whether an OPTIONAL field is absent (asn1crypto gives a Void)."""
+    return isinstance(value, core.Void)
 
 
 def octets(value: core.Asn1Value) -> bytes:
@@ -125,9 +178,12 @@ def cert_to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 def cert_from_asn1(cert: asn1_x509.Certificate) -> x509.Certificate:
     """An asn1crypto certificate as a ``cryptography`` one (serial must be positive, RFC 5280)."""
-    if cert.serial_number <= 0:
-        raise MalformedMessage("certificate serial number is not positive")
-    return x509.load_der_x509_certificate(cert.dump())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # we refuse such serials ourselves, just below
+        loaded = x509.load_der_x509_certificate(cert.dump())
+        if loaded.serial_number <= 0:
+            raise MalformedMessage("certificate serial number is not positive")
+    return loaded
 
 
 def _ski(cert: x509.Certificate) -> bytes | None:
@@ -143,10 +199,9 @@ def matches_recipient(rid: core.Choice, cert: x509.Certificate) -> bool:
     with guard("identifier"):
         if rid.name == "issuer_and_serial_number":
             ias = rid.chosen
-            asn1_cert = cert_to_asn1(cert)
             return bool(
                 ias["serial_number"].native == cert.serial_number
-                and ias["issuer"].dump() == asn1_cert.issuer.dump()  # byte-exact, as copied
+                and ias["issuer"].dump() == cert.issuer.public_bytes()  # byte-exact, as copied
             )
         if rid.name == "subject_key_identifier":
             return _ski(cert) == bytes(rid.chosen)

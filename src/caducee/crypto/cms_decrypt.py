@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from caducee.crypto._asn1 import (
     GCMParameters,
+    absent,
     check_hash_params,
     guard,
     hash_from_name,
@@ -45,6 +46,18 @@ _REFUSED = {"des", "tripledes_3key", "rc2", "rc5"}
 def _key_padding(ktri: cms.KeyTransRecipientInfo) -> padding.AsymmetricPadding:
     """The RSA padding named by keyEncryptionAlgorithm (RFC 3560 §3, RFC 8017 App. A.2.1)."""
     alg = ktri["key_encryption_algorithm"]
+    der = alg.dump()
+    if der not in _PADDINGS:
+        if len(_PADDINGS) > 32:
+            _PADDINGS.clear()
+        _PADDINGS[der] = _parse_key_padding(alg)
+    return _PADDINGS[der]
+
+
+_PADDINGS: dict[bytes, padding.AsymmetricPadding] = {}
+
+
+def _parse_key_padding(alg: cms.KeyEncryptionAlgorithm) -> padding.AsymmetricPadding:
     name = alg["algorithm"].native
     if name == "rsaes_pkcs1v15":
         return padding.PKCS1v15()
@@ -158,7 +171,7 @@ def decrypt_enveloped(data: bytes, certificate: x509.Certificate, key: Recipient
             raise MalformedMessage("the encrypted content type is not id-data")
         if (name in _GCM) != aead:
             raise MalformedMessage(f"{name} cannot be used in {kind}")
-        if eci["encrypted_content"].native is None:
+        if absent(eci["encrypted_content"]):
             raise MalformedMessage("the encrypted content is detached (absent)")
         ciphertext = octets(eci["encrypted_content"])
         params_der = eci["content_encryption_algorithm"]["parameters"].dump()
@@ -168,7 +181,7 @@ def decrypt_enveloped(data: bytes, certificate: x509.Certificate, key: Recipient
             mac = octets(body["mac"])
             auth_attrs = body["auth_attrs"]
             # RFC 5083 §2.2: AAD is the DER of authAttrs with the SET OF tag, if present.
-            aad = b"" if auth_attrs.native is None else auth_attrs.untag().dump(force=True)
+            aad = b"" if absent(auth_attrs) else auth_attrs.untag().dump(force=True)
         else:
             iv = octets(cms.OctetString.load(params_der, strict=True))
         cek = _content_key(body["recipient_infos"], certificate, key, size)

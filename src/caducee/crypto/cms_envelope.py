@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from asn1crypto import algos, cms, core
+from asn1crypto import algos
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import padding as sym_padding
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from caducee.crypto._asn1 import GCMParameters, cert_to_asn1
+from caducee.crypto._asn1 import der_int, der_oid, issuer_and_serial, seq, set_of, tlv
 from caducee.crypto.algorithms import ContentEncryption, KeyTransport
 from caducee.crypto.errors import CertificateError, UnsupportedAlgorithm
 
@@ -35,27 +35,32 @@ def _oaep_hash(transport: KeyTransport) -> hashes.HashAlgorithm:
     return hashes.SHA256()
 
 
-def _key_encryption_algorithm(transport: KeyTransport) -> cms.KeyEncryptionAlgorithm:
-    """RSAES-OAEP-params (RFC 3560 §3; SHA-1 is the DEFAULT, so its params are empty)."""
+def _key_encryption_algorithm(transport: KeyTransport) -> bytes:
+    """DER keyEncryptionAlgorithm (RFC 3560 §3: OAEP-SHA1 is the DEFAULT, params empty)."""
     if transport is KeyTransport.RSA_PKCS1V15:
-        return cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_pkcs1v15", "parameters": None})
+        return seq(der_oid("1.2.840.113549.1.1.1"), b"\x05\x00")
     if transport is KeyTransport.RSA_OAEP_SHA1:
-        # asn1crypto refuses an empty parameters value when building, so load the DER.
-        oid = core.ObjectIdentifier("1.2.840.113549.1.1.7").dump()
-        body = oid + b"\x30\x00"
-        return cms.KeyEncryptionAlgorithm.load(b"\x30" + bytes([len(body)]) + body)
+        return seq(der_oid("1.2.840.113549.1.1.7"), seq())
     params = algos.RSAESOAEPParams(
         {
             "hash_algorithm": {"algorithm": "sha256"},
             "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": "sha256"}},
         }
     )
-    return cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": params})
+    return seq(der_oid("1.2.840.113549.1.1.7"), params.dump())
 
 
-def _recipient_info(
-    cert: x509.Certificate, cek: bytes, transport: KeyTransport
-) -> cms.RecipientInfo:
+_KEY_ALGORITHMS = {t: _key_encryption_algorithm(t) for t in KeyTransport}
+_CONTENT_OIDS = {
+    ContentEncryption.AES128_CBC: "2.16.840.1.101.3.4.1.2",
+    ContentEncryption.AES256_CBC: "2.16.840.1.101.3.4.1.42",
+    ContentEncryption.AES128_GCM: "2.16.840.1.101.3.4.1.6",
+    ContentEncryption.AES256_GCM: "2.16.840.1.101.3.4.1.46",
+}
+_ID_DATA = "1.2.840.113549.1.7.1"
+
+
+def _recipient_info(cert: x509.Certificate, cek: bytes, transport: KeyTransport) -> bytes:
     """A KeyTransRecipientInfo v0 naming the certificate by issuer and serial (§6.2.1)."""
     public_key = cert.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
@@ -67,37 +72,17 @@ def _recipient_info(
     else:
         h = _oaep_hash(transport)
         pad = padding.OAEP(mgf=padding.MGF1(h), algorithm=h, label=None)
-    asn1_cert = cert_to_asn1(cert)
-    return cms.RecipientInfo(
-        {
-            "ktri": {
-                "version": "v0",
-                "rid": {
-                    "issuer_and_serial_number": {
-                        "issuer": asn1_cert.issuer,
-                        "serial_number": asn1_cert.serial_number,
-                    }
-                },
-                "key_encryption_algorithm": _key_encryption_algorithm(transport),
-                "encrypted_key": public_key.encrypt(cek, pad),
-            }
-        }
+    return seq(
+        der_int(0),
+        issuer_and_serial(cert),
+        _KEY_ALGORITHMS[transport],
+        tlv(0x04, public_key.encrypt(cek, pad)),
     )
 
 
-def _encrypt_cbc(cek: bytes, content: bytes, name: str) -> cms.EncryptedContentInfo:
-    """AES-CBC with PKCS#7 padding; the IV is the algorithm's parameter (RFC 3565 §4.1)."""
-    iv = os.urandom(16)
-    padder = sym_padding.PKCS7(128).padder()
-    padded = padder.update(content) + padder.finalize()
-    enc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
-    return cms.EncryptedContentInfo(
-        {
-            "content_type": "data",
-            "content_encryption_algorithm": {"algorithm": name, "parameters": core.OctetString(iv)},
-            "encrypted_content": enc.update(padded) + enc.finalize(),
-        }
-    )
+def _content_info(content: bytes, algorithm: bytes, ciphertext: bytes) -> bytes:
+    """EncryptedContentInfo with [0] IMPLICIT encryptedContent (RFC 5652 §6.1)."""
+    return seq(der_oid(_ID_DATA), algorithm, tlv(0x80, ciphertext))
 
 
 def envelope(
@@ -120,38 +105,23 @@ def envelope(
     if not recipients:
         raise CertificateError("at least one recipient certificate is needed")
     cek = os.urandom(encryption.key_size)
-    infos = [_recipient_info(cert, cek, key_transport) for cert in recipients]
+    infos = set_of(*(_recipient_info(cert, cek, key_transport) for cert in recipients))
+    oid = der_oid(_CONTENT_OIDS[encryption])
     if not encryption.is_aead:
-        enveloped = cms.EnvelopedData(
-            {
-                "version": "v0",  # §6.1: only v0 ktri, no originatorInfo, no unprotectedAttrs
-                "recipient_infos": infos,
-                "encrypted_content_info": _encrypt_cbc(cek, content, encryption.value),
-            }
-        )
-        out: bytes = cms.ContentInfo(
-            {"content_type": "enveloped_data", "content": enveloped}
-        ).dump()
-        return out
+        # RFC 3565 §4.1: AES-CBC with PKCS#7 padding, the IV as the parameter.
+        iv = os.urandom(16)
+        padder = sym_padding.PKCS7(128).padder()
+        enc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
+        ciphertext = enc.update(padder.update(content) + padder.finalize()) + enc.finalize()
+        eci = _content_info(content, seq(oid, tlv(0x04, iv)), ciphertext)
+        # §6.1: version 0 (only v0 ktri, no originatorInfo, no unprotectedAttrs).
+        body = seq(der_int(0), infos, eci)
+        return seq(der_oid("1.2.840.113549.1.7.3"), tlv(0xA0, body))
     nonce = os.urandom(GCM_NONCE_SIZE)
     # RFC 5083 §2.2: with no authAttrs the additional authenticated data is empty.
     sealed = AESGCM(cek).encrypt(nonce, content, None)
     ciphertext, mac = sealed[:-GCM_TAG_SIZE], sealed[-GCM_TAG_SIZE:]
-    params = GCMParameters({"aes_nonce": nonce, "aes_icvlen": GCM_TAG_SIZE})
-    auth = cms.AuthEnvelopedData(
-        {
-            "version": "v0",
-            "recipient_infos": infos,
-            "auth_encrypted_content_info": {
-                "content_type": "data",
-                "content_encryption_algorithm": {
-                    "algorithm": encryption.value,
-                    "parameters": params,
-                },
-                "encrypted_content": ciphertext,
-            },
-            "mac": mac,
-        }
-    )
-    out = cms.ContentInfo({"content_type": "authenticated_enveloped_data", "content": auth}).dump()
-    return out
+    params = seq(tlv(0x04, nonce), der_int(GCM_TAG_SIZE))  # GCMParameters, RFC 5084 §3.2
+    eci = _content_info(content, seq(oid, params), ciphertext)
+    body = seq(der_int(0), infos, eci, tlv(0x04, mac))
+    return seq(der_oid("1.2.840.113549.1.9.16.1.23"), tlv(0xA0, body))

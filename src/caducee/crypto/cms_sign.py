@@ -9,14 +9,17 @@ attributes are content-type, message-digest, signing-time and S/MIME capabilitie
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Sequence
 
-from asn1crypto import algos, cms, core
+from asn1crypto import algos
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from caducee.crypto._asn1 import cert_to_asn1
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from caducee.crypto._asn1 import der_int, der_oid, issuer_and_serial, seq, set_of, tlv
 from caducee.crypto.algorithms import DigestAlgorithm, SignatureScheme
 from caducee.crypto.errors import KeySourceError, UnsupportedAlgorithm
 
@@ -25,23 +28,52 @@ __all__ = ["SignerKey", "sign_data"]
 SignerKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 # What we can decrypt, strongest first (RFC 8551 §2.5.2: the order is the preference).
-_CAPABILITIES = ("aes256_gcm", "aes128_gcm", "aes256_cbc", "aes128_cbc")
+_CAPABILITIES = (
+    "2.16.840.1.101.3.4.1.46",  # aes256-GCM
+    "2.16.840.1.101.3.4.1.6",  # aes128-GCM
+    "2.16.840.1.101.3.4.1.42",  # aes256-CBC
+    "2.16.840.1.101.3.4.1.2",  # aes128-CBC
+)
+_DIGEST_OIDS = {
+    DigestAlgorithm.SHA256: "2.16.840.1.101.3.4.2.1",
+    DigestAlgorithm.SHA384: "2.16.840.1.101.3.4.2.2",
+    DigestAlgorithm.SHA512: "2.16.840.1.101.3.4.2.3",
+}
+_ID_DATA = "1.2.840.113549.1.7.1"
 
 
-def _capabilities() -> cms.SMIMECapabilites:
-    return cms.SMIMECapabilites(  # sic: asn1crypto spelling
-        [cms.SMIMECapabilityIdentifier({"capability_id": c}) for c in _CAPABILITIES]
+def _attribute(oid: str, value: bytes) -> bytes:
+    """Attribute ::= SEQUENCE { attrType, attrValues SET OF } with one value (§5.3)."""
+    return seq(der_oid(oid), set_of(value))
+
+
+def _time(when: datetime.datetime) -> bytes:
+    """RFC 5652 §11.3: UTCTime for 1950-2049, GeneralizedTime otherwise."""
+    when = when.astimezone(datetime.UTC)
+    if 1950 <= when.year < 2050:
+        return tlv(0x17, when.strftime("%y%m%d%H%M%SZ").encode())
+    return tlv(0x18, when.strftime("%Y%m%d%H%M%SZ").encode())
+
+
+def _signed_attributes(message_digest: bytes, when: datetime.datetime) -> bytes:
+    """content-type, signing-time, message-digest, smimeCapabilities, as a DER SET OF."""
+    caps = seq(*(seq(der_oid(c)) for c in _CAPABILITIES))
+    return set_of(
+        _attribute("1.2.840.113549.1.9.3", der_oid(_ID_DATA)),
+        _attribute("1.2.840.113549.1.9.5", _time(when)),
+        _attribute("1.2.840.113549.1.9.4", tlv(0x04, message_digest)),
+        _attribute("1.2.840.113549.1.9.15", caps),
     )
 
 
-def _signature_algorithm(
-    scheme: SignatureScheme, digest: DigestAlgorithm
-) -> algos.SignedDigestAlgorithm:
+@functools.cache
+def _signature_algorithm(scheme: SignatureScheme, digest: DigestAlgorithm) -> bytes:
     """The signatureAlgorithm of a SignerInfo (RFC 5754 §3.2, RFC 4056 §3, RFC 5753 §7.1.3)."""
     if scheme is SignatureScheme.RSA_PKCS1V15:
-        return algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"})
+        return seq(der_oid("1.2.840.113549.1.1.1"), b"\x05\x00")  # rsaEncryption, NULL
     if scheme is SignatureScheme.ECDSA:
-        return algos.SignedDigestAlgorithm({"algorithm": f"{digest.value}_ecdsa"})
+        alg = algos.SignedDigestAlgorithm({"algorithm": f"{digest.value}_ecdsa"})
+        return bytes(alg.dump())
     params = algos.RSASSAPSSParams(
         {
             "hash_algorithm": {"algorithm": digest.value},
@@ -52,7 +84,8 @@ def _signature_algorithm(
             "salt_length": digest.hash().digest_size,
         }
     )
-    return algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": params})
+    alg = algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": params})
+    return bytes(alg.dump())
 
 
 def _default_scheme(key: SignerKey) -> SignatureScheme:
@@ -101,22 +134,12 @@ def sign_data(
         raise UnsupportedAlgorithm(f"digest {digest!r} is not supported")
     scheme = scheme or _default_scheme(signer_key)
     when = signing_time or datetime.datetime.now(datetime.UTC)
-    asn1_cert = cert_to_asn1(signer_cert)
     h = hashes.Hash(digest.hash())
     h.update(content)
     message_digest = h.finalize()
 
-    # RFC 5652 §11.3: UTCTime through 2049, GeneralizedTime after.
-    attrs = cms.CMSAttributes(
-        [
-            cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
-            cms.CMSAttribute({"type": "signing_time", "values": [cms.Time({"utc_time": when})]}),
-            cms.CMSAttribute({"type": "message_digest", "values": [message_digest]}),
-            cms.CMSAttribute({"type": "smime_capabilities", "values": [_capabilities()]}),
-        ]
-    )
     # §5.4: the signature input is the DER of the attributes with a SET OF tag.
-    to_be_signed = attrs.dump(force=True)
+    to_be_signed = _signed_attributes(message_digest, when)
     try:
         signature = _sign(signer_key, scheme, digest, to_be_signed)
     except UnsupportedAlgorithm:
@@ -124,36 +147,22 @@ def sign_data(
     except Exception as exc:  # a token may fail in its own way
         raise KeySourceError(f"the signer key could not sign: {type(exc).__name__}") from exc
 
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                {
-                    "issuer_and_serial_number": {
-                        "issuer": asn1_cert.issuer,
-                        "serial_number": asn1_cert.serial_number,
-                    }
-                }
-            ),
-            "digest_algorithm": {"algorithm": digest.value},
-            "signed_attrs": attrs,
-            "signature_algorithm": _signature_algorithm(scheme, digest),
-            "signature": signature,
-        }
+    digest_algorithm = seq(der_oid(_DIGEST_OIDS[digest]))  # RFC 5754 §2: parameters absent
+    signer_info = seq(
+        der_int(1),  # §5.3: version 1 with issuerAndSerialNumber
+        issuer_and_serial(signer_cert),
+        digest_algorithm,
+        b"\xa0" + to_be_signed[1:],  # [0] IMPLICIT SignedAttributes
+        _signature_algorithm(scheme, digest),
+        tlv(0x04, signature),
     )
-    encap: dict[str, object] = {"content_type": "data"}
-    if not detached:
-        encap["content"] = core.OctetString(content)
-    certs = [asn1_cert] + [cert_to_asn1(c) for c in extra_certs]
-    signed_data = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [{"algorithm": digest.value}],
-            "encap_content_info": encap,
-            "certificates": [cms.CertificateChoices({"certificate": c}) for c in certs],
-            "signer_infos": [signer_info],
-        }
+    encap = seq(der_oid(_ID_DATA), b"" if detached else tlv(0xA0, tlv(0x04, content)))
+    certs = sorted(c.public_bytes(Encoding.DER) for c in (signer_cert, *extra_certs))
+    signed_data = seq(
+        der_int(1),  # §5.1: version 1 (no v3+ certificates or other-format content)
+        set_of(digest_algorithm),
+        encap,
+        tlv(0xA0, b"".join(certs)),  # [0] IMPLICIT CertificateSet
+        set_of(signer_info),
     )
-    info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
-    der: bytes = info.dump()
-    return der
+    return seq(der_oid("1.2.840.113549.1.7.2"), tlv(0xA0, signed_data))

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from caducee.crypto._asn1 import (
+    absent,
     cert_from_asn1,
     check_hash_params,
     digest_from_name,
@@ -142,7 +143,7 @@ def _verify_signer(
         raise CertificateMissing("the signer's certificate is not in the message")
     attrs = info["signed_attrs"]
     signing_time: datetime.datetime | None = None
-    if attrs.native is None:
+    if absent(attrs):
         # §5.4: without signed attributes the signature covers the content itself.
         if content_type != "1.2.840.113549.1.7.1":
             raise MalformedMessage("signed attributes are required for non-data content")
@@ -162,7 +163,7 @@ def _verify_signer(
     if st is not None:
         signing_time = st.native
     # §5.4: re-encode [0] IMPLICIT SignedAttributes with the universal SET OF tag.
-    scheme = _check_signature(cert, info, digest, attrs.untag().dump())
+    scheme = _check_signature(cert, info, digest, b"\x31" + attrs.dump()[1:])
     return _SignerResult(cert, digest, scheme, signing_time)
 
 
@@ -193,9 +194,9 @@ def verify_signed_data(
         encap = sd["encap_content_info"]
         content_type = encap["content_type"].dotted
         embedded = encap["content"]
-        if embedded.native is not None and detached_content is not None:
+        if not absent(embedded) and detached_content is not None:
             raise MalformedMessage("content is both embedded and given as detached")
-        if embedded.native is None and detached_content is None:
+        if absent(embedded) and detached_content is None:
             raise MalformedMessage("detached signature: the content must be given")
         content = detached_content if detached_content is not None else octets(embedded)
         certs = [_load_cert(c.chosen) for c in (sd["certificates"] or []) if c.name == "certificate"]

@@ -20,6 +20,7 @@ __all__ = [
     "HPRIMLabLine",
     "HPRIMResult",
     "HPRIMText",
+    "is_decimal",
     "read_decimal",
 ]
 
@@ -60,6 +61,11 @@ RESULT_TYPES = frozenset({"", "N", "A", "C", "T"})
 _DECIMAL_RE = re.compile(r"^[<>]?=?\s*[-+]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)$")
 _TAG_RE = re.compile(r"<[^>]{0,200}>")
 _BR_RE = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
+
+
+def is_decimal(text: str) -> bool:
+    """Whether ``text`` reads as a decimal (comma or point, optional ``<``/``>``)."""
+    return _DECIMAL_RE.match(text.strip()) is not None
 
 
 def read_decimal(text: str) -> Decimal | None:

@@ -19,7 +19,7 @@ from caducee.formats.hprim_model import (
     HPRIMLabLine,
     HPRIMResult,
     HPRIMText,
-    read_decimal,
+    is_decimal,
 )
 from caducee.formats.nir import parse_nir
 from caducee.formats.problems import Problem, ProblemList
@@ -256,9 +256,8 @@ class _Walker:
         if result.flag not in ABNORMAL_FLAGS:
             self.problems.warning("unknown-flag", "Indicateur inconnu", number, "flag")
         if result.type == "N":
-            for name in ("value", "low", "high"):
-                raw = getattr(result, name)
-                if raw and read_decimal(raw) is None:
+            for name, raw in (("value", values[3]), ("low", values[5]), ("high", values[6])):
+                if raw and not is_decimal(raw):
                     self.problems.warning("not-numeric", "Valeur non numérique", number, name)
         return result
 

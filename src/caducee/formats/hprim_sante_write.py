@@ -92,7 +92,7 @@ def _ymd(value: date | None) -> str:
 def _observation(
     seq: int, obs: HPRIMSanteObservation, d: HPRIMSanteDelimiters
 ) -> list[HPRIMSanteRecord]:
-    if not obs.code:
+    if not obs.code.strip():
         raise MissingField("Code d'analyse absent / no test code", field="OBX.3")
     f = _Fields(d).set(1, str(seq)).set(2, obs.value_type).set(3, obs.code, obs.label, "L")
     f.set(5, *_trim(obs.value, *obs.value_extra)).set(6, obs.unit).set(7, obs.reference_range)
@@ -134,7 +134,7 @@ def build_oru(
     h.set(9, *receiver).set(11, "P").set(12, version, "C").set_raw(13, timestamp)
     records = [h.record("H")]
     for i, p in enumerate(patients, start=1):
-        if not p.last_name:
+        if not p.last_name.strip():
             raise MissingField("Nom absent / no name", field="P.5")
         f = _Fields(d).set(1, str(i)).set(2, p.patient_id).set(3, p.receiver_patient_id)
         f.set(5, *_trim(p.last_name, p.first_name)).set(6, p.maiden_name)

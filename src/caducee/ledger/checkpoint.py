@@ -204,7 +204,11 @@ def sign_checkpoint(checkpoint: Checkpoint, key: Ed25519PrivateKey, name: str) -
 def verify_checkpoint(
     note: str | bytes, key: NoteVerifierKey, *, origin: str | None = None
 ) -> Checkpoint:
-    """Verify the log's signature, then the origin (default: the key's name)."""
+    """Verify the log's signature, then the origin (default: the key's name).
+
+    No signature by ``key``: :class:`WrongLog` if the note claims another origin (the text is
+    only used to name the error), else :class:`CheckpointSignatureInvalid`.
+    """
     signed = parse_signed_note(note)
     # signed-note: ignore unknown keys; a known key's signature MUST verify.
     verified = False

@@ -131,6 +131,8 @@ class EvidenceRecord:
             _text(k, "an extra name")
             if not isinstance(v, str) or len(v) > MAX_TEXT:
                 raise MalformedRecord(f"extra value of {k!r} must be a string")
+        if not isinstance(self.time, datetime):
+            raise MalformedRecord("time must be a datetime")
         format_time(self.time)
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 

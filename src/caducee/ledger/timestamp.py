@@ -43,7 +43,7 @@ _PARSE_ERRORS = (
 class _TimeStampResp(core.Sequence):  # type: ignore[misc]
     """§2.4.2 TimeStampResp; asn1crypto's makes the token mandatory, it is OPTIONAL."""
 
-    _fields = [
+    _fields = [  # noqa: RUF012 (asn1crypto declares structures this way)
         ("status", tsp.PKIStatusInfo),
         ("time_stamp_token", cms.ContentInfo, {"optional": True}),
     ]

@@ -1,0 +1,176 @@
+"""Receiving: list → fetch → archive → decrypt → verify → write into the inbox → acknowledge.
+
+A message is acknowledged only once it is safe on disk: written into the inbox, recorded as
+a duplicate, or set aside in quarantine with a reason (a bad signature, a revoked or unknown
+sender certificate, a From that is not the authenticated sender, unreadable content).
+Network trouble stops the pass without acknowledging: the next pass tries again. New mail is
+awaited with the server's long poll (``/mailbox/wait``), never a busy loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from cryptography import x509
+
+from caducee.agent.client import ServerClient
+from caducee.agent.errors import AgentError, NetworkError, ServerError
+from caducee.agent.inbox import InboxWriter
+from caducee.agent.journal import Journal
+from caducee.agent.trust import der_to_smime
+from caducee.crypto.cms_decrypt import RecipientKey
+from caducee.crypto.errors import CryptoError
+from caducee.crypto.smime import open_smime
+from caducee.crypto.trust import CertificateValidator
+from caducee.errors import CaduceeError
+
+__all__ = ["Receiver", "SyncReport", "attachments_of"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    """What one pass did (ids only)."""
+
+    delivered: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    files: int = 0
+    failed: str = ""
+
+
+def attachments_of(message: EmailMessage) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of every attachment; the text body when there is none."""
+    found: list[tuple[str, bytes]] = []
+    for part in message.iter_attachments():
+        if not isinstance(part, EmailMessage):
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            found.append((part.get_filename() or "document.bin", payload))
+    if not found:
+        body = message.get_body(preferencelist=("plain",))
+        payload = body.get_payload(decode=True) if isinstance(body, EmailMessage) else None
+        if isinstance(payload, bytes) and payload.strip():
+            found.append(("message.txt", payload))
+    return found
+
+
+def _message_time(message: EmailMessage) -> datetime:
+    try:
+        when = parsedate_to_datetime(str(message["Date"]))
+    except (TypeError, ValueError, IndexError):
+        return datetime.now().astimezone()
+    return when.astimezone() if when.tzinfo else when
+
+
+class Receiver:
+    """Brings one mailbox's messages into the inbox folder."""
+
+    def __init__(
+        self,
+        client: ServerClient,
+        journal: Journal,
+        writer: InboxWriter,
+        *,
+        certificate: x509.Certificate,
+        key: RecipientKey,
+        validator: CertificateValidator,
+    ) -> None:
+        self.client = client
+        self.journal = journal
+        self.writer = writer
+        self.certificate = certificate
+        self.key = key
+        self.validator = validator
+
+    def sync_once(self) -> SyncReport:
+        """Handle everything after the cursor; stop at the first transient failure."""
+        report = SyncReport()
+        while True:
+            try:
+                items, _ = self.client.list_messages(self.journal.cursor)
+            except (NetworkError, ServerError) as exc:
+                report.failed = exc.code
+                log.warning("sync: cannot list the mailbox (%s)", exc.code)
+                return report
+            if not items:
+                return report
+            for item in items:
+                try:
+                    self._handle(item, report)
+                except (AgentError, OSError) as exc:
+                    report.failed = getattr(exc, "code", type(exc).__name__)
+                    log.warning(
+                        "sync: message %s postponed (%s)", item["message_id"], report.failed
+                    )
+                    return report
+                self.journal.cursor = max(self.journal.cursor, int(item["sequence"]))
+
+    def _handle(self, item: dict[str, Any], report: SyncReport) -> None:
+        message_id = str(item["message_id"])
+        envelope_sender = str(item.get("sender", "")).lower()
+        if self.journal.incoming_state(message_id) in ("delivered", "quarantined"):
+            self.client.ack(message_id)  # handled before a crash or lost ack: just confirm
+            return
+        ciphertext = self.client.fetch(message_id)
+        self.writer.archive(message_id, ciphertext)
+        sequence = int(item["sequence"])
+        try:
+            opened = open_smime(
+                der_to_smime(ciphertext), self.certificate, self.key, self.validator
+            )
+            if opened.sender != envelope_sender:
+                raise CryptoError(
+                    f"the signed From {opened.sender} is not the sender the server "
+                    f"authenticated ({envelope_sender})",
+                    code="sender-mismatch",
+                )
+        except (CryptoError, ValueError) as exc:
+            code = exc.code if isinstance(exc, CaduceeError) else "malformed-message"
+            reason = exc.reason if isinstance(exc, CaduceeError) else str(exc)
+            self.writer.quarantine(message_id, ciphertext, reason, code)
+            self.journal.record_incoming(message_id, sequence, envelope_sender, "quarantined", code)
+            report.quarantined.append(message_id)
+            self.client.ack(message_id)
+            return
+        delivered = self.writer.deliver(
+            attachments_of(opened.message),
+            sender=opened.sender,
+            message_id=message_id,
+            when=_message_time(opened.message),
+        )
+        self.journal.record_incoming(message_id, sequence, envelope_sender, "delivered")
+        report.delivered.append(message_id)
+        report.files += len(delivered.written)
+        report.duplicates += delivered.duplicates
+        self.client.ack(message_id)
+        log.info(
+            "message %s delivered: %d file(s), %d duplicate(s)",
+            message_id,
+            len(delivered.written),
+            delivered.duplicates,
+        )
+
+    def run(self, stop: threading.Event, *, poll_timeout: float = 30.0) -> None:
+        """Sync, then long-poll for more, until ``stop`` is set; never raises on one message."""
+        failures = 0
+        while not stop.is_set():
+            report = self.sync_once()
+            if report.failed:
+                failures += 1
+                stop.wait(min(60.0, 2.0**failures))
+                continue
+            failures = 0
+            try:
+                self.client.wait(self.journal.cursor, poll_timeout)
+            except AgentError as exc:
+                log.warning("sync: waiting failed (%s)", exc.code)
+                stop.wait(5.0)

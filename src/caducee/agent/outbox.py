@@ -1,0 +1,217 @@
+"""The outbox watcher: each file dropped by the practice software is sent exactly once.
+
+A file is taken only when stable (same size and modification time for ``settle`` seconds,
+and not modified for as long), so a file still being written is never sent half. The
+journal is keyed by (content SHA-256, name) and holds the message id chosen before the first
+try; the signed ciphertext is kept in ``pending/`` until the server accepted it, so a retry
+after a crash resubmits the very same bytes and the server answers "already accepted".
+After sending, the file (and its ``.to`` side-car) moves to ``sent/``; a file that cannot be
+sent moves to ``errors/`` with ``<name>.reason.txt``. Network trouble leaves it for later.
+Hidden files, ``*.tmp``, ``*.part``, ``*~`` and side-cars are never taken.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from caducee.agent.errors import AgentError, NetworkError, ServerError
+from caducee.agent.inbox import write_exclusive
+from caducee.agent.journal import Journal
+from caducee.agent.outgoing import Prepared, Sender, new_message_id
+from caducee.agent.recipients import SIDECAR_SUFFIX, resolve_recipients
+from caducee.crypto.errors import CryptoError
+
+__all__ = ["IGNORED_SUFFIXES", "OutboxWatcher", "Outcome", "move_unique"]
+
+log = logging.getLogger(__name__)
+IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~", SIDECAR_SUFFIX)
+
+
+def move_unique(source: Path, folder: Path) -> Path:
+    """Move ``source`` into ``folder`` under its name (or ``name-2``...), never replacing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem, dot, ext = source.name.rpartition(".")
+    if not dot:
+        stem, ext = source.name, ""
+    for counter in range(1, 10_000):
+        target = folder / (source.name if counter == 1 else f"{stem}-{counter}{dot}{ext}")
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            continue
+        source.unlink()
+        return target
+    raise AgentError(f"no free name for {source.name} in {folder}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one outbox file."""
+
+    name: str
+    state: str  # "sent", "already-sent", "failed", "postponed"
+    message_id: str = ""
+    reason: str = ""
+
+
+class OutboxWatcher:
+    """Watches one outbox folder and sends its files with a ``Sender``."""
+
+    def __init__(
+        self,
+        sender: Sender,
+        journal: Journal,
+        *,
+        outbox: Path,
+        sent: Path,
+        errors: Path,
+        pending: Path,
+        settle: float = 2.0,
+    ) -> None:
+        self.sender = sender
+        self.journal = journal
+        self.outbox = outbox
+        self.sent = sent
+        self.errors = errors
+        self.pending = pending
+        self.settle = settle
+        self._seen: dict[str, tuple[int, int, float]] = {}
+
+    # -- stability -----------------------------------------------------------------------
+    def candidates(self) -> list[Path]:
+        """Files of the outbox that may be documents (not hidden, temporary or side-car)."""
+        found = []
+        for entry in sorted(self.outbox.iterdir()) if self.outbox.is_dir() else []:
+            if entry.name.startswith(".") or entry.name.endswith(IGNORED_SUFFIXES):
+                continue
+            if entry.is_file() and not entry.is_symlink():
+                found.append(entry)
+        return found
+
+    def ready(self) -> list[Path]:
+        """Candidates whose size and mtime have not changed for ``settle`` seconds."""
+        now, wall = time.monotonic(), time.time()
+        ready, current = [], {}
+        for path in self.candidates():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            key = (stat.st_size, stat.st_mtime_ns)
+            previous = self._seen.get(path.name)
+            first = previous[2] if previous is not None and previous[:2] == key else now
+            current[path.name] = (*key, first)
+            if now - first >= self.settle and wall - stat.st_mtime >= self.settle:
+                ready.append(path)
+        self._seen = current
+        return ready
+
+    # -- one file ------------------------------------------------------------------------
+    def process(self, path: Path) -> Outcome:
+        """Send one stable file, or move it aside with a reason; never raises for one file."""
+        try:
+            return self._process(path)
+        except (AgentError, CryptoError, OSError) as exc:
+            code = getattr(exc, "code", type(exc).__name__)
+            log.error("outbox: %s not handled (%s)", path.name, code)
+            return Outcome(path.name, "postponed", reason=str(code))
+
+    def _process(self, path: Path) -> Outcome:
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        record = self.journal.outgoing(digest, path.name)
+        if record is not None and record.state == "sent":
+            log.info(
+                "outbox: %s (%s) was already sent as %s", path.name, digest[:16], record.message_id
+            )
+            self._move_sent(path)
+            return Outcome(path.name, "already-sent", record.message_id)
+        try:
+            recipients = resolve_recipients(path, data)
+        except AgentError as exc:
+            return self._fail(path, digest, exc.code, exc.reason)
+        record = self.journal.begin_outgoing(digest, path.name, new_message_id(self.sender.address))
+        try:
+            prepared = self._prepared(record.message_id, recipients, path.name, data)
+            result = self.sender.submit(prepared)
+        except (NetworkError, ServerError) as exc:
+            if isinstance(exc, NetworkError) or exc.retryable:
+                log.warning("outbox: %s postponed (%s)", path.name, exc.code)
+                return Outcome(path.name, "postponed", record.message_id, exc.code)
+            return self._fail(path, digest, exc.code, exc.reason)
+        except (AgentError, CryptoError) as exc:
+            return self._fail(path, digest, exc.code, exc.reason)
+        self.journal.finish_outgoing(digest, path.name, state="sent", recipients=result.recipients)
+        (self.pending / f"{record.message_id}.json").unlink(missing_ok=True)
+        self._move_sent(path)
+        return Outcome(path.name, "sent", record.message_id)
+
+    def _prepared(self, message_id: str, to: list[str], name: str, data: bytes) -> Prepared:
+        """The ciphertext of an earlier attempt if there was one, else a new one, kept."""
+        stash = self.pending / f"{message_id}.json"
+        if stash.exists():
+            saved = json.loads(stash.read_text("utf-8"))
+            return Prepared(
+                message_id, tuple(saved["to"]), saved["date"], base64.b64decode(saved["der"])
+            )
+        prepared = self.sender.prepare(to, name, data, message_id=message_id)
+        saved = {
+            "to": list(prepared.recipients),
+            "date": prepared.date,
+            "der": base64.b64encode(prepared.der).decode("ascii"),
+        }
+        write_exclusive(self.pending, stash.name, json.dumps(saved).encode(), mode=0o600)
+        return prepared
+
+    def _move_sent(self, path: Path) -> None:
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        move_unique(path, self.sent)
+        if sidecar.exists():
+            move_unique(sidecar, self.sent)
+
+    def _fail(self, path: Path, digest: str, code: str, reason: str) -> Outcome:
+        moved = move_unique(path, self.errors)
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        if sidecar.exists():
+            move_unique(sidecar, self.errors)
+        text = f"file: {path.name}\nsha256: {digest}\ncode: {code}\nreason: {reason}\n"
+        write_exclusive(self.errors, f"{moved.name}.reason.txt", text.encode("utf-8"))
+        if self.journal.outgoing(digest, path.name) is not None:
+            self.journal.finish_outgoing(digest, path.name, state="failed", reason=code)
+        log.error("outbox: %s moved to errors (%s)", path.name, code)
+        return Outcome(path.name, "failed", reason=code)
+
+    # -- loops ---------------------------------------------------------------------------
+    def process_ready(self) -> list[Outcome]:
+        return [self.process(path) for path in self.ready()]
+
+    def once(self) -> list[Outcome]:
+        """Look, wait until files settle, send what is stable (``watch --once``)."""
+        self.ready()
+        if self.candidates():
+            time.sleep(self.settle + 0.1)
+        return self.process_ready()
+
+    def run(self, stop: threading.Event) -> None:
+        """Send files as they settle, until ``stop`` is set (file events, or a 1 s tick)."""
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        try:
+            from watchfiles import watch
+        except ImportError:  # pragma: no cover - watchfiles comes with uvicorn[standard]
+            while not stop.is_set():
+                self.process_ready()
+                stop.wait(1.0)
+            return
+        self.process_ready()
+        for _changes in watch(
+            self.outbox, stop_event=stop, rust_timeout=1000, yield_on_timeout=True
+        ):
+            self.process_ready()

@@ -1,0 +1,245 @@
+"""``caducee agent``: the workstation agent (enrol, send, watch the outbox, sync the inbox).
+
+Every command works on one agent folder (``--dir``, or ``CADUCEE_AGENT_DIR``, default
+``./agent``). The key's passphrase comes from ``CADUCEE_AGENT_PASSPHRASE`` or a prompt.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from caducee.agent.config import AgentConfig
+from caducee.agent.errors import AgentError
+from caducee.agent.journal import Journal
+from caducee.agent.keystore import load_key, read_secret
+from caducee.agent.runtime import AgentRuntime, fingerprint, initialise
+from caducee.crypto.errors import CryptoError
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Agent du poste de travail / workstation agent: clés, envoi, réception.",
+    no_args_is_help=True,
+)
+console = Console(stderr=True)
+
+AgentDir = Annotated[
+    Path,
+    typer.Option(
+        "--dir",
+        envvar="CADUCEE_AGENT_DIR",
+        help="Dossier de l'agent / agent folder.",
+    ),
+]
+DEFAULT_DIR = Path("agent")
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """Print a Caducée error as one line and exit with status 2 (no traceback, no content)."""
+    try:
+        yield
+    except (AgentError, CryptoError) as exc:
+        console.print(f"[red]Échec / failed[/red] ({exc.code}): {exc.reason}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def init(
+    server: Annotated[str, typer.Option(help="Adresse du serveur / server URL.")],
+    code: Annotated[str, typer.Option(help="Code d'enrôlement / enrolment code.")],
+    directory: AgentDir = DEFAULT_DIR,
+    address: Annotated[
+        str | None, typer.Option(help="Adresse de la boîte / mailbox address.")
+    ] = None,
+    key_file: Annotated[
+        Path | None, typer.Option(help="Fichier de clé à créer / key file to create.")
+    ] = None,
+    token_uri: Annotated[
+        str | None, typer.Option(help="Clé sur carte ou jeton / key on a token (pkcs11:...).")
+    ] = None,
+    root_sha256: Annotated[
+        str | None,
+        typer.Option(help="Empreinte attendue de l'AC racine / expected root CA SHA-256."),
+    ] = None,
+) -> None:
+    """Rejoindre un serveur avec un code d'enrôlement. / Join a server with an enrolment code.
+
+    Crée la clé là où elle vivra, envoie la demande de certificat, épingle l'AC racine.
+    Creates the key where it will live, sends the CSR, pins the root CA.
+    """
+    if key_file and token_uri:
+        raise typer.BadParameter("--key-file ou/or --token-uri, pas les deux / not both")
+    key = token_uri or str(key_file or "key.pem")
+    with _failures():
+        secret = read_secret(token=bool(token_uri), confirm=True)
+        config = initialise(
+            directory,
+            server=server,
+            code=code,
+            address=address,
+            key=key,
+            secret=secret,
+            root_sha256=root_sha256,
+        )
+        root = fingerprint(config.load_root())
+    console.print(
+        f"[green]✔[/green] {config.address} (certificat / certificate {config.serial_hex})"
+    )
+    console.print(f"  AC racine épinglée / pinned root CA SHA-256: {root}")
+    console.print(f"  Boîte d'envoi / outbox: {config.folder('outbox')}")
+    console.print(f"  Boîte de réception / inbox: {config.folder('inbox')}")
+
+
+@app.command()
+def send(
+    file: Annotated[
+        str, typer.Argument(help="Fichier, ou - pour l'entrée / file, or - for stdin.")
+    ],
+    to: Annotated[list[str], typer.Option("--to", help="Destinataire(s) / recipient(s).")],
+    directory: AgentDir = DEFAULT_DIR,
+    name: Annotated[
+        str | None, typer.Option(help="Nom du document (entrée) / document name (stdin).")
+    ] = None,
+) -> None:
+    """Envoyer un fichier, signé et chiffré. / Send one file, signed and encrypted."""
+    data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    filename = name or ("document.txt" if file == "-" else Path(file).name)
+    with _failures():
+        config = AgentConfig.load(directory)
+        with AgentRuntime.open(config) as runtime:
+            result = runtime.sender().send(to, filename, data)
+    typer.echo(result.message_id)
+
+
+@app.command()
+def watch(
+    directory: AgentDir = DEFAULT_DIR,
+    once: Annotated[bool, typer.Option(help="Un seul passage / one pass only.")] = False,
+) -> None:
+    """Surveiller la boîte d'envoi et envoyer chaque fichier déposé. / Watch the outbox."""
+    _logging()
+    with _failures():
+        config = AgentConfig.load(directory)
+        with AgentRuntime.open(config) as runtime:
+            watcher = runtime.watcher()
+            if once:
+                for outcome in watcher.once():
+                    typer.echo(f"{outcome.state}\t{outcome.name}\t{outcome.message_id}")
+                return
+            stop = threading.Event()
+            try:
+                watcher.run(stop)
+            except KeyboardInterrupt:
+                stop.set()
+
+
+@app.command()
+def sync(
+    directory: AgentDir = DEFAULT_DIR,
+    once: Annotated[bool, typer.Option(help="Un seul passage / one pass only.")] = False,
+) -> None:
+    """Recevoir : déchiffrer, vérifier, écrire dans la boîte de réception. / Receive."""
+    _logging()
+    with _failures():
+        config = AgentConfig.load(directory)
+        with AgentRuntime.open(config) as runtime:
+            receiver = runtime.receiver()
+            if once:
+                report = receiver.sync_once()
+                typer.echo(
+                    f"delivered={len(report.delivered)} files={report.files} "
+                    f"duplicates={report.duplicates} quarantined={len(report.quarantined)}"
+                    + (f" failed={report.failed}" if report.failed else "")
+                )
+                if report.failed:
+                    raise typer.Exit(1)
+                return
+            stop = threading.Event()
+            try:
+                receiver.run(stop, poll_timeout=config.poll_timeout)
+            except KeyboardInterrupt:
+                stop.set()
+
+
+@app.command()
+def status(directory: AgentDir = DEFAULT_DIR) -> None:
+    """État de l'agent : identité, dossiers, derniers envois et réceptions. / Agent status."""
+    with _failures():
+        config = AgentConfig.load(directory)
+        certificate = config.load_certificate()
+        typer.echo(f"address: {config.address}")
+        typer.echo(f"server: {config.server}")
+        typer.echo(
+            f"certificate: {config.serial_hex} until {certificate.not_valid_after_utc:%Y-%m-%d}"
+        )
+        typer.echo(f"key: {'token' if config.key_is_token else 'file'}")
+        with Journal(config.journal_path) as journal:
+            typer.echo(f"cursor: {journal.cursor}")
+            for folder in ("outbox", "inbox", "quarantine", "errors"):
+                path = config.folder(folder)
+                count = (
+                    sum(1 for p in path.iterdir() if not p.name.startswith("."))
+                    if path.is_dir()
+                    else 0
+                )
+                typer.echo(f"{folder}: {count} file(s) in {path}")
+            for record in journal.recent_outgoing(10):
+                typer.echo(f"sent {record.state}\t{record.name}\t{record.message_id}")
+            for message_id, sequence, sender, state, reason, _at in journal.recent_incoming(10):
+                typer.echo(f"received {state}\t{sequence}\t{sender}\t{message_id}\t{reason}")
+
+
+@app.command()
+def run(directory: AgentDir = DEFAULT_DIR) -> None:
+    """Envoi et réception ensemble jusqu'à Ctrl-C. / Watch and sync together until Ctrl-C."""
+    _logging()
+    with _failures():
+        config = AgentConfig.load(directory)
+        key = load_key(config)  # asked once, shared by both loops
+        stop = threading.Event()
+
+        def outbox_loop() -> None:
+            with AgentRuntime.open(config, key) as runtime:
+                runtime.watcher().run(stop)
+
+        def sync_loop() -> None:
+            with AgentRuntime.open(config, key) as runtime:
+                runtime.receiver().run(stop, poll_timeout=config.poll_timeout)
+
+        threads = [
+            threading.Thread(target=outbox_loop, name="outbox", daemon=True),
+            threading.Thread(target=sync_loop, name="sync", daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        console.print(f"Agent {config.address} en marche / running (Ctrl-C)")
+        try:
+            while any(t.is_alive() for t in threads):
+                for thread in threads:
+                    thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            stop.set()
+        if not stop.is_set():
+            raise AgentError("a loop stopped unexpectedly; see the log")
+
+
+if __name__ == "__main__":
+    app()

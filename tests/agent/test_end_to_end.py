@@ -1,0 +1,135 @@
+"""End to end through real processes: a server, a lab's agent and a GP's agent.
+
+A synthetic HPRIM file dropped in the lab's outbox arrives in the GP's inbox as one file
+per document, decrypted and verified; the same file again is recorded, not written twice;
+a message whose sender certificate is revoked before the GP syncs goes to quarantine.
+Runs on SQLite and on PostgreSQL (``database_url``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import create_engine, select, update
+
+from caducee.agent.config import AgentConfig
+from caducee.agent.runtime import AgentRuntime
+from caducee.store.models import IssuedCertificate, utcnow
+from tests.agent.helpers import PASSPHRASE, agent_cli, enrol_mailbox, hprim_file, operator_client
+from tests.servers import running_server
+
+LAB = "labo.fictif@caducee.test"
+GP = "dr.testeur@caducee.test"
+NAME = re.compile(r"^\d{8}-\d{6}_labo\.fictif_[A-Za-z0-9.\-]+_[0-9a-f]{8}\.hpr$")
+
+pytestmark = pytest.mark.slow
+
+
+def _init_agent(base: str, code: str, address: str, folder: Path) -> None:
+    agent_cli("init", "--server", base, "--code", code, "--address", address, "--dir", str(folder))
+    settings = json.loads((folder / "agent.json").read_text())
+    settings["settle_seconds"] = 0.3  # a test need not wait two seconds for stable files
+    (folder / "agent.json").write_text(json.dumps(settings))
+
+
+def _drop(outbox: Path, name: str, data: bytes) -> None:
+    temp = outbox / f".{name}.tmp"
+    temp.write_bytes(data)
+    past = time.time() - 5
+    os.utime(temp, (past, past))
+    temp.rename(outbox / name)
+
+
+def _revoke(database_url: str, serial_hex: str) -> None:
+    url = database_url.replace("sqlite+aiosqlite", "sqlite")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            serials = connection.execute(select(IssuedCertificate.serial_hex)).scalars().all()
+            mine = [s for s in serials if int(s, 16) == int(serial_hex, 16)]
+            assert mine, "the lab's certificate is not in the CA's records"
+            connection.execute(
+                update(IssuedCertificate)
+                .where(IssuedCertificate.serial_hex == mine[0])
+                .values(revoked_at=utcnow(), revocation_reason="keyCompromise")
+            )
+    finally:
+        engine.dispose()
+
+
+def _visible(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _sync(runtime: AgentRuntime) -> str:
+    report = runtime.receiver().sync_once()
+    return (
+        f"delivered={len(report.delivered)} files={report.files} "
+        f"duplicates={report.duplicates} quarantined={len(report.quarantined)}"
+    )
+
+
+def test_lab_to_gp(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CADUCEE_AGENT_PASSPHRASE", PASSPHRASE)
+    data_dir = tmp_path / "server"
+    with running_server(data_dir, env={"CADUCEE_DATABASE_URL": database_url}) as base:
+        with operator_client(base, data_dir) as admin:
+            lab_code = enrol_mailbox(admin, "lab", LAB, 1)
+            gp_code = enrol_mailbox(admin, "gp", GP, 2)
+        lab, gp = tmp_path / "lab", tmp_path / "gp"
+        with ThreadPoolExecutor(2) as pool:  # two workstations enrol at the same time
+            list(pool.map(_init_agent, [base, base], [lab_code, gp_code], [LAB, GP], [lab, gp]))
+
+        # 1. Two documents in one file, recipient on HPRIM line 12 (through the CLI).
+        payload = hprim_file(GP, [("FICTIF", "ALICE"), ("ESSAI", "BRUNO")])
+        _drop(lab / "outbox", "resultats.hpr", payload)
+        out = agent_cli("watch", "--once", "--dir", str(lab)).stdout
+        assert out.startswith("sent\tresultats.hpr\t"), out
+        assert _visible(lab / "outbox") == []
+        assert [p.name for p in _visible(lab / "sent")] == ["resultats.hpr"]
+
+        result = agent_cli("sync", "--once", "--dir", str(gp)).stdout
+        assert "delivered=1 files=2 duplicates=0 quarantined=0" in result, result
+        written = _visible(gp / "inbox")
+        assert len(written) == 2
+        assert all(NAME.match(p.name) for p in written), [p.name for p in written]
+        texts = {p.read_bytes().decode("cp1252") for p in written}
+        assert any("FICTIF" in t and "ALICE" in t and "BRUNO" not in t for t in texts)
+        assert any("ESSAI" in t and "BRUNO" in t and "ALICE" not in t for t in texts)
+        assert all(t.rstrip().endswith("****FINFICHIER****") for t in texts)
+        assert len(_visible(gp / "archive")) == 1
+
+        with (
+            AgentRuntime.open(AgentConfig.load(lab)) as lab_agent,
+            AgentRuntime.open(AgentConfig.load(gp)) as gp_agent,
+        ):
+            watcher = lab_agent.watcher()
+
+            # 2. The same content again under another name: sent, received, not written twice.
+            _drop(lab / "outbox", "copie.hpr", payload)
+            assert [o.state for o in watcher.once()] == ["sent"]
+            assert _sync(gp_agent) == "delivered=1 files=0 duplicates=2 quarantined=0"
+            assert _visible(gp / "inbox") == written
+
+            # 3. The lab's certificate is revoked before the GP syncs: quarantine, reason.
+            _drop(lab / "outbox", "tardif.hpr", hprim_file(GP, [("TARDIF", "CLARA")], tag="9"))
+            assert [o.state for o in watcher.once()] == ["sent"]
+            _revoke(database_url, lab_agent.config.serial_hex)
+            assert _sync(gp_agent) == "delivered=0 files=0 duplicates=0 quarantined=1"
+            assert _visible(gp / "inbox") == written
+            reasons = list((gp / "quarantine").glob("*.reason.txt"))
+            assert len(reasons) == 1
+            assert "code: certificate-revoked" in reasons[0].read_text()
+            assert len(list((gp / "quarantine").glob("*.p7m"))) == 1
+
+            # 4. Nothing is left to fetch: acknowledged messages are not listed again.
+            assert _sync(gp_agent) == "delivered=0 files=0 duplicates=0 quarantined=0"
+        status = agent_cli("status", "--dir", str(gp)).stdout
+        assert "received quarantined" in status and "received delivered" in status

@@ -1,0 +1,139 @@
+"""Submission, idempotency, refusals, mailbox cursors, fetch, ack and retention on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from caducee.relay import (
+    DuplicateMessageId,
+    Envelope,
+    InactiveRecipient,
+    InvalidEnvelope,
+    MessageTooLarge,
+    NotSMIME,
+    NotYourMailbox,
+    UnknownMessage,
+    UnknownRecipient,
+)
+from caducee.relay.models import Delivery, Message
+from caducee.store import BlobNotFound
+from tests.relay.cms_samples import fake_enveloped, fake_signed
+from tests.relay.conftest import Relay
+
+
+def envelope(message_id: str, *to: str, sender: str = "lab@caducee.test") -> Envelope:
+    return Envelope(message_id, sender, to, "Sun, 29 Nov 2026 08:00:00 +0100", "Document")
+
+
+async def submit(relay: Relay, env: Envelope, body: bytes | None = None) -> object:
+    return await relay.service.submit(
+        sender_mailbox_id=relay.ids["lab"],
+        sender_address="lab@caducee.test",
+        envelope=env,
+        ciphertext=body if body is not None else fake_enveloped(),
+    )
+
+
+async def count(relay: Relay, model: type) -> int:
+    async with relay.service.database.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_submit_consigns_to_each_recipient_and_is_idempotent(relay: Relay) -> None:
+    body = fake_enveloped()
+    env = envelope("m1", "GP@caducee.test", "other@caducee.test", "gp@caducee.test")
+    first = await submit(relay, env, body)
+    again = await submit(relay, env, body)
+    assert first.created and not again.created  # type: ignore[attr-defined]
+    assert first.recipients == again.recipients == ("gp@caducee.test", "other@caducee.test")  # type: ignore[attr-defined]
+    assert first.accepted_at == again.accepted_at  # type: ignore[attr-defined]
+    assert await count(relay, Message) == 1 and await count(relay, Delivery) == 2
+    assert await relay.service.blobs.get(first.ciphertext_sha256) == body  # type: ignore[attr-defined]
+    with pytest.raises(DuplicateMessageId):
+        await submit(relay, env, fake_enveloped())
+
+
+REFUSALS: list[tuple[Envelope, bytes | None, type[Exception]]] = [
+    (envelope("m", "nobody@caducee.test", "gp@caducee.test"), None, UnknownRecipient),
+    (envelope("m", "gp@caducee.test", "closed@caducee.test"), None, InactiveRecipient),
+    (envelope("m", "gp@caducee.test"), fake_enveloped(70 * 1024), MessageTooLarge),
+    (envelope("m", "gp@caducee.test"), fake_signed(), NotSMIME),
+    (envelope("m", "gp@caducee.test", sender="gp@caducee.test"), None, NotYourMailbox),
+    (envelope("<m>", "gp@caducee.test"), None, InvalidEnvelope),
+    (envelope("m"), None, InvalidEnvelope),
+    (
+        Envelope("m", "lab@caducee.test", ("gp@caducee.test",), "d", "a\r\nBcc: x"),
+        None,
+        InvalidEnvelope,
+    ),
+]
+
+
+async def test_refusals_leave_nothing_behind(relay: Relay) -> None:
+    for env, body, error in REFUSALS:
+        with pytest.raises(error):
+            await submit(relay, env, body)
+    assert await count(relay, Message) == 0 and await count(relay, Delivery) == 0
+    # The refused id stays free, and no sequence number was consumed.
+    await submit(relay, envelope("m", "gp@caducee.test"))
+    page = await relay.service.list_mailbox(relay.ids["gp"])
+    assert [i.sequence for i in page.items] == [1]
+
+
+async def test_fifty_concurrent_submissions_of_one_id_make_one_message(relay: Relay) -> None:
+    body = fake_enveloped()
+    env = envelope("same-id", "gp@caducee.test", "other@caducee.test")
+    receipts = await asyncio.gather(*(submit(relay, env, body) for _ in range(50)))
+    assert sum(r.created for r in receipts) == 1  # type: ignore[attr-defined]
+    assert len({r.accepted_at for r in receipts}) == 1  # type: ignore[attr-defined]
+    assert await count(relay, Message) == 1 and await count(relay, Delivery) == 2
+
+
+async def test_concurrent_distinct_messages_get_dense_sequences(relay: Relay) -> None:
+    await asyncio.gather(*(submit(relay, envelope(f"m{i}", "gp@caducee.test")) for i in range(20)))
+    page = await relay.service.list_mailbox(relay.ids["gp"], limit=500)
+    assert [i.sequence for i in page.items] == list(range(1, 21))
+
+
+async def test_cursor_fetch_and_acknowledge(relay: Relay) -> None:
+    bodies = [fake_enveloped() for _ in range(3)]
+    for i, body in enumerate(bodies):
+        await submit(relay, envelope(f"m{i}", "gp@caducee.test"), body)
+    gp = relay.ids["gp"]
+    page = await relay.service.list_mailbox(gp, cursor=0, limit=2)
+    assert [i.message_id for i in page.items] == ["m0", "m1"] and page.next_cursor == 2
+    page = await relay.service.list_mailbox(gp, cursor=page.next_cursor)
+    assert [i.message_id for i in page.items] == ["m2"] and page.next_cursor == 3
+    assert (await relay.service.list_mailbox(gp, cursor=3)).items == ()
+    item, body = await relay.service.fetch(gp, "m1")
+    assert body == bodies[1] and item.state == "fetched"
+    assert (await relay.service.acknowledge(gp, "m1")).state == "acknowledged"
+    assert (await relay.service.acknowledge(gp, "m1")).state == "acknowledged"  # idempotent
+    assert [i.message_id for i in (await relay.service.list_mailbox(gp)).items] == ["m0", "m2"]
+    with pytest.raises(UnknownMessage):  # not in this mailbox
+        await relay.service.fetch(relay.ids["other"], "m0")
+    with pytest.raises(UnknownMessage):
+        await relay.service.acknowledge(relay.ids["other"], "m0")
+
+
+async def test_submit_notifies_recipients(relay: Relay) -> None:
+    async with relay.notifier.subscribe(relay.ids["gp"]) as subscription:
+        await submit(relay, envelope("m", "gp@caducee.test"))
+        assert await subscription.wait(1) is True
+
+
+async def test_purge_expired_deletes_rows_and_blobs(relay: Relay) -> None:
+    old = await submit(relay, envelope("old", "gp@caducee.test"))
+    relay.clock.advance(days=40)
+    await submit(relay, envelope("new", "gp@caducee.test"))
+    assert await relay.service.purge_expired(timedelta(days=30)) == 1
+    assert [i.message_id for i in (await relay.service.list_mailbox(relay.ids["gp"])).items] == [
+        "new"
+    ]
+    with pytest.raises(BlobNotFound):
+        await relay.service.blobs.get(old.ciphertext_sha256)  # type: ignore[attr-defined]
+    assert await relay.service.purge_expired(timedelta(days=30)) == 0
