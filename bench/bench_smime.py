@@ -180,8 +180,10 @@ def main() -> None:
         startup = _openssl_seconds(tmp, [["openssl", "version"]], N_OPENSSL)
 
     print(f"RSA-2048 private ops/s (openssl speed, 1 core): {limit:8.0f}")
-    print(f"bare cryptography key.sign/s (CPU time):        {bare:8.0f}"
-          f"  ({100 * bare / limit:.0f}% of openssl speed)")
+    print(
+        f"bare cryptography key.sign/s (CPU time):        {bare:8.0f}"
+        f"  ({100 * bare / limit:.0f}% of openssl speed)"
+    )
     print(f"openssl process start-up (openssl version):     {startup * 1e3:8.2f} ms")
     print()
     print(

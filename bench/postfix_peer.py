@@ -65,9 +65,21 @@ def smtp_source_rate(port: int, messages: int, sessions: int, size: int = 4096) 
     """Messages per second accepted by the SMTP server at ``port`` (wall clock)."""
     started = time.perf_counter()
     subprocess.run(
-        ["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", str(size),
-         "-f", "a@example.test", "-t", "b@example.test", f"127.0.0.1:{port}"],
+        [
+            "smtp-source",
+            "-s",
+            str(sessions),
+            "-m",
+            str(messages),
+            "-l",
+            str(size),
+            "-f",
+            "a@example.test",
+            "-t",
+            "b@example.test",
+            f"127.0.0.1:{port}",
+        ],
         check=True,
         capture_output=True,
-    )  # fmt: skip
+    )
     return messages / (time.perf_counter() - started)

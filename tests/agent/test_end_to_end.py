@@ -11,15 +11,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
 import time
-from pathlib import Path
-
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, update
 
 from caducee.agent.config import AgentConfig
+from caducee.agent.outbox import OutboxWatcher
 from caducee.agent.runtime import AgentRuntime
 from caducee.store.models import IssuedCertificate, utcnow
 from tests.agent.helpers import PASSPHRASE, agent_cli, enrol_mailbox, hprim_file, operator_client
@@ -68,6 +71,31 @@ def _visible(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
 
 
+def _received_while_running(gp: Path, watcher: OutboxWatcher, outbox: Path) -> list[Path]:
+    before = set(_visible(gp / "inbox"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "caducee.commands.agent", "run", "--dir", str(gp)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "CADUCEE_AGENT_PASSPHRASE": PASSPHRASE},
+    )
+    try:
+        time.sleep(3)  # let it log in and start waiting
+        _drop(outbox, "suivant.hpr", hprim_file(GP, [("SUIVANT", "DENIS")], tag="5"))
+        assert [o.state for o in watcher.once()] == ["sent"]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and set(_visible(gp / "inbox")) == before:
+            time.sleep(0.2)
+        new = sorted(set(_visible(gp / "inbox")) - before)
+        assert len(new) == 1 and "SUIVANT" in new[0].name
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    assert b"SUIVANT" not in output and b"DENIS" not in output  # logs carry no content
+    return new
+
+
 def _sync(runtime: AgentRuntime) -> str:
     report = runtime.receiver().sync_once()
     return (
@@ -112,18 +140,21 @@ def test_lab_to_gp(tmp_path: Path, database_url: str, monkeypatch: pytest.Monkey
         ):
             watcher = lab_agent.watcher()
 
+            # 1b. `caducee agent run` on the GP's side: mail arrives by itself (long poll).
+            written = _received_while_running(gp, watcher, lab / "outbox") + written
+
             # 2. The same content again under another name: sent, received, not written twice.
             _drop(lab / "outbox", "copie.hpr", payload)
             assert [o.state for o in watcher.once()] == ["sent"]
             assert _sync(gp_agent) == "delivered=1 files=0 duplicates=2 quarantined=0"
-            assert _visible(gp / "inbox") == written
+            assert _visible(gp / "inbox") == sorted(written)
 
             # 3. The lab's certificate is revoked before the GP syncs: quarantine, reason.
             _drop(lab / "outbox", "tardif.hpr", hprim_file(GP, [("TARDIF", "CLARA")], tag="9"))
             assert [o.state for o in watcher.once()] == ["sent"]
             _revoke(database_url, lab_agent.config.serial_hex)
             assert _sync(gp_agent) == "delivered=0 files=0 duplicates=0 quarantined=1"
-            assert _visible(gp / "inbox") == written
+            assert _visible(gp / "inbox") == sorted(written)
             reasons = list((gp / "quarantine").glob("*.reason.txt"))
             assert len(reasons) == 1
             assert "code: certificate-revoked" in reasons[0].read_text()

@@ -1,4 +1,4 @@
-"""``caducee smime``: what it makes, openssl reads; what openssl makes, it reads; errors exit non-zero.
+"""``caducee smime``: openssl reads what it writes, it reads what openssl writes; errors exit 3–7.
 
 Keys and certificates come from the synthetic test PKI (``tests.pki.pki_factory``); the
 people are invented.
@@ -44,13 +44,23 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | Party]:
     folder = tmp_path_factory.mktemp("pki")
     out: dict[str, Path | Party] = {}
     revoked_serial = 0
-    for name, email in (("lab", "labo@caducee.test"), ("gp", "gp@caducee.test"),
-                        ("old", "labo@caducee.test")):  # fmt: skip
+    for name, email in (
+        ("lab", "labo@caducee.test"),
+        ("gp", "gp@caducee.test"),
+        ("old", "labo@caducee.test"),
+    ):
         key = generate_private_key(KeyKind.RSA_2048)
         assert isinstance(key, rsa.RSAPrivateKey)
-        holder = Holder(common_name=name.upper(), given_name=name, surname="FICTIF",
-                        rpps="10000000008", email=email)  # fmt: skip
-        cert = issue_certificate(f.issuing_ca(), key.public_key(), Profile.PERSON, holder, now=f.NOW)
+        holder = Holder(
+            common_name=name.upper(),
+            given_name=name,
+            surname="FICTIF",
+            rpps="10000000008",
+            email=email,
+        )
+        cert = issue_certificate(
+            f.issuing_ca(), key.public_key(), Profile.PERSON, holder, now=f.NOW
+        )
         if name == "old":
             revoked_serial = cert.serial_number
         save_key_file(folder / f"{name}.key", key, PASS.encode())
@@ -64,9 +74,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | Party]:
             )
         )
         out[name] = Party(
-            f.write_pem(folder / f"{name}.pem", [cert]), folder / f"{name}.key",
+            f.write_pem(folder / f"{name}.pem", [cert]),
+            folder / f"{name}.key",
             folder / f"{name}.plain.pem",
-        )  # fmt: skip
+        )
     out["root"] = f.write_pem(folder / "root.pem", [f.root_ca().certificate])
     out["chain"] = f.write_pem(folder / "chain.pem", [f.issuing_ca().certificate])
     out["cafile"] = f.write_pem(
@@ -99,26 +110,53 @@ def run(*args: str | Path) -> tuple[int, str]:
 
 
 def _trust(pki: dict[str, Path | Party]) -> list[str | Path]:
-    return ["--trust", _path(pki, "root"), "--untrusted", _path(pki, "chain"), "--crl",
-            _path(pki, "crl"), "--crl", _path(pki, "root_crl")]  # fmt: skip
+    return [
+        "--trust",
+        _path(pki, "root"),
+        "--untrusted",
+        _path(pki, "chain"),
+        "--crl",
+        _path(pki, "crl"),
+        "--crl",
+        _path(pki, "root_crl"),
+    ]
 
 
 def test_sign_then_openssl_and_caducee_verify(pki: dict[str, Path | Party], tmp_path: Path) -> None:
     openssl = require_tool("openssl", "openssl")
     lab = _party(pki, "lab")
     (tmp_path / "m.eml").write_bytes(MESSAGE)
-    code, output = run("sign", "--in", tmp_path / "m.eml", "--out", tmp_path / "s.eml",
-                       "--cert", lab.cert, "--key", lab.key)  # fmt: skip
+    code, output = run(
+        "sign",
+        "--in",
+        tmp_path / "m.eml",
+        "--out",
+        tmp_path / "s.eml",
+        "--cert",
+        lab.cert,
+        "--key",
+        lab.key,
+    )
     assert code == 0, output
     checked = subprocess.run(
-        [openssl, "cms", "-verify", "-in", str(tmp_path / "s.eml"), "-CAfile",
-         str(_path(pki, "cafile")), "-purpose", "any"],
+        [
+            openssl,
+            "cms",
+            "-verify",
+            "-in",
+            str(tmp_path / "s.eml"),
+            "-CAfile",
+            str(_path(pki, "cafile")),
+            "-purpose",
+            "any",
+        ],
         capture_output=True,
-    )  # fmt: skip
+    )
     assert checked.returncode == 0, checked.stderr
     assert b"Glycemie 5.2" in checked.stdout
-    code, output = run("verify", "--in", tmp_path / "s.eml", "--out", tmp_path / "v.eml",
-                       *_trust(pki))  # fmt: skip
+    code, output = run(
+        "verify", "--in", tmp_path / "s.eml", "--out", tmp_path / "v.eml", *_trust(pki)
+    )
     assert code == 0, output
     assert "labo@caducee.test" in output
     assert b"Glycemie 5.2" in (tmp_path / "v.eml").read_bytes()
@@ -131,21 +169,52 @@ def test_sign_encrypt_then_openssl_decrypts_and_caducee_opens(
     lab, gp = _party(pki, "lab"), _party(pki, "gp")
     (tmp_path / "m.eml").write_bytes(MESSAGE)
     for cipher in ("aes256-cbc", "aes256-gcm"):
-        code, output = run("encrypt", "--in", tmp_path / "m.eml", "--out", tmp_path / "e.eml",
-                           "--recip", gp.cert, "--cert", lab.cert, "--key", lab.key,
-                           "--cipher", cipher)  # fmt: skip
+        code, output = run(
+            "encrypt",
+            "--in",
+            tmp_path / "m.eml",
+            "--out",
+            tmp_path / "e.eml",
+            "--recip",
+            gp.cert,
+            "--cert",
+            lab.cert,
+            "--key",
+            lab.key,
+            "--cipher",
+            cipher,
+        )
         assert code == 0, output
         assert b"Subject: Document concernant votre patient" in (tmp_path / "e.eml").read_bytes()
         assert b"DUPONT" not in (tmp_path / "e.eml").read_bytes()  # the patient stays inside
         decrypted = subprocess.run(
-            [openssl, "cms", "-decrypt", "-in", str(tmp_path / "e.eml"), "-recip",
-             str(gp.cert), "-inkey", str(gp.key_pem)],
+            [
+                openssl,
+                "cms",
+                "-decrypt",
+                "-in",
+                str(tmp_path / "e.eml"),
+                "-recip",
+                str(gp.cert),
+                "-inkey",
+                str(gp.key_pem),
+            ],
             capture_output=True,
-        )  # fmt: skip
+        )
         assert decrypted.returncode == 0, decrypted.stderr
         assert b"multipart/signed" in decrypted.stdout
-        code, output = run("decrypt", "--in", tmp_path / "e.eml", "--out", tmp_path / "d.eml",
-                           "--cert", gp.cert, "--key", gp.key, *_trust(pki))  # fmt: skip
+        code, output = run(
+            "decrypt",
+            "--in",
+            tmp_path / "e.eml",
+            "--out",
+            tmp_path / "d.eml",
+            "--cert",
+            gp.cert,
+            "--key",
+            gp.key,
+            *_trust(pki),
+        )
         assert code == 0, output
         assert b"Glycemie 5.2" in (tmp_path / "d.eml").read_bytes()
 
@@ -157,13 +226,36 @@ def test_openssl_encrypts_with_oaep_and_caducee_decrypts(
     gp = _party(pki, "gp")
     (tmp_path / "m.eml").write_bytes(MESSAGE)
     subprocess.run(
-        [openssl, "cms", "-encrypt", "-in", str(tmp_path / "m.eml"), "-out",
-         str(tmp_path / "e.eml"), "-aes256", "-recip", str(gp.cert), "-keyopt",
-         "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256", "-stream"],
+        [
+            openssl,
+            "cms",
+            "-encrypt",
+            "-in",
+            str(tmp_path / "m.eml"),
+            "-out",
+            str(tmp_path / "e.eml"),
+            "-aes256",
+            "-recip",
+            str(gp.cert),
+            "-keyopt",
+            "rsa_padding_mode:oaep",
+            "-keyopt",
+            "rsa_oaep_md:sha256",
+            "-stream",
+        ],
         check=True,
-    )  # fmt: skip
-    code, output = run("decrypt", "--in", tmp_path / "e.eml", "--out", tmp_path / "d.eml",
-                       "--cert", gp.cert, "--key", gp.key)  # fmt: skip
+    )
+    code, output = run(
+        "decrypt",
+        "--in",
+        tmp_path / "e.eml",
+        "--out",
+        tmp_path / "d.eml",
+        "--cert",
+        gp.cert,
+        "--key",
+        gp.key,
+    )
     assert code == 0, output
     assert b"Glycemie 5.2" in (tmp_path / "d.eml").read_bytes()
 
@@ -174,13 +266,31 @@ def test_failures_exit_with_their_family_and_reason(
     lab, gp, old = _party(pki, "lab"), _party(pki, "gp"), _party(pki, "old")
     (tmp_path / "m.eml").write_bytes(MESSAGE)
     # A revoked signer: certificate error (4).
-    run("sign", "--in", tmp_path / "m.eml", "--out", tmp_path / "old.eml", "--cert", old.cert,
-        "--key", old.key)  # fmt: skip
+    run(
+        "sign",
+        "--in",
+        tmp_path / "m.eml",
+        "--out",
+        tmp_path / "old.eml",
+        "--cert",
+        old.cert,
+        "--key",
+        old.key,
+    )
     code, output = run("verify", "--in", tmp_path / "old.eml", *_trust(pki))
     assert code == 4 and "certificate-revoked" in output
     # A tampered signed message: signature invalid (3) or malformed (6), never 0.
-    run("sign", "--in", tmp_path / "m.eml", "--out", tmp_path / "s.eml", "--cert", lab.cert,
-        "--key", lab.key)  # fmt: skip
+    run(
+        "sign",
+        "--in",
+        tmp_path / "m.eml",
+        "--out",
+        tmp_path / "s.eml",
+        "--cert",
+        lab.cert,
+        "--key",
+        lab.key,
+    )
     tampered = (tmp_path / "s.eml").read_bytes().replace(b"5.2 mmol", b"9.2 mmol")
     (tmp_path / "t.eml").write_bytes(tampered)
     code, output = run("verify", "--in", tmp_path / "t.eml", *_trust(pki))
@@ -189,8 +299,17 @@ def test_failures_exit_with_their_family_and_reason(
     run("encrypt", "--in", tmp_path / "m.eml", "--out", tmp_path / "e.eml", "--recip", gp.cert)
     code, output = run("decrypt", "--in", tmp_path / "e.eml", "--cert", lab.cert, "--key", lab.key)
     assert code == 5 and "no-recipient-for-key" in output
-    code, output = run("decrypt", "--in", tmp_path / "e.eml", "--cert", gp.cert, "--key", gp.key,
-                       "--passin", "pass:wrong")  # fmt: skip
+    code, output = run(
+        "decrypt",
+        "--in",
+        tmp_path / "e.eml",
+        "--cert",
+        gp.cert,
+        "--key",
+        gp.key,
+        "--passin",
+        "pass:wrong",
+    )
     assert code == 7 and "wrong-passphrase" in output
     # Not S/MIME at all (6).
     code, output = run("decrypt", "--in", tmp_path / "m.eml", "--cert", gp.cert, "--key", gp.key)
@@ -201,9 +320,132 @@ def test_the_installed_command_runs(pki: dict[str, Path | Party], tmp_path: Path
     lab = _party(pki, "lab")
     (tmp_path / "m.eml").write_bytes(MESSAGE)
     result = subprocess.run(
-        [sys.executable, "-m", "caducee.cli", "smime", "sign", "--in", "-", "--cert",
-         str(lab.cert), "--key", str(lab.key), "--passin", f"pass:{PASS}"],
-        input=MESSAGE, capture_output=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "caducee.cli",
+            "smime",
+            "sign",
+            "--in",
+            "-",
+            "--cert",
+            str(lab.cert),
+            "--key",
+            str(lab.key),
+            "--passin",
+            f"pass:{PASS}",
+        ],
+        input=MESSAGE,
+        capture_output=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert b"application/pkcs7-signature" in result.stdout
+
+
+def test_a_token_key_signs_and_decrypts_through_the_command(
+    pki: dict[str, Path | Party], tmp_path: Path
+) -> None:
+    """SoftHSM2 as a real PKCS#11 token: the key is generated on it and never leaves it."""
+    openssl = require_tool("openssl", "openssl")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    from caducee.crypto.pkcs11_keys import generate_token_key, load_token_key
+    from tests.softhsm import PIN, softhsm_token
+
+    with softhsm_token(tmp_path / "hsm", "CPS-CLI"):
+        uri = "pkcs11:token=CPS-CLI;object=cps;type=private"
+        generate_token_key(
+            "pkcs11:token=CPS-CLI", label="cps", key_id=b"\x07", kind=KeyKind.RSA_2048, pin=PIN
+        )
+        token_key = load_token_key(uri, PIN)
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Token")]))
+            .sign(token_key, hashes.SHA256())
+        )
+        holder = Holder(
+            common_name="LAB TOKEN",
+            given_name="Lab",
+            surname="TOKEN",
+            rpps="10000000008",
+            email="labo@caducee.test",
+        )
+        token_public = csr.public_key()
+        assert isinstance(token_public, rsa.RSAPublicKey)
+        cert = issue_certificate(f.issuing_ca(), token_public, Profile.PERSON, holder, now=f.NOW)
+        token_key.close()
+        cert_path = f.write_pem(tmp_path / "token.pem", [cert])
+        (tmp_path / "m.eml").write_bytes(MESSAGE)
+        code, output = run(
+            "sign",
+            "--in",
+            tmp_path / "m.eml",
+            "--out",
+            tmp_path / "s.eml",
+            "--cert",
+            cert_path,
+            "--key",
+            uri,
+            "--passin",
+            f"pass:{PIN}",
+            "--certfile",
+            _path(pki, "chain"),
+        )
+        assert code == 0, output
+        checked = subprocess.run(
+            [
+                openssl,
+                "cms",
+                "-verify",
+                "-in",
+                str(tmp_path / "s.eml"),
+                "-CAfile",
+                str(_path(pki, "root")),
+                "-purpose",
+                "any",
+            ],
+            capture_output=True,
+        )
+        assert checked.returncode == 0, checked.stderr
+        # SoftHSM 2.6 unwraps OAEP with SHA-1 only: the sender picks what the token can do.
+        run(
+            "encrypt",
+            "--in",
+            tmp_path / "m.eml",
+            "--out",
+            tmp_path / "e.eml",
+            "--recip",
+            cert_path,
+            "--key-transport",
+            "oaep-sha1",
+        )
+        code, output = run(
+            "decrypt",
+            "--in",
+            tmp_path / "e.eml",
+            "--out",
+            tmp_path / "d.eml",
+            "--cert",
+            cert_path,
+            "--key",
+            uri,
+            "--passin",
+            f"pass:{PIN}",
+        )
+        assert code == 0, output
+        assert b"Glycemie 5.2" in (tmp_path / "d.eml").read_bytes()
+        code, output = run(
+            "decrypt",
+            "--in",
+            tmp_path / "e.eml",
+            "--cert",
+            cert_path,
+            "--key",
+            uri,
+            "--passin",
+            "pass:999999",
+        )
+        assert code == 7 and "wrong-passphrase" in output

@@ -28,8 +28,7 @@ def test_round_trip_two_recipients(
     pki: SyntheticPKI, encryption: ContentEncryption, transport: KeyTransport
 ) -> None:
     rcpts = [pki["rcpt1_rsa"], pki["rcpt2_rsa"]]
-    der = envelope(CONTENT, [r.cert for r in rcpts], encryption=encryption,
-                   key_transport=transport)
+    der = envelope(CONTENT, [r.cert for r in rcpts], encryption=encryption, key_transport=transport)
     kind = cms.ContentInfo.load(der)["content_type"].native
     assert kind == ("authenticated_enveloped_data" if encryption.is_aead else "enveloped_data")
     for r in rcpts:
@@ -84,8 +83,7 @@ def _relabel(der: bytes, algorithm: dict[str, object]) -> bytes:
     [
         ({"algorithm": "tripledes_3key", "parameters": b"\x00" * 8}, "tripledes"),
         ({"algorithm": "des", "parameters": b"\x00" * 8}, "des"),
-        ({"algorithm": "rc2", "parameters": {"rc2_parameter_version": 58, "iv": b"\0" * 8}},
-         "rc2"),
+        ({"algorithm": "rc2", "parameters": {"rc2_parameter_version": 58, "iv": b"\0" * 8}}, "rc2"),
     ],
 )
 def test_weak_ciphers_refused_by_name(

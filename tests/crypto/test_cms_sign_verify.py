@@ -38,8 +38,15 @@ def test_round_trip(
 ) -> None:
     party = pki[who]
     content = b"compte rendu SYNTHETIQUE\r\n" * 20
-    der = sign_data(content, party.cert, party.key, digest=digest, scheme=scheme,
-                    detached=detached, extra_certs=[pki.ca.cert])
+    der = sign_data(
+        content,
+        party.cert,
+        party.key,
+        digest=digest,
+        scheme=scheme,
+        detached=detached,
+        extra_certs=[pki.ca.cert],
+    )
     result = verify_signed_data(der, detached_content=content if detached else None)
     assert result.content == content
     assert result.signer_certificate == party.cert
@@ -94,11 +101,9 @@ def test_missing_certificate(pki: SyntheticPKI) -> None:
 
 def test_scheme_key_mismatch(pki: SyntheticPKI) -> None:
     with pytest.raises(UnsupportedAlgorithm):
-        sign_data(b"x", pki["sender_ec"].cert, pki["sender_ec"].key,
-                  scheme=SignatureScheme.RSA_PSS)
+        sign_data(b"x", pki["sender_ec"].cert, pki["sender_ec"].key, scheme=SignatureScheme.RSA_PSS)
     with pytest.raises(UnsupportedAlgorithm):
-        sign_data(b"x", pki["sender_rsa"].cert, pki["sender_rsa"].key,
-                  scheme=SignatureScheme.ECDSA)
+        sign_data(b"x", pki["sender_rsa"].cert, pki["sender_rsa"].key, scheme=SignatureScheme.ECDSA)
 
 
 def test_sha1_signer_refused(pki: SyntheticPKI) -> None:

@@ -30,7 +30,7 @@ PASS = "synthetic"
 
 
 def _fpr(party: Party) -> str:
-    return party.cert.fingerprint(hashes.SHA1()).hex()  # gpgsm names certificates so
+    return party.cert.fingerprint(hashes.SHA1()).hex()  # noqa: S303 - gpgsm names certs so
 
 
 class GpgSM:
@@ -63,9 +63,29 @@ def gpgsm(pki: SyntheticPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     for name in ("rcpt1_rsa", "sender_rsa"):
         p = pki[name]
         p12 = home / f"{name}.p12"
-        run([openssl, "pkcs12", "-export", "-in", p.cert_pem, "-inkey", p.key_pem,
-             "-certfile", pki.ca.cert_pem, "-out", p12, "-passout", f"pass:{PASS}",
-             "-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"])
+        run(
+            [
+                openssl,
+                "pkcs12",
+                "-export",
+                "-in",
+                p.cert_pem,
+                "-inkey",
+                p.key_pem,
+                "-certfile",
+                pki.ca.cert_pem,
+                "-out",
+                p12,
+                "-passout",
+                f"pass:{PASS}",
+                "-certpbe",
+                "PBE-SHA1-3DES",
+                "-keypbe",
+                "PBE-SHA1-3DES",
+                "-macalg",
+                "sha1",
+            ]
+        )
         g("--import", p12, secret=True)
     g("--import", pki["sender_ec"].cert_pem)
     yield g
@@ -78,26 +98,38 @@ def test_ours_decrypted_by_gpgsm(
 ) -> None:
     r = pki["rcpt1_rsa"]
     content = b"pour gpgsm SYNTHETIQUE\n" * 50
-    der = envelope(content, [pki["rcpt2_rsa"].cert, r.cert], encryption=encryption,
-                   key_transport=KeyTransport.RSA_PKCS1V15)
+    der = envelope(
+        content,
+        [pki["rcpt2_rsa"].cert, r.cert],
+        encryption=encryption,
+        key_transport=KeyTransport.RSA_PKCS1V15,
+    )
     (tmp_path / "e.der").write_bytes(der)
     assert gpgsm("--decrypt", tmp_path / "e.der", secret=True) == content
 
 
 @pytest.mark.parametrize(
     ("who", "scheme"),
-    [("sender_rsa", SignatureScheme.RSA_PKCS1V15), ("sender_rsa", SignatureScheme.RSA_PSS),
-     ("sender_ec", SignatureScheme.ECDSA)],
+    [
+        ("sender_rsa", SignatureScheme.RSA_PKCS1V15),
+        ("sender_rsa", SignatureScheme.RSA_PSS),
+        ("sender_ec", SignatureScheme.ECDSA),
+    ],
 )
 @pytest.mark.parametrize("detached", [False, True])
 def test_ours_verified_by_gpgsm(
-    gpgsm: GpgSM, pki: SyntheticPKI, tmp_path: Path, who: str, scheme: SignatureScheme,
+    gpgsm: GpgSM,
+    pki: SyntheticPKI,
+    tmp_path: Path,
+    who: str,
+    scheme: SignatureScheme,
     detached: bool,
 ) -> None:
     p = pki[who]
     content = b"signe pour gpgsm\n"
-    (tmp_path / "s.der").write_bytes(sign_data(content, p.cert, p.key, scheme=scheme,
-                                               detached=detached))
+    (tmp_path / "s.der").write_bytes(
+        sign_data(content, p.cert, p.key, scheme=scheme, detached=detached)
+    )
     (tmp_path / "c.txt").write_bytes(content)
     args: list[str | Path] = ["--status-fd", "1", "--verify", tmp_path / "s.der"]
     if detached:
@@ -123,8 +155,9 @@ def test_gpgsm_signed_verified_by_us(
     content = b"signe par gpgsm\n"
     (tmp_path / "m.txt").write_bytes(content)
     s = pki["sender_rsa"]
-    der = gpgsm("-u", _fpr(s), "--detach-sign" if detached else "--sign", tmp_path / "m.txt",
-                secret=True)
+    der = gpgsm(
+        "-u", _fpr(s), "--detach-sign" if detached else "--sign", tmp_path / "m.txt", secret=True
+    )
     result = verify_signed_data(der, detached_content=content if detached else None)
     assert result.content == content and result.signer_certificate == s.cert
 
@@ -135,14 +168,16 @@ def test_gpgsm_smime_opened_by_us(
     """gpgsm signs and encrypts; only the MIME framing around its CMS is written here."""
     s, r = pki["sender_rsa"], pki["rcpt1_rsa"]
     entity = b"Content-Type: message/rfc822\r\n\r\n" + inner_message(s.email, r.email).replace(
-        b"\n", b"\r\n")
+        b"\n", b"\r\n"
+    )
     (tmp_path / "entity").write_bytes(entity)
     sig = gpgsm("-u", _fpr(s), "--detach-sign", tmp_path / "entity", secret=True)
     signed = (
         b'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; '
         b'micalg=sha-256; boundary="b0"\r\n\r\n--b0\r\n' + entity + b"\r\n--b0\r\n"
         b"Content-Type: application/pkcs7-signature\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-        + base64.encodebytes(sig).replace(b"\n", b"\r\n") + b"\r\n--b0--\r\n"
+        + base64.encodebytes(sig).replace(b"\n", b"\r\n")
+        + b"\r\n--b0--\r\n"
     )
     (tmp_path / "signed").write_bytes(signed)
     der = gpgsm("-r", _fpr(r), "--encrypt", tmp_path / "signed")

@@ -24,8 +24,14 @@ from tests.peers import require_tool
 
 from .conftest import FakeValidator, SyntheticPKI, inner_message, run
 
-OAEP256 = ["-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256",
-           "-keyopt", "rsa_mgf1_md:sha256"]
+OAEP256 = [
+    "-keyopt",
+    "rsa_padding_mode:oaep",
+    "-keyopt",
+    "rsa_oaep_md:sha256",
+    "-keyopt",
+    "rsa_mgf1_md:sha256",
+]
 OAEP1 = ["-keyopt", "rsa_padding_mode:oaep"]
 
 
@@ -53,16 +59,32 @@ def message(tmp_path: Path) -> Path:
 )
 @pytest.mark.parametrize("detached", [False, True])
 def test_ours_verified_by_openssl(
-    openssl: str, pki: SyntheticPKI, message: Path, who: str, scheme: Scheme,
-    digest: DigestAlgorithm, detached: bool,
+    openssl: str,
+    pki: SyntheticPKI,
+    message: Path,
+    who: str,
+    scheme: Scheme,
+    digest: DigestAlgorithm,
+    detached: bool,
 ) -> None:
     p = pki[who]
-    der = sign_data(message.read_bytes(), p.cert, p.key, scheme=scheme, digest=digest,
-                    detached=detached)
+    der = sign_data(
+        message.read_bytes(), p.cert, p.key, scheme=scheme, digest=digest, detached=detached
+    )
     sig = message.with_suffix(".p7s")
     sig.write_bytes(der)
-    args = [openssl, "cms", "-verify", "-inform", "DER", "-in", sig, "-CAfile", pki.ca.cert_pem,
-            "-binary"]
+    args: list[str | Path] = [
+        openssl,
+        "cms",
+        "-verify",
+        "-inform",
+        "DER",
+        "-in",
+        sig,
+        "-CAfile",
+        pki.ca.cert_pem,
+        "-binary",
+    ]
     if detached:
         args += ["-content", message]
     assert run(args) == message.read_bytes()
@@ -71,17 +93,38 @@ def test_ours_verified_by_openssl(
 @pytest.mark.parametrize("encryption", list(ContentEncryption))
 @pytest.mark.parametrize("transport", list(KeyTransport))
 def test_ours_decrypted_by_openssl(
-    openssl: str, pki: SyntheticPKI, message: Path, encryption: ContentEncryption,
+    openssl: str,
+    pki: SyntheticPKI,
+    message: Path,
+    encryption: ContentEncryption,
     transport: KeyTransport,
 ) -> None:
     rcpts = [pki["rcpt1_rsa"], pki["rcpt2_rsa"]]
-    der = envelope(message.read_bytes(), [r.cert for r in rcpts], encryption=encryption,
-                   key_transport=transport)
+    der = envelope(
+        message.read_bytes(),
+        [r.cert for r in rcpts],
+        encryption=encryption,
+        key_transport=transport,
+    )
     enc = message.with_suffix(".p7m")
     enc.write_bytes(der)
     for r in rcpts:
-        out = run([openssl, "cms", "-decrypt", "-binary", "-inform", "DER", "-in", enc,
-                   "-recip", r.cert_pem, "-inkey", r.key_pem])
+        out = run(
+            [
+                openssl,
+                "cms",
+                "-decrypt",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                enc,
+                "-recip",
+                r.cert_pem,
+                "-inkey",
+                r.key_pem,
+            ]
+        )
         assert out == message.read_bytes()
 
 
@@ -92,13 +135,16 @@ def test_our_smime_opened_by_openssl(
     s, r = pki["sender_rsa"], pki["rcpt2_rsa"]
     inner = inner_message(s.email, r.email)
     eml = tmp_path / "out.eml"
-    eml.write_bytes(build_smime(inner, s.cert, s.key, [pki["rcpt1_rsa"].cert, r.cert],
-                                encryption=encryption))
-    signed = run([openssl, "cms", "-decrypt", "-in", eml, "-recip", r.cert_pem,
-                  "-inkey", r.key_pem])
+    eml.write_bytes(
+        build_smime(inner, s.cert, s.key, [pki["rcpt1_rsa"].cert, r.cert], encryption=encryption)
+    )
+    signed = run(
+        [openssl, "cms", "-decrypt", "-in", eml, "-recip", r.cert_pem, "-inkey", r.key_pem]
+    )
     (tmp_path / "signed.eml").write_bytes(signed)
-    out = run([openssl, "cms", "-verify", "-in", tmp_path / "signed.eml", "-CAfile",
-               pki.ca.cert_pem])
+    out = run(
+        [openssl, "cms", "-verify", "-in", tmp_path / "signed.eml", "-CAfile", pki.ca.cert_pem]
+    )
     assert b"Subject: R\xc3\xa9sultats de M. FICTIF" in out
 
 
@@ -121,8 +167,20 @@ def test_openssl_encrypted_decrypted_by_us(
     recips: list[str | Path] = []
     for r in rcpts:
         recips += ["-recip", r.cert_pem, *keyopt]
-    der = run([openssl, "cms", "-encrypt", "-binary", *STREAM_CASES[case], "-in", message,
-               "-outform", "DER", *recips])
+    der = run(
+        [
+            openssl,
+            "cms",
+            "-encrypt",
+            "-binary",
+            *STREAM_CASES[case],
+            "-in",
+            message,
+            "-outform",
+            "DER",
+            *recips,
+        ]
+    )
     if "-stream" in STREAM_CASES[case]:
         assert der[1] == 0x80  # BER indefinite length
     for r in rcpts:
@@ -149,9 +207,24 @@ def test_openssl_signed_verified_by_us(
     if detached:  # openssl's -stream DER output embeds the content even when detached
         opts = [o for o in opts if o != "-stream"]
     p = pki[who]
-    der = run([openssl, "cms", "-sign", "-binary", *(() if detached else ("-nodetach",)),
-               "-in", message, "-signer", p.cert_pem, "-inkey", p.key_pem, *opts,
-               "-outform", "DER"])  # -keyopt applies to the preceding -signer
+    der = run(
+        [
+            openssl,
+            "cms",
+            "-sign",
+            "-binary",
+            *(() if detached else ("-nodetach",)),
+            "-in",
+            message,
+            "-signer",
+            p.cert_pem,
+            "-inkey",
+            p.key_pem,
+            *opts,
+            "-outform",
+            "DER",
+        ]
+    )  # -keyopt applies to the preceding -signer
     content = message.read_bytes()
     result = verify_signed_data(der, detached_content=content if detached else None)
     assert result.content == content and result.signer_certificate == p.cert
@@ -162,16 +235,45 @@ def test_openssl_weak_digest_refused(
     openssl: str, pki: SyntheticPKI, message: Path, md: str
 ) -> None:
     p = pki["sender_rsa"]
-    der = run([openssl, "cms", "-sign", "-binary", "-nodetach", "-md", md, "-in", message,
-               "-signer", p.cert_pem, "-inkey", p.key_pem, "-outform", "DER"])
+    der = run(
+        [
+            openssl,
+            "cms",
+            "-sign",
+            "-binary",
+            "-nodetach",
+            "-md",
+            md,
+            "-in",
+            message,
+            "-signer",
+            p.cert_pem,
+            "-inkey",
+            p.key_pem,
+            "-outform",
+            "DER",
+        ]
+    )
     with pytest.raises(UnsupportedAlgorithm, match=md):
         verify_signed_data(der)
 
 
 def test_openssl_3des_refused(openssl: str, pki: SyntheticPKI, message: Path) -> None:
     r = pki["rcpt1_rsa"]
-    der = run([openssl, "cms", "-encrypt", "-binary", "-des3", "-in", message, "-outform", "DER",
-               r.cert_pem])
+    der = run(
+        [
+            openssl,
+            "cms",
+            "-encrypt",
+            "-binary",
+            "-des3",
+            "-in",
+            message,
+            "-outform",
+            "DER",
+            r.cert_pem,
+        ]
+    )
     with pytest.raises(UnsupportedAlgorithm, match="tripledes"):
         decrypt_enveloped(der, r.cert, r.key)
 
@@ -184,12 +286,29 @@ def test_openssl_smime_opened_by_us(
     s, r = pki["sender_ec"], pki["rcpt1_rsa"]
     entity = tmp_path / "entity.txt"
     entity.write_bytes(b"Content-Type: message/rfc822\n\n" + inner_message(s.email, r.email))
-    signed = run([openssl, "cms", "-sign", "-in", entity, "-signer", s.cert_pem,
-                  "-inkey", s.key_pem])
+    signed = run(
+        [openssl, "cms", "-sign", "-in", entity, "-signer", s.cert_pem, "-inkey", s.key_pem]
+    )
     (tmp_path / "signed.eml").write_bytes(signed)
-    enveloped = run([openssl, "cms", "-encrypt", cipher, "-in", tmp_path / "signed.eml",
-                     "-from", s.email, "-to", r.email, "-subject", "neutre",
-                     "-recip", r.cert_pem, *OAEP256])
+    enveloped = run(
+        [
+            openssl,
+            "cms",
+            "-encrypt",
+            cipher,
+            "-in",
+            tmp_path / "signed.eml",
+            "-from",
+            s.email,
+            "-to",
+            r.email,
+            "-subject",
+            "neutre",
+            "-recip",
+            r.cert_pem,
+            *OAEP256,
+        ]
+    )
     opened = open_smime(enveloped, r.cert, r.key, validator)
     assert opened.sender == s.email
     assert opened.message["Subject"] == "Résultats de M. FICTIF"

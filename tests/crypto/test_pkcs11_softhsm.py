@@ -39,6 +39,7 @@ from caducee.crypto.pkcs11_uri import PKCS11URI
 from caducee.pki import Profile, issue_from_csr
 from tests.peers import require_tool
 from tests.pki import pki_factory as f
+from tests.softhsm import softhsm_token
 
 LABEL, PIN, SO_PIN = "CADUCEE-TEST", "123456", "12345678"
 TOKEN = f"pkcs11:token={LABEL}"
@@ -54,23 +55,9 @@ class Token:
 
 @pytest.fixture(scope="module")
 def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Token]:
-    softhsm = require_tool("softhsm2-util", "softhsm2")
     require_tool("openssl", "openssl")
     root = tmp_path_factory.mktemp("hsm")
-    (root / "tokens").mkdir()
-    conf = root / "softhsm2.conf"
-    conf.write_text(
-        f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\n"
-        "log.level = ERROR\nslots.removable = false\n"
-    )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOFTHSM2_CONF", str(conf))
-        subprocess.run(
-            [softhsm, "--init-token", "--free", "--label", LABEL, "--pin", PIN, "--so-pin", SO_PIN],
-            check=True,
-            capture_output=True,
-        )
-        pkcs11.lib(DEFAULT_PKCS11_MODULE).reinitialize()  # SoftHSM reads its conf at C_Initialize
+    with softhsm_token(root, LABEL):
         rsa_public = generate_token_key(
             TOKEN, label="cps-auth", key_id=b"\x01", kind=KeyKind.RSA_2048, pin=PIN
         )

@@ -20,8 +20,7 @@ from caducee.crypto.smime import build_smime, open_smime
 
 from .conftest import FakeValidator, SyntheticPKI, inner_message
 
-SETTINGS = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RSA_PARTIES = ("rcpt1_rsa", "rcpt2_rsa", "sender_rsa")
 
 
@@ -33,11 +32,18 @@ RSA_PARTIES = ("rcpt1_rsa", "rcpt2_rsa", "sender_rsa")
     transport=st.sampled_from(KeyTransport),
 )
 def test_envelope_round_trip(
-    pki: SyntheticPKI, content: bytes, names: set[str], encryption: ContentEncryption,
+    pki: SyntheticPKI,
+    content: bytes,
+    names: set[str],
+    encryption: ContentEncryption,
     transport: KeyTransport,
 ) -> None:
-    der = envelope(content, [pki[n].cert for n in sorted(names)], encryption=encryption,
-                   key_transport=transport)
+    der = envelope(
+        content,
+        [pki[n].cert for n in sorted(names)],
+        encryption=encryption,
+        key_transport=transport,
+    )
     for name in RSA_PARTIES:
         p = pki[name]
         if name in names:
@@ -54,15 +60,22 @@ def test_envelope_round_trip(
 @SETTINGS
 @given(
     content=st.binary(max_size=3000),
-    signer=st.sampled_from([("sender_rsa", SignatureScheme.RSA_PKCS1V15),
-                            ("sender_rsa", SignatureScheme.RSA_PSS),
-                            ("sender_ec", SignatureScheme.ECDSA)]),
+    signer=st.sampled_from(
+        [
+            ("sender_rsa", SignatureScheme.RSA_PKCS1V15),
+            ("sender_rsa", SignatureScheme.RSA_PSS),
+            ("sender_ec", SignatureScheme.ECDSA),
+        ]
+    ),
     digest=st.sampled_from(DigestAlgorithm),
     detached=st.booleans(),
 )
 def test_sign_round_trip(
-    pki: SyntheticPKI, content: bytes, signer: tuple[str, SignatureScheme],
-    digest: DigestAlgorithm, detached: bool,
+    pki: SyntheticPKI,
+    content: bytes,
+    signer: tuple[str, SignatureScheme],
+    digest: DigestAlgorithm,
+    detached: bool,
 ) -> None:
     p = pki[signer[0]]
     der = sign_data(content, p.cert, p.key, digest=digest, scheme=signer[1], detached=detached)
@@ -78,13 +91,18 @@ def test_sign_round_trip(
     encryption=st.sampled_from(ContentEncryption),
 )
 def test_smime_round_trip(
-    pki: SyntheticPKI, validator: FakeValidator, body: str, sender: str, names: set[str],
+    pki: SyntheticPKI,
+    validator: FakeValidator,
+    body: str,
+    sender: str,
+    names: set[str],
     encryption: ContentEncryption,
 ) -> None:
     s = pki[sender]
     inner = inner_message(s.email, "dest@synthetic.caducee.test", body + "\n")
-    out = build_smime(inner, s.cert, s.key, [pki[n].cert for n in sorted(names)],
-                      encryption=encryption)
+    out = build_smime(
+        inner, s.cert, s.key, [pki[n].cert for n in sorted(names)], encryption=encryption
+    )
     for name in names:
         opened = open_smime(out, pki[name].cert, pki[name].key, validator)
         assert opened.sender == s.email

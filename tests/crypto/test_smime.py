@@ -6,16 +6,22 @@ import base64
 import email
 import email.policy
 import random
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from caducee.crypto.algorithms import ContentEncryption, KeyTransport
+from caducee.crypto.cms_envelope import envelope
 from caducee.crypto.cms_sign import sign_data
 from caducee.crypto.errors import (
     CryptoError,
+    DecryptionFailed,
+    KeySourceError,
     MalformedMessage,
     NoRecipientForKey,
     SenderMismatch,
+    TokenAbsent,
     UntrustedCertificate,
 )
 from caducee.crypto.smime import (
@@ -64,6 +70,7 @@ def test_round_trip(
         assert opened.message.get_content() == "Bonjour,\nrésultats joints.\n"
         assert opened.content == inner.replace(b"\n", b"\r\n")
         assert opened.chain.certificate == s.cert
+        assert opened.protected_headers
 
 
 def test_not_for_me(pki: SyntheticPKI, validator: FakeValidator) -> None:
@@ -162,14 +169,18 @@ def _flipped_positions(size: int) -> list[int]:
 def test_gcm_enveloped_flipped_bytes(pki: SyntheticPKI, validator: FakeValidator) -> None:
     """AuthEnvelopedData: every flip (sampled positions) is a typed error."""
     s, r = pki["sender_ec"], pki["rcpt1_rsa"]
-    out = build_smime(inner_message(s.email, r.email, "court\n"), s.cert, s.key, [r.cert],
-                      encryption=ContentEncryption.AES256_GCM)
+    out = build_smime(
+        inner_message(s.email, r.email, "court\n"),
+        s.cert,
+        s.key,
+        [r.cert],
+        encryption=ContentEncryption.AES256_GCM,
+    )
     der = _payload(out)
     for position in _flipped_positions(len(der)):
         for mask in (0x01, 0x80):
             with pytest.raises(CryptoError):
-                open_smime(_with_payload(out, flip(der, position, mask)), r.cert, r.key,
-                           validator)
+                open_smime(_with_payload(out, flip(der, position, mask)), r.cert, r.key, validator)
 
 
 def test_cbc_enveloped_flipped_bytes(pki: SyntheticPKI, validator: FakeValidator) -> None:
@@ -187,8 +198,9 @@ def test_cbc_enveloped_flipped_bytes(pki: SyntheticPKI, validator: FakeValidator
     for position in _flipped_positions(len(der)):
         for mask in (0x01, 0x80):
             try:
-                opened = open_smime(_with_payload(out, flip(der, position, mask)), r.cert, r.key,
-                                    validator)
+                opened = open_smime(
+                    _with_payload(out, flip(der, position, mask)), r.cert, r.key, validator
+                )
             except CryptoError:
                 continue
             harmless += 1
@@ -196,3 +208,98 @@ def test_cbc_enveloped_flipped_bytes(pki: SyntheticPKI, validator: FakeValidator
             assert opened.signer_certificate == original.signer_certificate
             assert opened.sender == original.sender
     assert harmless < 100
+
+
+class TokenLikeRSAKey(rsa.RSAPrivateKey):
+    """Stands in for a PKCS#11 key: only sign / decrypt / public_key / key_size are allowed."""
+
+    def __init__(self, inner: object, fail: Exception | None = None) -> None:
+        assert isinstance(inner, rsa.RSAPrivateKey)
+        self._inner, self._fail = inner, fail
+
+    def sign(self, data: bytes, padding: Any, algorithm: Any) -> bytes:
+        if self._fail is not None:
+            raise self._fail
+        return self._inner.sign(data, padding, algorithm)
+
+    def decrypt(self, ciphertext: bytes, padding: Any) -> bytes:
+        if self._fail is not None:
+            raise self._fail
+        return self._inner.decrypt(ciphertext, padding)
+
+    @property
+    def key_size(self) -> int:
+        return self._inner.key_size
+
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self._inner.public_key()
+
+    def private_numbers(self) -> rsa.RSAPrivateNumbers:
+        raise AssertionError("a token key never gives its private numbers")
+
+    def private_bytes(self, *args: Any, **kwargs: Any) -> bytes:
+        raise AssertionError("a token key is never exported")
+
+    def __copy__(self) -> TokenLikeRSAKey:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> TokenLikeRSAKey:
+        return self
+
+
+def test_token_like_keys(pki: SyntheticPKI, validator: FakeValidator) -> None:
+    """The key-source contract: a token key signs and unwraps without being exported."""
+    s, r = pki["sender_rsa"], pki["rcpt1_rsa"]
+    sender_key, rcpt_key = TokenLikeRSAKey(s.key), TokenLikeRSAKey(r.key)
+    for transport in KeyTransport:
+        out = build_smime(
+            inner_message(s.email, r.email), s.cert, sender_key, [r.cert], key_transport=transport
+        )
+        assert open_smime(out, r.cert, rcpt_key, validator).sender == s.email
+
+
+def test_token_failures(pki: SyntheticPKI, validator: FakeValidator) -> None:
+    s, r = pki["sender_rsa"], pki["rcpt1_rsa"]
+    with pytest.raises(KeySourceError):
+        build_smime(
+            b"From: a@b.test\n\nx\n",
+            s.cert,
+            TokenLikeRSAKey(s.key, RuntimeError("CKR_DEVICE_ERROR")),
+            [r.cert],
+        )
+    with pytest.raises(TokenAbsent):
+        sign_data(b"x", s.cert, TokenLikeRSAKey(s.key, TokenAbsent("no card")))
+    out = build_smime(inner_message(s.email, r.email), s.cert, s.key, [r.cert])
+    with pytest.raises(DecryptionFailed):  # e.g. CKR_GENERAL_ERROR on a bad unwrap
+        open_smime(
+            out,
+            r.cert,
+            TokenLikeRSAKey(r.key, RuntimeError("CKR_GENERAL_ERROR")),
+            validator,
+        )
+    with pytest.raises(TokenAbsent):
+        open_smime(out, r.cert, TokenLikeRSAKey(r.key, TokenAbsent("no card")), validator)
+
+
+def test_unwrapped_signed_body_uses_outer_from(pki: SyntheticPKI, validator: FakeValidator) -> None:
+    """A peer that signs only the body (no message/rfc822): the outer From is checked."""
+    s, r = pki["sender_rsa"], pki["rcpt1_rsa"]
+    body = b"Content-Type: text/plain\r\n\r\ncorps seul\r\n"
+    signed = sign_smime(body, s.cert, s.key)  # wraps it; rebuild an unwrapped one below
+    der = sign_data(body, s.cert, s.key)
+    entity = (
+        b"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(der)
+    )
+    enveloped = _with_payload(
+        build_smime(b"x", s.cert, s.key, [r.cert]), envelope(entity, [r.cert])
+    )
+    for outer_from, ok in ((s.email, True), (r.email, False)):
+        message = enveloped.replace(s.email.encode(), outer_from.encode(), 1)
+        if ok:
+            opened = open_smime(message, r.cert, r.key, validator)
+            assert not opened.protected_headers and opened.content == body
+        else:
+            with pytest.raises(SenderMismatch):
+                open_smime(message, r.cert, r.key, validator)
+    assert signed

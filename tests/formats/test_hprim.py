@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from caducee.formats.errors import (
+    FormatError,
     InvalidDate,
     MalformedResultLine,
     MissingField,
@@ -79,7 +80,9 @@ def test_freehealth_document_without_fin_is_invalid() -> None:
 @pytest.mark.parametrize(
     ("dob", "error"), [("", MissingField), ("18/13/2009", InvalidDate), ("30/02/2001", InvalidDate)]
 )
-def test_freehealth_bad_birth_date_invalidates_the_header(dob: str, error: type) -> None:
+def test_freehealth_bad_birth_date_invalidates_the_header(
+    dob: str, error: type[FormatError]
+) -> None:
     lines = hprim_lines()
     lines[6] = dob
     with pytest.raises(error) as info:
@@ -191,3 +194,14 @@ def test_generator_layout_and_refusals() -> None:
         to_hprim(HPRIMDocument(header(), "", (HPRIMResult("A|B", "C"),), True))
     with pytest.raises(UnexpectedContent):
         to_hprim(HPRIMDocument(header(last_name="A\nB")))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("8,3", "8.3"), (" 8.3 ", "8.3"), ("<0.013", "0.013"), ("> 100", "100"), (",5", "0.5"),
+     ("-1,25", "-1.25"), ("abc", None), ("", None), ("1.2.3", None), ("1e5", None)],
+)  # fmt: skip
+def test_numeric_reading(text: str, value: str | None) -> None:
+    from caducee.formats.hprim_model import read_decimal
+
+    assert read_decimal(text) == (None if value is None else Decimal(value))

@@ -75,3 +75,8 @@ def test_error_message_is_bilingual_and_carries_no_content() -> None:
         decode_text(b"SECRET\x00NAME")
     assert "SECRET" not in str(info.value)
     assert "/" in info.value.reason
+
+
+def test_ambiguous_single_byte_prefers_windows_1252() -> None:
+    # 0xA1 is '¡' in Windows-1252 and '°' in MacRoman: too little evidence to leave 1252.
+    assert decode_text(b"Temp\xa1\n").encoding == "cp1252"

@@ -296,10 +296,14 @@ def encrypt(
         if cert is not None or key is not None:
             certificate, private_key = _key_and_cert(cert, key, passin)
             result = build_smime(
-                data, certificate, private_key, recipients,
-                encryption=CIPHERS[cipher], key_transport=TRANSPORTS[key_transport],
+                data,
+                certificate,
+                private_key,
+                recipients,
+                encryption=CIPHERS[cipher],
+                key_transport=TRANSPORTS[key_transport],
                 extra_certs=[c for path in certfile or [] for c in _certificates(path)],
-            )  # fmt: skip
+            )
         else:
             der = envelope(
                 data,

@@ -7,8 +7,8 @@ surprise into ``MalformedMessage`` so no third-party exception escapes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -22,23 +22,22 @@ from caducee.crypto.errors import CryptoError, MalformedMessage, UnsupportedAlgo
 
 __all__ = [
     "DIGESTS",
-    "absent",
     "GCMParameters",
+    "absent",
     "cert_from_asn1",
-    "cert_to_asn1",
+    "check_hash_params",
     "der_int",
     "der_oid",
-    "issuer_and_serial",
-    "seq",
-    "set_of",
-    "tlv",
-    "check_hash_params",
     "digest_from_name",
     "guard",
     "hash_from_name",
+    "issuer_and_serial",
     "load_content_info",
     "matches_recipient",
     "octets",
+    "seq",
+    "set_of",
+    "tlv",
     "to_der",
 ]
 
@@ -167,13 +166,6 @@ def hash_from_name(name: str) -> hashes.HashAlgorithm:
     if name not in _OAEP_HASHES:
         raise UnsupportedAlgorithm(f"hash {name} is not supported in OAEP/MGF1 parameters")
     return _OAEP_HASHES[name]()
-
-
-def cert_to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    """A ``cryptography`` certificate as an asn1crypto one."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
 
 
 def cert_from_asn1(cert: asn1_x509.Certificate) -> x509.Certificate:

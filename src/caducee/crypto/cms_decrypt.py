@@ -30,7 +30,9 @@ from caducee.crypto.errors import (
     DecryptionFailed,
     MalformedMessage,
     NoRecipientForKey,
+    TokenAbsent,
     UnsupportedAlgorithm,
+    WrongPassphrase,
 )
 
 __all__ = ["RecipientKey", "decrypt_enveloped"]
@@ -104,6 +106,8 @@ def _content_key(
         pad = _key_padding(ktri)
         try:
             cek = key.decrypt(octets(ktri["encrypted_key"]), pad)
+        except (TokenAbsent, WrongPassphrase):
+            raise  # the key source is unusable: says nothing about the ciphertext
         except Exception:  # noqa: S112 - any unwrap failure is the same failure
             continue
         if len(cek) == key_size:

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 
 from asn1crypto import algos
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import padding as sym_padding
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -27,12 +26,6 @@ __all__ = ["envelope"]
 
 GCM_NONCE_SIZE = 12  # RFC 5084 §3.2: 12 octets RECOMMENDED
 GCM_TAG_SIZE = 16  # RFC 5084 §3.2 / RFC 8551 §2.7: 16-octet ICV
-
-
-def _oaep_hash(transport: KeyTransport) -> hashes.HashAlgorithm:
-    if transport is KeyTransport.RSA_OAEP_SHA1:
-        return hashes.SHA1()  # noqa: S303 - OAEP-SHA1 is still needed for interop (RFC 8551 §2.3)
-    return hashes.SHA256()
 
 
 def _key_encryption_algorithm(transport: KeyTransport) -> bytes:
@@ -51,12 +44,6 @@ def _key_encryption_algorithm(transport: KeyTransport) -> bytes:
 
 
 _KEY_ALGORITHMS = {t: _key_encryption_algorithm(t) for t in KeyTransport}
-_CONTENT_OIDS = {
-    ContentEncryption.AES128_CBC: "2.16.840.1.101.3.4.1.2",
-    ContentEncryption.AES256_CBC: "2.16.840.1.101.3.4.1.42",
-    ContentEncryption.AES128_GCM: "2.16.840.1.101.3.4.1.6",
-    ContentEncryption.AES256_GCM: "2.16.840.1.101.3.4.1.46",
-}
 _ID_DATA = "1.2.840.113549.1.7.1"
 
 
@@ -67,20 +54,15 @@ def _recipient_info(cert: x509.Certificate, cek: bytes, transport: KeyTransport)
         raise UnsupportedAlgorithm(
             f"recipient key type {type(public_key).__name__} is not supported (RSA only)"
         )
-    if transport is KeyTransport.RSA_PKCS1V15:
-        pad: padding.AsymmetricPadding = padding.PKCS1v15()
-    else:
-        h = _oaep_hash(transport)
-        pad = padding.OAEP(mgf=padding.MGF1(h), algorithm=h, label=None)
     return seq(
         der_int(0),
         issuer_and_serial(cert),
         _KEY_ALGORITHMS[transport],
-        tlv(0x04, public_key.encrypt(cek, pad)),
+        tlv(0x04, public_key.encrypt(cek, transport.padding())),
     )
 
 
-def _content_info(content: bytes, algorithm: bytes, ciphertext: bytes) -> bytes:
+def _content_info(algorithm: bytes, ciphertext: bytes) -> bytes:
     """EncryptedContentInfo with [0] IMPLICIT encryptedContent (RFC 5652 §6.1)."""
     return seq(der_oid(_ID_DATA), algorithm, tlv(0x80, ciphertext))
 
@@ -106,14 +88,14 @@ def envelope(
         raise CertificateError("at least one recipient certificate is needed")
     cek = os.urandom(encryption.key_size)
     infos = set_of(*(_recipient_info(cert, cek, key_transport) for cert in recipients))
-    oid = der_oid(_CONTENT_OIDS[encryption])
+    oid = der_oid(encryption.oid)
     if not encryption.is_aead:
         # RFC 3565 §4.1: AES-CBC with PKCS#7 padding, the IV as the parameter.
         iv = os.urandom(16)
         padder = sym_padding.PKCS7(128).padder()
         enc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
         ciphertext = enc.update(padder.update(content) + padder.finalize()) + enc.finalize()
-        eci = _content_info(content, seq(oid, tlv(0x04, iv)), ciphertext)
+        eci = _content_info(seq(oid, tlv(0x04, iv)), ciphertext)
         # §6.1: version 0 (only v0 ktri, no originatorInfo, no unprotectedAttrs).
         body = seq(der_int(0), infos, eci)
         return seq(der_oid("1.2.840.113549.1.7.3"), tlv(0xA0, body))
@@ -122,6 +104,6 @@ def envelope(
     sealed = AESGCM(cek).encrypt(nonce, content, None)
     ciphertext, mac = sealed[:-GCM_TAG_SIZE], sealed[-GCM_TAG_SIZE:]
     params = seq(tlv(0x04, nonce), der_int(GCM_TAG_SIZE))  # GCMParameters, RFC 5084 §3.2
-    eci = _content_info(content, seq(oid, params), ciphertext)
+    eci = _content_info(seq(oid, params), ciphertext)
     body = seq(der_int(0), infos, eci, tlv(0x04, mac))
     return seq(der_oid("1.2.840.113549.1.9.16.1.23"), tlv(0xA0, body))

@@ -16,12 +16,11 @@ from asn1crypto import algos
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from caducee.crypto._asn1 import der_int, der_oid, issuer_and_serial, seq, set_of, tlv
 from caducee.crypto.algorithms import DigestAlgorithm, SignatureScheme
-from caducee.crypto.errors import KeySourceError, UnsupportedAlgorithm
+from caducee.crypto.errors import CryptoError, KeySourceError, UnsupportedAlgorithm
 
 __all__ = ["SignerKey", "sign_data"]
 
@@ -34,11 +33,6 @@ _CAPABILITIES = (
     "2.16.840.1.101.3.4.1.42",  # aes256-CBC
     "2.16.840.1.101.3.4.1.2",  # aes128-CBC
 )
-_DIGEST_OIDS = {
-    DigestAlgorithm.SHA256: "2.16.840.1.101.3.4.2.1",
-    DigestAlgorithm.SHA384: "2.16.840.1.101.3.4.2.2",
-    DigestAlgorithm.SHA512: "2.16.840.1.101.3.4.2.3",
-}
 _ID_DATA = "1.2.840.113549.1.7.1"
 
 
@@ -142,12 +136,12 @@ def sign_data(
     to_be_signed = _signed_attributes(message_digest, when)
     try:
         signature = _sign(signer_key, scheme, digest, to_be_signed)
-    except UnsupportedAlgorithm:
-        raise
+    except CryptoError:
+        raise  # UnsupportedAlgorithm, or the key source's own KeySourceError
     except Exception as exc:  # a token may fail in its own way
         raise KeySourceError(f"the signer key could not sign: {type(exc).__name__}") from exc
 
-    digest_algorithm = seq(der_oid(_DIGEST_OIDS[digest]))  # RFC 5754 §2: parameters absent
+    digest_algorithm = seq(der_oid(digest.oid))  # RFC 5754 §2: parameters absent
     signer_info = seq(
         der_int(1),  # §5.3: version 1 with issuerAndSerialNumber
         issuer_and_serial(signer_cert),

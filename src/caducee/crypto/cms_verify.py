@@ -62,15 +62,15 @@ class _SignerResult:
     signing_time: datetime.datetime | None
 
 
-def _attr(attrs: cms.CMSAttributes, name: str) -> cms.CMSAttribute | None:
-    """The one attribute of that type; several values or instances are malformed (§11)."""
-    found = [a for a in attrs if a["type"].native == name]
-    if not found:
-        return None
-    if len(found) > 1 or len(found[0]["values"]) != 1:
-        raise MalformedMessage(f"attribute {name} must appear once with one value")
-    value: cms.CMSAttribute = found[0]["values"][0]
-    return value
+def _attributes(attrs: cms.CMSAttributes) -> dict[str, cms.CMSAttribute]:
+    """Signed attributes by type; a type twice, or with several values, is malformed (§11)."""
+    found: dict[str, cms.CMSAttribute] = {}
+    for attr in attrs:
+        name = attr["type"].native
+        if name in found or len(attr["values"]) != 1:
+            raise MalformedMessage(f"attribute {name} must appear once with one value")
+        found[name] = attr["values"][0]
+    return found
 
 
 def _check_signature(
@@ -135,7 +135,9 @@ def _verify_signer(
 ) -> _SignerResult:
     digest = digest_from_name(info["digest_algorithm"]["algorithm"].native)
     check_hash_params(info["digest_algorithm"])
-    sid_kind = "issuer_and_serial_number" if info["version"].native == "v1" else "subject_key_identifier"
+    sid_kind = (
+        "issuer_and_serial_number" if info["version"].native == "v1" else "subject_key_identifier"
+    )
     if info["version"].native not in ("v1", "v3") or info["sid"].name != sid_kind:
         raise MalformedMessage("SignerInfo version and identifier disagree (RFC 5652 §5.3)")
     cert = next((c for c in certs if matches_recipient(info["sid"], c)), None)
@@ -149,8 +151,9 @@ def _verify_signer(
             raise MalformedMessage("signed attributes are required for non-data content")
         scheme = _check_signature(cert, info, digest, content)
         return _SignerResult(cert, digest, scheme, None)
-    ct = _attr(attrs, "content_type")
-    md = _attr(attrs, "message_digest")
+    by_type = _attributes(attrs)
+    ct = by_type.get("content_type")
+    md = by_type.get("message_digest")
     if ct is None or md is None:
         raise MalformedMessage("content-type and message-digest attributes are required")
     if ct.dotted != content_type:
@@ -159,7 +162,7 @@ def _verify_signer(
     h.update(content)
     if not hmac.compare_digest(octets(md), h.finalize()):
         raise SignatureInvalid("the message digest does not match the content")
-    st = _attr(attrs, "signing_time")
+    st = by_type.get("signing_time")
     if st is not None:
         signing_time = st.native
     # §5.4: re-encode [0] IMPLICIT SignedAttributes with the universal SET OF tag.
@@ -199,7 +202,9 @@ def verify_signed_data(
         if absent(embedded) and detached_content is None:
             raise MalformedMessage("detached signature: the content must be given")
         content = detached_content if detached_content is not None else octets(embedded)
-        certs = [_load_cert(c.chosen) for c in (sd["certificates"] or []) if c.name == "certificate"]
+        certs = [
+            _load_cert(c.chosen) for c in (sd["certificates"] or []) if c.name == "certificate"
+        ]
         signer_infos = list(sd["signer_infos"])
         if not signer_infos:
             raise SignatureInvalid("the SignedData has no signer")

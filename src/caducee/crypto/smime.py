@@ -61,8 +61,9 @@ class OpenedMessage:
     message: EmailMessage
     signer_certificate: x509.Certificate
     chain: ValidatedChain
-    sender: str  # the inner From address, lower-cased
+    sender: str  # the From address checked against the certificate, lower-cased
     signed: SignedContent
+    protected_headers: bool  # True when From/To/Subject were inside the signature (§3.1)
 
 
 def _crlf(data: bytes) -> bytes:
@@ -71,12 +72,15 @@ def _crlf(data: bytes) -> bytes:
 
 
 def _b64(data: bytes) -> bytes:
-    return base64.encodebytes(data).replace(b"\n", b"\r\n")
+    """base64 in CRLF-terminated lines of 76 characters (RFC 2045 §6.8)."""
+    encoded = base64.b64encode(data)
+    return b"".join(encoded[i : i + 76] + b"\r\n" for i in range(0, len(encoded), 76))
 
 
 def _split(entity: bytes) -> tuple[Message, bytes]:
     """Parse an entity's header block; return it and the raw body bytes."""
-    match = re.search(rb"\r?\n\r?\n", entity)
+    first = re.match(rb"\r?\n", entity)  # a blank first line: no headers at all
+    match = first or re.search(rb"\r?\n\r?\n", entity)
     head, body = (
         (entity, b"") if match is None else (entity[: match.start()], entity[match.end() :])
     )
@@ -183,7 +187,7 @@ def build_smime(
     entity = b"Content-Type: message/rfc822\r\n\r\n" + _crlf(inner_message)
     signed = _multipart_signed(entity, signer_cert, signer_key, digest, scheme, extra_certs)
     der = envelope(signed, recipients, encryption=encryption, key_transport=key_transport)
-    smime_type = "authEnveloped-data" if encryption.is_aead else "enveloped-data"
+    smime_type = encryption.smime_type
     extra = {
         "Subject": re.sub(r"[\r\n]+", " ", outer_subject),
         "MIME-Version": "1.0",
@@ -196,18 +200,27 @@ def build_smime(
 
 def _parts(body: bytes, boundary: str) -> list[bytes]:
     """The raw body parts of a multipart body (RFC 2046 §5.1.1), CRLF before delimiters removed."""
-    delimiter = re.compile(
-        rb"(?:^|\r?\n)--" + re.escape(boundary.encode()) + rb"(--)?[ \t]*(?:\r?\n|$)"
-    )
-    found = list(delimiter.finditer(body))
-    parts = []
-    for current, following in itertools.pairwise(found):
-        if current.group(1):
+    dash = b"--" + boundary.encode()
+    starts: list[tuple[int, int]] = []  # (start of the delimiter incl. its line break, end)
+    at = 0
+    closed = False
+    while not closed:
+        found = body.find(dash, at)
+        if found < 0:
             break
-        parts.append(body[current.end() : following.start()])
-    if len(found) < 3 or not any(m.group(1) for m in found):
+        at = found + len(dash)
+        line_start = found == 0 or body[found - 1 : found] == b"\n"
+        if not line_start:
+            continue
+        closed = body[at : at + 2] == b"--"
+        eol = body.find(b"\n", at)
+        if body[at + 2 * closed : len(body) if eol < 0 else eol].strip(b" \t\r"):
+            continue  # "--boundary" followed by other text is not a delimiter
+        begin = found - (2 if body[found - 2 : found] == b"\r\n" else 1) if found else 0
+        starts.append((begin, len(body) if eol < 0 else eol + 1))
+    if len(starts) < 3 or not closed:
         raise MalformedMessage("multipart/signed needs two parts and a close delimiter")
-    return parts
+    return [body[a[1] : b[0]] for a, b in itertools.pairwise(starts)]
 
 
 def _verify_detached(signed_part: bytes, der: bytes) -> tuple[SignedContent, bytes]:
@@ -258,17 +271,19 @@ def _open_signed(
     entity: bytes,
     validator: CertificateValidator,
     at: datetime.datetime | None,
-    outer_headers: Message | None,
+    outer_headers: Message,
 ) -> OpenedMessage:
     result, signed_bytes = _unwrap_signed(entity)
     part_headers, part_body = _split(signed_bytes)
-    if part_headers.get_content_type() == "message/rfc822":
+    protected = part_headers.get_content_type() == "message/rfc822"
+    if protected:
         inner = part_body  # RFC 8551 §3.1: the headers are protected
         inner_headers, _ = _split(inner)
     else:
+        # A peer that did not wrap the message: fall back on the unprotected From (§3.8).
         inner = signed_bytes
         inner_headers = _split(entity)[0]
-        if not inner_headers.get_all("From") and outer_headers is not None:
+        if not inner_headers.get_all("From"):
             inner_headers = outer_headers
     sender = _sender(inner_headers)
     cert = result.signer_certificate
@@ -285,7 +300,7 @@ def _open_signed(
         message = BytesParser(policy=email.policy.default).parsebytes(inner.replace(b"\r\n", b"\n"))
     if not isinstance(message, EmailMessage):
         raise MalformedMessage("the inner message could not be parsed")
-    return OpenedMessage(inner, message, cert, chain, sender, result)
+    return OpenedMessage(inner, message, cert, chain, sender, result, protected)
 
 
 def open_smime(
@@ -296,13 +311,17 @@ def open_smime(
     *,
     at: datetime.datetime | None = None,
 ) -> OpenedMessage:
-    """Decrypt, verify the signature, validate the signer and check the inner From (§3.7)."""
+    """Decrypt, verify the signature, validate the signer and check the inner From (§3.7).
+
+    The signer's rfc822Name must be the From of the signed (message/rfc822) message; for a
+    peer that signed only the body, the outer From is used and ``protected_headers`` is False.
+    """
     headers, body = _split(message_bytes)
     smime_type = (_param(headers, "smime-type") or "enveloped-data").lower()
     if headers.get_content_type() not in _PKCS7_MIME or smime_type not in _ENVELOPED:
         raise MalformedMessage("not an S/MIME enveloped message")
     entity = decrypt_enveloped(_decode(headers, body), certificate, key)
-    return _open_signed(entity, validator, at, None)
+    return _open_signed(entity, validator, at, headers)
 
 
 def verify_smime_signed(

@@ -74,10 +74,19 @@ def _check_email(address: str) -> str:
     return address
 
 
+def _lookup(address: str) -> str:
+    """An address to look up; one that cannot exist (NUL, too long) is simply unknown."""
+    address = address.strip().lower()
+    if "\x00" in address or len(address) > 320:
+        raise UnknownMailbox("no such mailbox")
+    return address
+
+
 def _like(
     column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None], value: str
 ) -> ColumnElement[bool]:
-    return func.lower(column).contains(value.strip().lower(), autoescape=True)
+    term = value.replace("\x00", "").strip().lower()
+    return func.lower(column).contains(term, autoescape=True)
 
 
 class DirectoryService:
@@ -194,7 +203,7 @@ class DirectoryService:
         """Open or close a mailbox to new messages."""
         async with self.database.transaction() as session:
             result = await session.execute(
-                update(Mailbox).where(Mailbox.address == address.lower()).values(active=active)
+                update(Mailbox).where(Mailbox.address == _lookup(address)).values(active=active)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise UnknownMailbox(f"no mailbox {address}")
@@ -214,13 +223,15 @@ class DirectoryService:
     async def get_mailbox(self, address: str) -> Mailbox:
         async with self.database.sessions() as session:
             mailbox = await session.scalar(
-                select(Mailbox).where(Mailbox.address == address.strip().lower())
+                select(Mailbox).where(Mailbox.address == _lookup(address))
             )
         if mailbox is None:
             raise UnknownMailbox(f"no mailbox {address}")
         return mailbox
 
     async def personal_mailboxes(self, rpps: str) -> list[Mailbox]:
+        if not (rpps.isascii() and rpps.isdigit()):
+            raise UnknownPerson(f"no person {rpps!r}")
         async with self.database.sessions() as session:
             if await session.get(Person, rpps) is None:
                 raise UnknownPerson(f"no person {rpps}")
@@ -237,7 +248,7 @@ class DirectoryService:
             .join(MailboxCertificate, MailboxCertificate.serial_hex == IssuedCertificate.serial_hex)
             .join(Mailbox, Mailbox.id == MailboxCertificate.mailbox_id)
             .where(
-                Mailbox.address == address.strip().lower(),
+                Mailbox.address == _lookup(address),
                 MailboxCertificate.status == CertificateStatus.ACTIVE.value,
                 IssuedCertificate.revoked_at.is_(None),
                 IssuedCertificate.not_before <= now,
@@ -246,7 +257,7 @@ class DirectoryService:
             .order_by(IssuedCertificate.not_after.desc())
         )
         async with self.database.sessions() as session:
-            known = select(Mailbox.id).where(Mailbox.address == address.strip().lower())
+            known = select(Mailbox.id).where(Mailbox.address == _lookup(address))
             if await session.scalar(known) is None:
                 raise UnknownMailbox(f"no mailbox {address}")
             ders = list(await session.scalars(statement))

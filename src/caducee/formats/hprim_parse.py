@@ -126,11 +126,13 @@ class _Walker:
         lab: list[HPRIMLabLine] = []
         if lab_at is not None:
             if lines[lab_at] != LAB:
-                self.problems.warning("padded-marker", "****LAB**** décalé", lab_at + 1, LAB)
+                self.problems.warning(
+                    "padded-marker", "****LAB**** décalé / shifted marker", lab_at + 1, LAB
+                )
             lab = self._lab(lab_at + 1, end)
         if end >= n:
             self.problems.error(
-                "truncated-document", "Document tronqué : ****FIN**** absent", n, FIN
+                "truncated-document", "Document tronqué / truncated document", n, FIN
             )
         elif lines[end].strip() == FINFICHIER:
             self.problems.error(
@@ -149,7 +151,10 @@ class _Walker:
         for idx in (1, 2):
             if not raw[idx]:
                 self.problems.error(
-                    "missing-field", "Champ obligatoire vide", start + idx + 1, HEADER_FIELDS[idx]
+                    "missing-field",
+                    "Champ obligatoire vide / required field empty",
+                    start + idx + 1,
+                    HEADER_FIELDS[idx],
                 )
         exam = self._date(raw[9], start + 10, "exam_date", required=False, ref=2099)
         ref = exam.year if exam is not None else 2029
@@ -172,7 +177,10 @@ class _Walker:
                     and (nir_value.birth_year_2 != birth.year % 100)
                 ):
                     self.problems.warning(
-                        "invalid-nir", "Année du NIR discordante", start + 8, "nir"
+                        "invalid-nir",
+                        "Année du NIR discordante / NIR year mismatch",
+                        start + 8,
+                        "nir",
                     )
             except InvalidNIR as exc:
                 self.problems.add(exc)
@@ -182,11 +190,16 @@ class _Walker:
                 postcode, city = match[1], (match[2] or "").strip()
             else:
                 self.problems.warning(
-                    "missing-field", "Code postal illisible", start + 6, "postcode"
+                    "missing-field",
+                    "Code postal illisible / unreadable postcode",
+                    start + 6,
+                    "postcode",
                 )
         for idx, name in ((10, "sender"), (11, "recipient")):
             if not raw[idx]:
-                self.problems.warning("missing-field", "Champ vide", start + idx + 1, name)
+                self.problems.warning(
+                    "missing-field", "Champ vide / empty field", start + idx + 1, name
+                )
         if len(self.problems.errors) > before:
             return None
         return HPRIMHeader(
@@ -197,9 +210,9 @@ class _Walker:
     def _date(self, text: str, line: int, name: str, *, required: bool, ref: int) -> date | None:
         if not text:
             if required:
-                self.problems.error("missing-field", "Date absente", line, name)
+                self.problems.error("missing-field", "Date absente / missing date", line, name)
             else:
-                self.problems.warning("missing-field", "Date absente", line, name)
+                self.problems.warning("missing-field", "Date absente / missing date", line, name)
             return None
         try:
             value, two_digits = parse_date(text, century_ref=ref)
@@ -207,7 +220,9 @@ class _Walker:
             self.problems.error("invalid-date", "Date illisible / unreadable date", line, name)
             return None
         if two_digits:
-            self.problems.warning("invalid-date", "Année sur deux chiffres", line, name)
+            self.problems.warning(
+                "invalid-date", "Année sur deux chiffres / two-digit year", line, name
+            )
         return value
 
     def _lab(self, start: int, end: int) -> list[HPRIMLabLine]:
@@ -224,7 +239,10 @@ class _Walker:
                     out.append(result)
             else:
                 self.problems.warning(
-                    "unexpected-content", "Ligne ni TEX ni RES, gardée en texte", k + 1, None
+                    "unexpected-content",
+                    "Ligne ni TEX ni RES, gardée en texte / kept as text",
+                    k + 1,
+                    None,
                 )
                 out.append(HPRIMText(line))
         return out
@@ -238,12 +256,16 @@ class _Walker:
                     "malformed-result-line", "Trop de champs / too many fields", number, "RES"
                 )
                 return None
-            self.problems.warning("trailing-fields", "Champs vides en trop", number, "RES")
+            self.problems.warning(
+                "trailing-fields", "Champs vides en trop / extra empty fields", number, "RES"
+            )
             fields = fields[: len(RESULT_FIELDS)]
         fields += [""] * (len(RESULT_FIELDS) - len(fields))
         label = _LABEL_TAIL_RE.sub("", fields[0]).strip()
         if label != fields[0]:
-            self.problems.warning("padded-label", "Libellé à rogner", number, "label")
+            self.problems.warning(
+                "padded-label", "Libellé à rogner / padded label", number, "label"
+            )
         values = [label] + [f.strip() for f in fields[1:]]
         result = HPRIMResult(*values)
         if not result.label and not result.code:
@@ -252,13 +274,19 @@ class _Walker:
             )
             return None
         if result.type not in RESULT_TYPES:
-            self.problems.warning("unknown-type", "Type de résultat inconnu", number, "type")
+            self.problems.warning(
+                "unknown-type", "Type de résultat inconnu / unknown result type", number, "type"
+            )
         if result.flag not in ABNORMAL_FLAGS:
-            self.problems.warning("unknown-flag", "Indicateur inconnu", number, "flag")
+            self.problems.warning(
+                "unknown-flag", "Indicateur inconnu / unknown flag", number, "flag"
+            )
         if result.type == "N":
             for name, raw in (("value", values[3]), ("low", values[5]), ("high", values[6])):
                 if raw and not is_decimal(raw):
-                    self.problems.warning("not-numeric", "Valeur non numérique", number, name)
+                    self.problems.warning(
+                        "not-numeric", "Valeur non numérique / not a number", number, name
+                    )
         return result
 
 

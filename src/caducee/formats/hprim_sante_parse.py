@@ -77,7 +77,9 @@ class _Walker:
             if not line.strip():
                 continue
             if len(line) > MAX_LINE:
-                self.problems.warning("line-too-long", "Ligne trop longue", k + 1, None)
+                self.problems.warning(
+                    "line-too-long", "Ligne trop longue / line too long", k + 1, None
+                )
             if line.startswith("A" + sep):
                 if not parts:
                     self.problems.error(
@@ -96,10 +98,17 @@ class _Walker:
         parts = text.split(self.delimiters.field)
         kind = parts[0]
         if not kind.isascii() or not kind.isalnum() or len(kind) > 3 or not kind[:1].isalpha():
-            self.problems.error("malformed-record", "Type d'enregistrement illisible", number, None)
+            self.problems.error(
+                "malformed-record",
+                "Type d'enregistrement illisible / unreadable record type",
+                number,
+                None,
+            )
             return
         if kind not in KNOWN_RECORDS:
-            self.problems.warning("unknown-record", "Enregistrement inconnu", number, kind)
+            self.problems.warning(
+                "unknown-record", "Enregistrement inconnu / unknown record", number, kind
+            )
         self.records.append(HPRIMSanteRecord(kind, tuple(parts[1:]), number))
 
     def _structure(self) -> None:
@@ -108,28 +117,36 @@ class _Walker:
             return
         if records[-1].type != "L":
             self.problems.error(
-                "truncated-document", "Enregistrement L absent", records[-1].line, "L"
+                "truncated-document", "Enregistrement L absent / no L record", records[-1].line, "L"
             )
         seen_patient = seen_order = False
         for i, r in enumerate(records):
             if r.type == "H" and i > 0:
-                self.problems.error("unexpected-content", "H en double", r.line, "H")
+                self.problems.error("unexpected-content", "H en double / second H", r.line, "H")
             elif r.type == "L" and i != len(records) - 1:
-                self.problems.error("unexpected-content", "Contenu après L", records[i + 1].line,
-                                    records[i + 1].type)  # fmt: skip
+                after = records[i + 1]
+                self.problems.error(
+                    "unexpected-content", "Contenu après L / after L", after.line, after.type
+                )
             elif r.type == "P":
                 seen_patient, seen_order = True, False
             elif r.type == "OBR":
                 if not seen_patient:
-                    self.problems.error("unexpected-content", "OBR sans P", r.line, "OBR")
+                    self.problems.error(
+                        "unexpected-content", "OBR sans P / OBR before any P", r.line, "OBR"
+                    )
                 seen_order = True
             elif r.type == "OBX" and not seen_order:
-                self.problems.error("unexpected-content", "OBX sans OBR", r.line, "OBX")
+                self.problems.error(
+                    "unexpected-content", "OBX sans OBR / OBX before any OBR", r.line, "OBX"
+                )
         end = records[-1]
         if end.type == "L" and end.raw(3).strip():
             count = sum(1 for r in records if r.type == "P")
             if end.raw(3).strip() != str(count):
-                self.problems.warning("count-mismatch", "Nombre de P discordant", end.line, "L.3")
+                self.problems.warning(
+                    "count-mismatch", "Nombre de P discordant / P count mismatch", end.line, "L.3"
+                )
 
     def _check(self, r: HPRIMSanteRecord) -> None:
         d = self.delimiters
@@ -138,25 +155,37 @@ class _Walker:
                 try:
                     read_timestamp(r.raw(index).strip())
                 except ValueError:
-                    self.problems.error("invalid-date", "Date illisible", r.line, name)
+                    self.problems.error(
+                        "invalid-date", "Date illisible / unreadable date", r.line, name
+                    )
         if r.type == "P":
             if not r.component(5, d, 1).strip():
                 self.problems.error("missing-field", "Nom absent / no name", r.line, "P.5")
             if r.component(8, d) not in SEXES:
-                self.problems.warning("unknown-sex", "Sexe inconnu", r.line, "P.8")
+                self.problems.warning("unknown-sex", "Sexe inconnu / unknown sex", r.line, "P.8")
         elif r.type == "OBX":
             if not r.raw(1).strip().isdigit():
-                self.problems.warning("not-numeric", "Rang non numérique", r.line, "OBX.1")
+                self.problems.warning(
+                    "not-numeric", "Rang non numérique / sequence not a number", r.line, "OBX.1"
+                )
             value_type = r.component(2, d)
             if value_type not in VALUE_TYPES:
-                self.problems.warning("unknown-type", "Type de valeur inconnu", r.line, "OBX.2")
+                self.problems.warning(
+                    "unknown-type", "Type de valeur inconnu / unknown value type", r.line, "OBX.2"
+                )
             if not r.component(3, d, 1).strip():
-                self.problems.error("missing-field", "Code d'analyse absent", r.line, "OBX.3")
+                self.problems.error(
+                    "missing-field", "Code d'analyse absent / no test code", r.line, "OBX.3"
+                )
             value = r.component(5, d)
             if value_type == "NM" and value and read_decimal(value) is None:
-                self.problems.warning("not-numeric", "Valeur non numérique", r.line, "OBX.5")
+                self.problems.warning(
+                    "not-numeric", "Valeur non numérique / not a number", r.line, "OBX.5"
+                )
             if r.component(11, d) not in STATUSES:
-                self.problems.warning("unknown-status", "Statut inconnu", r.line, "OBX.11")
+                self.problems.warning(
+                    "unknown-status", "Statut inconnu / unknown status", r.line, "OBX.11"
+                )
 
 
 def _walk(data: bytes | str) -> _Walker:

@@ -74,7 +74,7 @@ def _result_line(result: HPRIMResult) -> str:
     if not result.label and not result.code:
         raise MissingField("Ni libellé ni code / no label nor code", field="code")
     if result.label.endswith(":"):
-        raise UnexpectedContent("Libellé finissant par « : »", field="label")
+        raise UnexpectedContent("Libellé finissant par « : » / label ends with ':'", field="label")
     while len(fields) > 3 and not fields[-1]:
         fields.pop()
     return "RES|" + "|".join(fields)
@@ -94,7 +94,7 @@ def _document_lines(doc: HPRIMDocument) -> list[str]:
                 lines.append(_result_line(item))
             else:
                 if "\n" in item.text or "\r" in item.text:
-                    raise UnexpectedContent("Saut de ligne dans TEX", field="TEX")
+                    raise UnexpectedContent("Saut de ligne dans TEX / newline in TEX", field="TEX")
                 lines.append("TEX|" + item.text)
     lines.append(FIN)
     return lines

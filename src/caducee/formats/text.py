@@ -30,7 +30,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 )
 _SINGLE_BYTE = ("cp1252", "iso-8859-1", "mac_roman")
 #: How much more plausible a later candidate must be to beat Windows-1252 (the common case).
-_MARGIN = 3
+_MARGIN = 6
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,12 @@ def _has_bad_controls(text: str) -> bool:
     return _BAD_CONTROLS_RE.search(text) is not None
 
 
-def _score(text: str) -> int:
-    """Higher is more plausible French: common accented letters gain, oddities lose."""
-    score = 0
+def _score(text: str) -> tuple[int, bool]:
+    """Higher is more plausible French: common accented letters gain, oddities lose.
+
+    The flag says the text has no oddity at all (no later candidate could do better).
+    """
+    score, perfect = 0, True
     for match in _NON_ASCII_RE.finditer(text):
         ch = match.group()
         if ch in _FRENCH:
@@ -61,9 +64,11 @@ def _score(text: str) -> int:
             start = match.start()
             if ch in _UPPER_ACCENTED and start and text[start - 1].islower():
                 score -= 5
+                perfect = False
         else:
             score -= 3
-    return score
+            perfect = False
+    return score, perfect
 
 
 def decode_text(data: bytes) -> DecodedText:
@@ -110,9 +115,11 @@ def decode_text(data: bytes) -> DecodedText:
             continue
         if _has_bad_controls(text):
             continue
-        score = _score(text)
+        score, perfect = _score(text)
         if best is None or score > best[0] + _MARGIN:
             best = (score, encoding, text)
+        if perfect and best[1] == encoding:
+            break
     if best is None:
         raise UnknownEncoding(
             "Aucun encodage connu n'explique ces octets / no known encoding explains these bytes",

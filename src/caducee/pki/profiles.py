@@ -174,7 +174,11 @@ def build_extensions(
     issuer: x509.Certificate,
     urls: PKIURLs,
 ) -> Sequence[Extension]:
-    """The end-entity extensions of ``profile`` (RFC 5280 §4.2; RFC 6960 §4.2.2.2 for OCSP)."""
+    """The end-entity extensions of ``profile`` (RFC 5280 §4.2; RFC 6960 §4.2.2.2 for OCSP).
+
+    Mail profiles get digitalSignature plus keyEncipherment for RSA, keyAgreement for EC keys
+    (RFC 8550 §4.4.2); every profile carries a CRL distribution point and AIA (caIssuers, OCSP).
+    """
     is_rsa = isinstance(public_key, rsa.RSAPublicKey)
     if profile is Profile.OCSP_SIGNER:
         usage = _key_usage(signature=True, encipher=False, agree=False)

@@ -261,6 +261,8 @@ class RelayService:
     async def _delivery(
         self, session: AsyncSession, mailbox_id: int, message_id: str
     ) -> tuple[Delivery, Message]:
+        if not MESSAGE_ID_PATTERN.fullmatch(message_id):
+            raise UnknownMessage("no such message in this mailbox")
         row = (
             await session.execute(
                 select(Delivery, Message)

@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from caducee.directory import DirectoryService, MailboxKind, OrganisationType
 from caducee.errors import CaduceeError
 from caducee.server.auth import Operator, clock, credential_service
 from caducee.server.domain_problems import to_problem
 from caducee.server.problems import ProblemError
+from caducee.server.requests import StrictRequest
 from caducee.server.state import ServerState, get_state
 
 __all__ = ["router"]
@@ -29,22 +30,18 @@ State = Annotated[ServerState, Depends(get_state)]
 Short = Annotated[str, Field(max_length=300)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class OrganisationRequest(_Strict):
+class OrganisationRequest(StrictRequest):
     finess: str = Field(max_length=9)
     name: str = Field(min_length=1, max_length=200)
     type: OrganisationType
-    beds: int | None = Field(default=None, ge=0)
+    beds: int | None = Field(default=None, ge=0, le=100_000)
     address: Short = ""
     postcode: str = Field(default="", max_length=10)
     city: str = Field(default="", max_length=100)
     region: str = Field(default="", max_length=100)
 
 
-class PersonRequest(_Strict):
+class PersonRequest(StrictRequest):
     rpps: str = Field(max_length=11)
     given_name: str = Field(min_length=1, max_length=100)
     family_name: str = Field(min_length=1, max_length=100)
@@ -53,18 +50,18 @@ class PersonRequest(_Strict):
     organisation: str | None = Field(default=None, max_length=9)
 
 
-class MailboxRequest(_Strict):
+class MailboxRequest(StrictRequest):
     address: str = Field(min_length=3, max_length=320)
     kind: MailboxKind
     person: str | None = Field(default=None, max_length=11)
     organisation: str | None = Field(default=None, max_length=9)
 
 
-class ActiveRequest(_Strict):
+class ActiveRequest(StrictRequest):
     active: bool
 
 
-class CodeRequest(_Strict):
+class CodeRequest(StrictRequest):
     mailbox: str | None = Field(default=None, max_length=320)
 
 

@@ -18,7 +18,7 @@ from typing import Annotated
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from caducee.directory import EnrolmentSubject, MailboxKind
 from caducee.errors import CaduceeError
@@ -28,6 +28,7 @@ from caducee.pki.profiles import Holder, Profile
 from caducee.server.auth import credential_service
 from caducee.server.domain_problems import to_problem
 from caducee.server.problems import ProblemError
+from caducee.server.requests import StrictRequest
 from caducee.server.state import ServerState, get_state
 
 __all__ = ["router"]
@@ -36,11 +37,7 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 State = Annotated[ServerState, Depends(get_state)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ChallengeRequest(_Strict):
+class ChallengeRequest(StrictRequest):
     address: str = Field(min_length=3, max_length=320)
 
 
@@ -49,7 +46,7 @@ class ChallengeAnswer(BaseModel):
     expires_at: datetime
 
 
-class TokenRequest(_Strict):
+class TokenRequest(StrictRequest):
     address: str = Field(min_length=3, max_length=320)
     challenge: str = Field(min_length=1, max_length=128)
     signature: str = Field(min_length=1, max_length=4096)
@@ -62,7 +59,7 @@ class TokenAnswer(BaseModel):
     expires_at: datetime
 
 
-class EnrolRequest(_Strict):
+class EnrolRequest(StrictRequest):
     code: str = Field(min_length=1, max_length=64)
     csr_pem: str = Field(min_length=1, max_length=16384)
 

@@ -25,13 +25,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from caducee.errors import CaduceeError
 from caducee.relay import Envelope, MailboxItem, RelayService
 from caducee.server.auth import Agent, notifier, relay_service
 from caducee.server.domain_problems import to_problem
 from caducee.server.problems import ProblemError
+from caducee.server.requests import MAX_DB_INTEGER, StrictRequest
 from caducee.server.state import ServerState, get_state
 
 __all__ = ["SMIME_MEDIA_TYPE", "router"]
@@ -43,9 +44,7 @@ HEARTBEAT_SECONDS = 15.0
 MAX_WAIT_SECONDS = 300.0
 
 
-class SubmitRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
+class SubmitRequest(StrictRequest):
     message_id: str = Field(min_length=1, max_length=200)
     sender: str = Field(alias="from", min_length=3, max_length=320)
     to: list[str] = Field(min_length=1, max_length=100)
@@ -94,7 +93,7 @@ async def submit(body: SubmitRequest, agent: Agent, state: State) -> JSONRespons
 async def list_messages(
     agent: Agent,
     state: State,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     page = await relay_service(state).list_mailbox(agent.mailbox_id, cursor, limit)
@@ -140,7 +139,7 @@ async def _wait_for_items(
 async def wait(
     agent: Agent,
     state: State,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
     timeout: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 30.0,
 ) -> dict[str, Any]:
     items = await _wait_for_items(relay_service(state), state, agent.mailbox_id, cursor, timeout)
@@ -158,7 +157,7 @@ async def events(
     request: Request,
     agent: Agent,
     state: State,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    cursor: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
     timeout: Annotated[float, Query(gt=0, le=3600)] = 900.0,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:

@@ -1,0 +1,283 @@
+"""The evidence log service: appends in the caller's transaction, checkpoints, proofs.
+
+Records are leaves of an RFC 9162 §2.1 Merkle tree; checkpoints are C2SP signed notes,
+optionally RFC 3161 time-stamped; receipts carry the §2.1.3 inclusion proof, and
+:meth:`EvidenceLog.consistency` answers §2.1.4 consistency proofs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from caducee.evidence.errors import InvalidTreeRange, UnknownRecord
+from caducee.evidence.models import HEAD_ID, CheckpointRow, LogHead, MerkleNode, RecordRow
+from caducee.evidence.signing_key import LogIdentity
+from caducee.evidence.timestamping import Timestamper, request_timestamp
+from caducee.evidence.tree import frontier, load_nodes, new_nodes, run_on_database
+from caducee.ledger import (
+    Checkpoint,
+    EvidenceRecord,
+    NoteVerifierKey,
+    Receipt,
+    SignedRecord,
+    consistency_proof,
+    inclusion_proof,
+    loads_strict,
+    sign_checkpoint,
+    sign_record,
+    tree_root,
+)
+from caducee.store import Database
+from caducee.store.models import utcnow
+
+__all__ = ["DEFAULT_CHECKPOINT_AGE", "EvidenceLog", "StoredCheckpoint"]
+
+log = logging.getLogger(__name__)
+DEFAULT_CHECKPOINT_AGE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A checkpoint the log signed: the note text and its optional RFC 3161 token."""
+
+    id: int
+    tree_size: int
+    root_hash: bytes
+    note: str
+    timestamp: bytes | None
+    created_at: datetime
+
+
+def _stored(row: CheckpointRow) -> StoredCheckpoint:
+    token = None if row.timestamp_token is None else bytes(row.timestamp_token)
+    return StoredCheckpoint(
+        row.id, row.tree_size, bytes(row.root_hash), row.note, token, row.created_at
+    )
+
+
+def _signed(row: RecordRow) -> SignedRecord:
+    return SignedRecord.from_json_dict(loads_strict(row.record_json.encode("utf-8")))
+
+
+class EvidenceLog:
+    """One operator's log: ``append`` inside the caller's transaction, reads on their own."""
+
+    def __init__(
+        self,
+        database: Database,
+        identity: LogIdentity,
+        *,
+        timestamper: Timestamper | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.identity = identity
+        self.timestamper = timestamper
+        self._now = now
+
+    @property
+    def origin(self) -> str:
+        return self.identity.origin
+
+    @property
+    def verifier_key(self) -> NoteVerifierKey:
+        return self.identity.verifier_key
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def append(
+        self, session: AsyncSession, record: EvidenceRecord
+    ) -> tuple[int, SignedRecord]:
+        """Sign and append one record in ``session``'s transaction; return (leaf index, it)."""
+        [appended] = await self.append_many(session, [record])
+        return appended
+
+    async def append_many(
+        self, session: AsyncSession, records: Sequence[EvidenceRecord]
+    ) -> list[tuple[int, SignedRecord]]:
+        """Append records in order, in the caller's transaction (commit = durable, all or none).
+
+        The head row's ``UPDATE ... RETURNING`` takes the write lock (SQLite) or the row lock
+        (PostgreSQL) first, so concurrent appends queue up until this transaction ends.
+        """
+        if not records:
+            return []
+        end = await self._reserve(session, len(records))
+        size = end - len(records)
+        signed = [sign_record(r, self.identity.private_key) for r in records]
+        leaf_data = [s.to_leaf_data() for s in signed]
+        leaves = [s.leaf_hash() for s in signed]
+        known = await load_nodes(session, frontier(size))
+        nodes = new_nodes(size, leaves, known)
+        created = self._now()
+        await session.execute(
+            insert(RecordRow),
+            [
+                {
+                    "leaf_index": size + i,
+                    "event": s.record.event.value,
+                    "message_id": s.record.message_id,
+                    "record_json": data.decode("utf-8"),
+                    "record_sha256": s.record.record_digest(),
+                    "leaf_hash": leaf,
+                    "created_at": created,
+                }
+                for i, (s, data, leaf) in enumerate(zip(signed, leaf_data, leaves, strict=True))
+            ],
+        )
+        await session.execute(
+            insert(MerkleNode),
+            [{"level": lv, "node_index": ix, "hash": h} for (lv, ix), h in nodes.items()],
+        )
+        log.debug("evidence leaves %d..%d appended", size, end - 1)
+        return [(size + i, s) for i, s in enumerate(signed)]
+
+    async def _reserve(self, session: AsyncSession, count: int) -> int:
+        """Grow the head by ``count`` under its lock; return the new size."""
+        bump = (
+            update(LogHead)
+            .where(LogHead.id == HEAD_ID)
+            .values(tree_size=LogHead.tree_size + count)
+            .returning(LogHead.tree_size)
+        )
+        end = (await session.execute(bump)).scalar_one_or_none()
+        if end is None:  # the head row was removed (tables truncated): recreate it once
+            base = (await session.execute(select(func.count()).select_from(RecordRow))).scalar()
+            session.add(LogHead(id=HEAD_ID, tree_size=int(base or 0) + count))
+            await session.flush()
+            return int(base or 0) + count
+        return int(end)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def size(self, session: AsyncSession | None = None) -> int:
+        """The number of committed leaves (as seen by ``session``)."""
+        if session is None:
+            async with self.database.sessions() as own:
+                return await self.size(own)
+        value = await session.scalar(select(LogHead.tree_size).where(LogHead.id == HEAD_ID))
+        return int(value or 0)
+
+    async def root(self, session: AsyncSession, tree_size: int) -> bytes:
+        """MTH(D[0:tree_size]) from O(log n) stored subtrees (§2.1.1)."""
+        return await run_on_database(session, partial(tree_root, tree_size=tree_size))
+
+    async def checkpoint(self, now: datetime | None = None) -> StoredCheckpoint:
+        """Sign (and store) a checkpoint of the current size, time-stamped if configured."""
+        async with self.database.sessions() as session:
+            size = await self.size(session)
+            root = await self.root(session, size)
+        note = sign_checkpoint(
+            Checkpoint(self.origin, size, root), self.identity.private_key, self.origin
+        )
+        token = None
+        if self.timestamper is not None:
+            token = await request_timestamp(self.timestamper, note)
+        async with self.database.transaction() as session:
+            row = CheckpointRow(
+                tree_size=size,
+                root_hash=root,
+                note=note,
+                timestamp_token=token,
+                created_at=now or self._now(),
+            )
+            session.add(row)
+            await session.flush()
+            stored = _stored(row)
+        log.info("checkpoint %d signed: size %d, root %s", stored.id, size, root.hex())
+        return stored
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        async with self.database.sessions() as session:
+            row = await session.scalar(
+                select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)
+            )
+            return None if row is None else _stored(row)
+
+    async def current_checkpoint(
+        self,
+        now: datetime | None = None,
+        *,
+        max_age: timedelta = DEFAULT_CHECKPOINT_AGE,
+        covering: int | None = None,
+    ) -> StoredCheckpoint:
+        """The latest checkpoint, or a new one if it is absent, stale, or does not cover
+        leaf ``covering``. Stale: younger leaves exist and it is older than ``max_age``."""
+        now = now or self._now()
+        latest = await self.latest_checkpoint()
+        if latest is not None and (covering is None or covering < latest.tree_size):
+            created = latest.created_at
+            if created.tzinfo is None:  # SQLite hands back naive UTC datetimes
+                created = created.replace(tzinfo=now.tzinfo)
+            if now - created < max_age or latest.tree_size == await self.size():
+                return latest
+        return await self.checkpoint(now)
+
+    async def record(self, index: int) -> SignedRecord:
+        async with self.database.sessions() as session:
+            row = await session.get(RecordRow, index)
+        if row is None:
+            raise UnknownRecord(f"no evidence record at leaf index {index}")
+        return _signed(row)
+
+    async def receipt(self, record_index: int, checkpoint: StoredCheckpoint) -> Receipt:
+        """Record ``record_index`` with its §2.1.3 inclusion proof in ``checkpoint``."""
+        if not 0 <= record_index < checkpoint.tree_size:
+            raise UnknownRecord(
+                f"leaf index {record_index} is not in the checkpoint of size {checkpoint.tree_size}"
+            )
+        async with self.database.sessions() as session:
+            row = await session.get(RecordRow, record_index)
+            if row is None:
+                raise UnknownRecord(f"no evidence record at leaf index {record_index}")
+            proof = await run_on_database(
+                session,
+                partial(inclusion_proof, index=record_index, tree_size=checkpoint.tree_size),
+            )
+        return Receipt(
+            record=_signed(row),
+            leaf_index=record_index,
+            tree_size=checkpoint.tree_size,
+            inclusion_proof=tuple(proof),
+            checkpoint=checkpoint.note,
+            timestamp=checkpoint.timestamp,
+        )
+
+    async def consistency(self, old_size: int, new_size: int) -> list[bytes]:
+        """§2.1.4.1 PROOF(old_size, D[new_size])."""
+        async with self.database.sessions() as session:
+            size = await self.size(session)
+            if not 0 <= old_size <= new_size <= size:
+                raise InvalidTreeRange(
+                    f"no consistency proof from size {old_size} to {new_size} (log size {size})"
+                )
+            return await run_on_database(
+                session, partial(consistency_proof, first=old_size, second=new_size)
+            )
+
+    async def records_of(self, message_id: str) -> list[tuple[int, SignedRecord]]:
+        """Every record of one message, in log order."""
+        async with self.database.sessions() as session:
+            rows = await session.scalars(
+                select(RecordRow)
+                .where(RecordRow.message_id == message_id)
+                .order_by(RecordRow.leaf_index)
+            )
+            return [(row.leaf_index, _signed(row)) for row in rows]
+
+    async def last_record_digest(self, session: AsyncSession, message_id: str) -> str | None:
+        """SHA-256 of the message's latest record: the next record's ``previous``."""
+        digest = await session.scalar(
+            select(RecordRow.record_sha256)
+            .where(RecordRow.message_id == message_id)
+            .order_by(RecordRow.leaf_index.desc())
+            .limit(1)
+        )
+        return None if digest is None else str(digest)

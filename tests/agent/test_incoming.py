@@ -1,0 +1,213 @@
+"""The receiver with a fake server and a real (synthetic) PKI: deliver, quarantine, retry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+
+from caducee.agent.errors import NetworkError
+from caducee.agent.inbox import InboxWriter
+from caducee.agent.incoming import Receiver
+from caducee.agent.journal import Journal
+from caducee.agent.outgoing import build_inner_message
+from caducee.agent.trust import smime_to_der
+from caducee.crypto.keyfile import KeyKind, PrivateKey, generate_private_key
+from caducee.crypto.smime import build_smime
+from caducee.crypto.x509_validation import PathValidator, StaticRevocationSource
+from caducee.pki import (
+    Holder,
+    PKIURLs,
+    Profile,
+    create_issuing_ca,
+    create_root_ca,
+    issue_certificate,
+)
+from caducee.pki.revocation import RevokedEntry, build_crl
+from tests.agent.helpers import hprim_file
+
+LAB, GP, OTHER = "labo.fictif@caducee.test", "dr.testeur@caducee.test", "autre@caducee.test"
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class Party:
+    key: PrivateKey
+    certificate: x509.Certificate
+
+
+@functools.cache
+def _pki() -> tuple[Any, Any, dict[str, Party]]:
+    root = create_root_ca(
+        "Racine Fictive", PKIURLs("http://pki.caducee.test"), kind=KeyKind.EC_P256, now=NOW
+    )
+    issuing = create_issuing_ca(root, "Emettrice Fictive", kind=KeyKind.EC_P256, now=NOW)
+    parties = {}
+    for address in (LAB, GP, OTHER):
+        key = generate_private_key(KeyKind.RSA_2048)
+        holder = Holder(common_name=address.split("@")[0], email=address, organisation="Fictif")
+        cert = issue_certificate(
+            issuing, key.public_key(), Profile.ORGANISATION_MAILBOX, holder, now=NOW
+        )
+        parties[address] = Party(key, cert)
+    return root, issuing, parties
+
+
+def _validator(revoked: tuple[int, ...] = ()) -> PathValidator:
+    root, issuing, _ = _pki()
+    entries = [RevokedEntry(serial, NOW) for serial in revoked]
+    crls = [build_crl(root, [], 1, now=NOW), build_crl(issuing, entries, 2, now=NOW)]
+    return PathValidator(
+        [root.certificate],
+        intermediates=[issuing.certificate],
+        revocation=StaticRevocationSource(crls),
+    )
+
+
+def _message(sender: str, to: str, data: bytes, message_id: str) -> bytes:
+    _, issuing, parties = _pki()
+    inner = build_inner_message(
+        sender=sender,
+        recipients=[to],
+        filename="res.hpr",
+        data=data,
+        message_id=message_id,
+        date=NOW,
+    )
+    signer = parties[sender]
+    smime = build_smime(
+        inner,
+        signer.certificate,
+        signer.key,
+        [parties[to].certificate],
+        extra_certs=[issuing.certificate],
+    )
+    return smime_to_der(smime)
+
+
+class FakeClient:
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.bodies: dict[str, bytes] = {}
+        self.acked: list[str] = []
+        self.fail_fetch = 0
+
+    def add(self, message_id: str, sender: str, der: bytes) -> None:
+        sequence = len(self.bodies) + 1
+        self.items.append({"sequence": sequence, "message_id": message_id, "sender": sender})
+        self.bodies[message_id] = der
+
+    def list_messages(self, cursor: int = 0, limit: int = 100) -> tuple[list[dict[str, Any]], int]:
+        found = [
+            i for i in self.items if i["sequence"] > cursor and i["message_id"] not in self.acked
+        ]
+        return found, found[-1]["sequence"] if found else cursor
+
+    def fetch(self, message_id: str) -> bytes:
+        if self.fail_fetch:
+            self.fail_fetch -= 1
+            raise NetworkError("down")
+        return self.bodies[message_id]
+
+    def ack(self, message_id: str) -> None:
+        self.acked.append(message_id)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Receiver, FakeClient, Path]:
+    client = FakeClient()
+    journal = Journal(tmp_path / "journal.sqlite")
+    writer = InboxWriter(
+        journal, inbox=tmp_path / "inbox", archive=tmp_path / "archive", quarantine=tmp_path / "q"
+    )
+    gp = _pki()[2][GP]
+    receiver = Receiver(
+        client,  # type: ignore[arg-type]
+        journal,
+        writer,
+        certificate=gp.certificate,
+        key=gp.key,
+        validator=_validator(),
+    )
+    return receiver, client, tmp_path
+
+
+def _reasons(folder: Path) -> list[str]:
+    return [p.read_text() for p in sorted(folder.glob("*.reason.txt"))]
+
+
+def test_a_good_message_is_delivered_and_acknowledged(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    receiver, client, root = setup
+    client.add("m1", LAB, _message(LAB, GP, hprim_file(GP, [("FICTIF", "ALICE")]), "m1"))
+    report = receiver.sync_once()
+    assert report.delivered == ["m1"] and report.files == 1 and client.acked == ["m1"]
+    assert receiver.journal.cursor == 1
+    assert len(list((root / "inbox").iterdir())) == 1
+
+
+def test_garbage_goes_to_quarantine(setup: tuple[Receiver, FakeClient, Path]) -> None:
+    receiver, client, root = setup
+    client.add("m1", LAB, b"\x30\x03\x02\x01\x00")
+    assert receiver.sync_once().quarantined == ["m1"]
+    assert client.acked == ["m1"]
+    assert "code: malformed-message" in _reasons(root / "q")[0]
+
+
+def test_a_sender_other_than_the_authenticated_one_is_quarantined(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    receiver, client, root = setup
+    client.add("m1", OTHER, _message(LAB, GP, b"texte", "m1"))  # the server says OTHER sent it
+    assert receiver.sync_once().quarantined == ["m1"]
+    assert "code: sender-mismatch" in _reasons(root / "q")[0]
+    assert list((root / "inbox").glob("*")) == []
+
+
+def test_a_message_for_someone_else_is_quarantined(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    receiver, client, root = setup
+    client.add("m1", LAB, _message(LAB, OTHER, b"texte", "m1"))
+    assert receiver.sync_once().quarantined == ["m1"]
+    assert "code: no-recipient-for-key" in _reasons(root / "q")[0]
+
+
+def test_a_revoked_signer_is_quarantined(setup: tuple[Receiver, FakeClient, Path]) -> None:
+    receiver, client, root = setup
+    receiver.validator = _validator(revoked=(_pki()[2][LAB].certificate.serial_number,))
+    client.add("m1", LAB, _message(LAB, GP, b"texte", "m1"))
+    assert receiver.sync_once().quarantined == ["m1"]
+    assert "code: certificate-revoked" in _reasons(root / "q")[0]
+
+
+def test_network_trouble_postpones_without_acknowledging(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    receiver, client, _ = setup
+    client.add("m1", LAB, _message(LAB, GP, b"un", "m1"))
+    client.add("m2", LAB, _message(LAB, GP, b"deux", "m2"))
+    client.fail_fetch = 1
+    report = receiver.sync_once()
+    assert report.failed == "network-error" and client.acked == [] and receiver.journal.cursor == 0
+    assert receiver.sync_once().delivered == ["m1", "m2"]
+    assert client.acked == ["m1", "m2"]
+
+
+def test_a_message_handled_before_a_lost_ack_is_only_acknowledged(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    receiver, client, root = setup
+    client.add("m1", LAB, _message(LAB, GP, b"un", "m1"))
+    receiver.sync_once()
+    client.acked.clear()  # the ack never reached the server
+    receiver.journal.cursor = 0
+    report = receiver.sync_once()
+    assert report.delivered == [] and client.acked == ["m1"]
+    assert len(list((root / "inbox").iterdir())) == 1

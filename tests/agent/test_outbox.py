@@ -1,0 +1,175 @@
+"""The outbox watcher: stable files only, sent once (even across restarts), errors beside."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from caducee.agent.errors import NetworkError, RecipientError, ServerError
+from caducee.agent.journal import Journal
+from caducee.agent.outbox import OutboxWatcher
+from caducee.agent.outgoing import Prepared, SendResult
+from tests.agent.helpers import hprim_file
+
+GP = "dr.testeur@caducee.test"
+
+
+class FakeSender:
+    """Stands for ``Sender``: records what would be sent; can fail on demand."""
+
+    address = "labo.fictif@caducee.test"
+
+    def __init__(self) -> None:
+        self.prepared: list[Prepared] = []
+        self.submitted: list[Prepared] = []
+        self.failures: list[Exception] = []
+
+    def prepare(self, to: list[str], name: str, data: bytes, *, message_id: str) -> Prepared:
+        if any(not a.endswith("@caducee.test") for a in to):
+            raise RecipientError(f"no valid certificate for {to[0]}")
+        prepared = Prepared(message_id, tuple(to), "date", os.urandom(32))
+        self.prepared.append(prepared)
+        return prepared
+
+    def submit(self, prepared: Prepared) -> SendResult:
+        self.submitted.append(prepared)
+        if self.failures:
+            raise self.failures.pop(0)
+        return SendResult(prepared.message_id, prepared.recipients, "0" * 64)
+
+
+def make_watcher(root: Path, sender: Any, settle: float = 0.0) -> OutboxWatcher:
+    (root / "outbox").mkdir(exist_ok=True)
+    return OutboxWatcher(
+        sender,
+        Journal(root / "journal.sqlite"),
+        outbox=root / "outbox",
+        sent=root / "sent",
+        errors=root / "errors",
+        pending=root / "pending",
+        settle=settle,
+    )
+
+
+def drop(root: Path, name: str, data: bytes, age: float = 10.0) -> Path:
+    path = root / "outbox" / name
+    path.write_bytes(data)
+    os.utime(path, (time.time() - age, time.time() - age))
+    return path
+
+
+@pytest.fixture
+def sender() -> FakeSender:
+    return FakeSender()
+
+
+def test_a_file_is_sent_then_moved_to_sent(tmp_path: Path, sender: FakeSender) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    drop(tmp_path, "r.hpr", hprim_file(GP, [("FICTIF", "ALICE")]))
+    outcomes = watcher.process_ready()
+    assert [o.state for o in outcomes] == ["sent"]
+    assert sender.submitted[0].recipients == (GP,)
+    assert [p.name for p in (tmp_path / "sent").iterdir()] == ["r.hpr"]
+    assert list((tmp_path / "outbox").iterdir()) == []
+    assert list((tmp_path / "pending").iterdir()) == []
+
+
+def test_a_file_still_being_written_waits(tmp_path: Path, sender: FakeSender) -> None:
+    watcher = make_watcher(tmp_path, sender, settle=0.3)
+    path = drop(tmp_path, "r.hpr", b"partial", age=0)
+    assert watcher.ready() == []
+    time.sleep(0.2)
+    with path.open("ab") as handle:
+        handle.write(b" more")  # still growing: the clock starts again
+    assert watcher.ready() == []
+    time.sleep(0.2)
+    assert watcher.ready() == []
+    time.sleep(0.2)
+    assert watcher.ready() == [path]
+
+
+def test_temporary_hidden_and_sidecar_files_are_ignored(tmp_path: Path, sender: FakeSender) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    for name in (".cache", "x.tmp", "x.part", "x.hpr~", "x.hpr.to"):
+        drop(tmp_path, name, b"x")
+    assert watcher.ready() == []
+
+
+def test_a_restart_never_sends_twice(tmp_path: Path, sender: FakeSender) -> None:
+    data = hprim_file(GP, [("FICTIF", "ALICE")])
+    make_watcher(tmp_path, sender).journal.close()
+    first = make_watcher(tmp_path, sender)
+    drop(tmp_path, "r.hpr", data)
+    assert [o.state for o in first.process_ready()] == ["sent"]
+    first.journal.close()
+    # The practice software drops the very same file again; the agent was restarted.
+    second = make_watcher(tmp_path, sender)
+    drop(tmp_path, "r.hpr", data)
+    assert [o.state for o in second.process_ready()] == ["already-sent"]
+    assert len(sender.submitted) == 1
+    assert sorted(p.name for p in (tmp_path / "sent").iterdir()) == ["r-2.hpr", "r.hpr"]
+
+
+def test_a_network_failure_retries_the_same_ciphertext(tmp_path: Path, sender: FakeSender) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    sender.failures.append(NetworkError("down"))
+    drop(tmp_path, "r.hpr", hprim_file(GP, [("FICTIF", "ALICE")]))
+    assert [o.state for o in watcher.process_ready()] == ["postponed"]
+    assert len(list((tmp_path / "outbox").iterdir())) == 1
+    watcher.journal.close()
+    restarted = make_watcher(tmp_path, sender)  # a crash between two attempts
+    assert [o.state for o in restarted.process_ready()] == ["sent"]
+    assert len(sender.prepared) == 1  # encrypted once
+    assert sender.submitted[0] == sender.submitted[1]  # same id, same bytes: idempotent
+
+
+def test_no_recipient_goes_to_errors_with_a_reason(tmp_path: Path, sender: FakeSender) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    drop(tmp_path, "anonyme.pdf", b"%PDF-1.7 fictif")
+    assert [o.state for o in watcher.process_ready()] == ["failed"]
+    reason = (tmp_path / "errors" / "anonyme.pdf.reason.txt").read_text()
+    assert "code: no-recipient" in reason
+    assert (tmp_path / "errors" / "anonyme.pdf").read_bytes() == b"%PDF-1.7 fictif"
+    assert sender.submitted == []
+
+
+def test_a_refusal_goes_to_errors_with_its_sidecar(tmp_path: Path, sender: FakeSender) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    sender.failures.append(ServerError("403 no", status=403, code="not-allowed"))
+    drop(tmp_path, "cr.pdf", b"%PDF-1.7 fictif")
+    drop(tmp_path, "cr.pdf.to", f"{GP}\n".encode())
+    assert [o.reason for o in watcher.process_ready()] == ["not-allowed"]
+    assert sorted(p.name for p in (tmp_path / "errors").iterdir()) == [
+        "cr.pdf",
+        "cr.pdf.reason.txt",
+        "cr.pdf.to",
+    ]
+    assert watcher.journal.outgoing(*_key(tmp_path / "errors" / "cr.pdf")).state == "failed"  # type: ignore[union-attr]
+
+
+def test_a_server_error_5xx_is_retried_later(tmp_path: Path, sender: FakeSender) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    sender.failures.append(ServerError("503", status=503))
+    drop(tmp_path, "cr__to__dr.testeur@caducee.test.pdf", b"%PDF")
+    assert [o.state for o in watcher.process_ready()] == ["postponed"]
+    assert [o.state for o in watcher.process_ready()] == ["sent"]
+
+
+def test_a_bad_file_does_not_stop_the_others(tmp_path: Path, sender: FakeSender) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    drop(tmp_path, "a.pdf", b"%PDF")
+    drop(tmp_path, "b__to__x@ailleurs.test.pdf", b"%PDF")
+    drop(tmp_path, "c.pdf.to", GP.encode())
+    drop(tmp_path, "c.pdf", b"%PDF c")
+    states = {o.name: o.state for o in watcher.process_ready()}
+    assert states == {"a.pdf": "failed", "b__to__x@ailleurs.test.pdf": "failed", "c.pdf": "sent"}
+
+
+def _key(path: Path) -> tuple[str, str]:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.name

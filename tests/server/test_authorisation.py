@@ -1,0 +1,110 @@
+"""Who may do what, for every endpoint and every kind of caller.
+
+Callers: the owner of a mailbox, another person, an organisation's mailbox, nobody (no
+token), the owner with an expired token, the owner with a token whose certificate was revoked.
+An agent sees, fetches and acknowledges only its own mailbox and sends only as itself; the
+admin API answers only to the operator token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.server.conftest import Identity, World, problem
+
+Call = Callable[[dict[str, str]], Awaitable[httpx.Response]]
+
+
+def agent_endpoints(world: World, owner: Identity, other: str) -> dict[str, Call]:
+    """Every agent endpoint, aimed at the owner's message ``m1``."""
+    c = world.client
+    box = "/api/v1/mailbox"
+    return {
+        "list": lambda h: c.get(f"{box}/messages", headers=h),
+        "fetch": lambda h: c.get(f"{box}/messages/m1", headers=h),
+        "ack": lambda h: c.post(f"{box}/messages/m1/ack", headers=h),
+        "wait": lambda h: c.get(f"{box}/wait", params={"timeout": 0}, headers=h),
+        "events": lambda h: c.get(f"{box}/events", params={"timeout": 0.05}, headers=h),
+        "send-as-owner": lambda h: world.send(owner, [other], headers=h),
+        "search": lambda h: c.get("/api/v1/directory/search", params={"q": "a"}, headers=h),
+        "certificates": lambda h: c.get(
+            f"/api/v1/directory/mailboxes/{owner.address}/certificates", headers=h
+        ),
+    }
+
+
+ADMIN = [
+    ("/organisations", {}),
+    ("/people", {}),
+    ("/mailboxes", {}),
+    ("/mailboxes/x@caducee.test/active", {"active": False}),
+    ("/people/10000000017/enrolment-code", None),
+    ("/mailboxes/x@caducee.test/enrolment-code", None),
+]
+
+
+async def _state_of_m1(world: World, owner: Identity) -> str:
+    listed = await world.client.get("/api/v1/mailbox/messages", headers=owner.headers)
+    states = [m["state"] for m in listed.json()["messages"] if m["message_id"] == "m1"]
+    return states[0] if states else "acknowledged"
+
+
+async def test_every_endpoint_for_every_caller(world: World) -> None:
+    lab_finess = await world.organisation()
+    lab = await world.mailbox("lab@caducee.test", "organisational", organisation=lab_finess)
+    owner = await world.person("Owner")
+    other = await world.person("Other")
+    revoked = await world.certify(owner.address, ec.generate_private_key(ec.SECP256R1()))
+    await world.login(revoked)
+    await world.revoke(revoked)
+    reply = await world.send(lab, [owner.address], message_id="m1")
+    assert reply.status_code == 201, reply.text
+
+    # Strangers (another person, an organisation's mailbox) get their own view or a refusal.
+    for stranger in (other, lab):
+        calls = agent_endpoints(world, owner, lab.address)
+        h = stranger.headers
+        listed = (await calls["list"](h)).json()["messages"]
+        assert "m1" not in [m["message_id"] for m in listed]
+        problem(await calls["fetch"](h), 404, "unknown-message")
+        problem(await calls["ack"](h), 404, "unknown-message")
+        assert (await calls["wait"](h)).json()["messages"] == []
+        assert "m1" not in (await calls["events"](h)).text
+        problem(await calls["send-as-owner"](h), 403, "not-your-mailbox")
+        assert (await calls["search"](h)).status_code == 200
+        assert (await calls["certificates"](h)).status_code == 200  # public keys: by design
+    assert await _state_of_m1(world, owner) == "stored"  # strangers changed nothing
+
+    # Callers without a valid token are refused everywhere, each with its reason.
+    refused = {
+        "unauthenticated": {},
+        "certificate-revoked": revoked.headers,
+    }
+    for code, headers in refused.items():
+        for name, call in agent_endpoints(world, owner, lab.address).items():
+            reply = await call(headers)
+            assert reply.status_code == 401, (code, name, reply.text)
+            problem(reply, 401, code)
+
+    # Every admin endpoint refuses every agent, and nobody.
+    for path, body in ADMIN:
+        for who in (owner, other, lab):
+            problem(await world.client.post(f"/api/v1/admin{path}", json=body, headers=who.headers),
+                    401, "operator-only")  # fmt: skip
+        problem(await world.client.post(f"/api/v1/admin{path}", json=body), 401, "operator-only")
+
+    # The owner may do everything to its own mailbox.
+    calls = agent_endpoints(world, owner, lab.address)
+    for name in ("list", "fetch", "ack", "wait", "events", "search", "certificates"):
+        assert (await calls[name](owner.headers)).status_code == 200, name
+    assert (await calls["send-as-owner"](owner.headers)).status_code == 201
+
+    # Once the token expires, the owner is refused everywhere too.
+    world.clock.advance(minutes=16)
+    for name, call in agent_endpoints(world, owner, lab.address).items():
+        reply = await call(owner.headers)
+        assert reply.status_code == 401, name
+        problem(reply, 401, "token-expired")
