@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, select, update
 
@@ -26,6 +27,7 @@ from caducee.agent.outbox import OutboxWatcher
 from caducee.agent.runtime import AgentRuntime
 from caducee.store.models import IssuedCertificate, utcnow
 from tests.agent.helpers import PASSPHRASE, agent_cli, enrol_mailbox, hprim_file, operator_client
+from tests.conftest import free_port
 from tests.servers import running_server
 
 LAB = "labo.fictif@caducee.test"
@@ -73,8 +75,18 @@ def _visible(folder: Path) -> list[Path]:
 
 def _received_while_running(gp: Path, watcher: OutboxWatcher, outbox: Path) -> list[Path]:
     before = set(_visible(gp / "inbox"))
+    port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "caducee.commands.agent", "run", "--dir", str(gp)],
+        [
+            sys.executable,
+            "-m",
+            "caducee.commands.agent",
+            "run",
+            "--dir",
+            str(gp),
+            "--web-port",
+            str(port),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ, "CADUCEE_AGENT_PASSPHRASE": PASSPHRASE},
@@ -88,6 +100,7 @@ def _received_while_running(gp: Path, watcher: OutboxWatcher, outbox: Path) -> l
             time.sleep(0.2)
         new = sorted(set(_visible(gp / "inbox")) - before)
         assert len(new) == 1 and "SUIVANT" in new[0].name
+        assert new[0].name in httpx.get(f"http://127.0.0.1:{port}/inbox").text  # local pages
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=20)

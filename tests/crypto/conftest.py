@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime
 import subprocess
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,9 +143,13 @@ def _build_pki(directory: Path) -> SyntheticPKI:
 
 
 @pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> SyntheticPKI:
-    """The synthetic PKI, written under a session temp dir for openssl / gpgsm."""
-    return _build_pki(tmp_path_factory.mktemp("pki"))
+def pki() -> Iterator[SyntheticPKI]:
+    """The synthetic PKI, written in a private temp dir for openssl / gpgsm.
+
+    (Not under pytest's basetemp: a concurrent pytest run may prune that while we use it.)
+    """
+    with tempfile.TemporaryDirectory(prefix="caducee-pki-") as directory:
+        yield _build_pki(Path(directory))
 
 
 class FakeValidator:

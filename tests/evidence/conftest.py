@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from caducee.evidence import EvidenceLog, LogIdentity
-from caducee.ledger import EvidenceEvent, EvidenceRecord
 from caducee.store import Database
-
-ORIGIN = "caducee.test/caducee-log"
-T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
-
-
-def make_record(i: int, *, message: str | None = None, tag: str = "") -> EvidenceRecord:
-    return EvidenceRecord(
-        event=EvidenceEvent.SUBMISSION_ACCEPTANCE,
-        message_id=message or f"msg-{i}@caducee.test",
-        ciphertext_sha256=hashlib.sha256(f"ciphertext {tag}{i}".encode()).hexdigest(),
-        actor_id="relay",
-        time=T0 + timedelta(seconds=i),
-        sender_id="lab@caducee.test",
-        recipient_ids=("gp@caducee.test",),
-    )
+from tests.evidence.samples import ORIGIN, identity_key, make_record
+from tests.server.conftest import (  # noqa: F401  (fixtures: one migration per session)
+    migrated_url,
+    postgres_migrated,
+    sqlite_template,
+)
 
 
 @pytest.fixture(scope="session")
 def identity() -> LogIdentity:
-    key = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"evidence test key").digest())
-    return LogIdentity(ORIGIN, key)
+    return LogIdentity(ORIGIN, identity_key())
+
+
+@pytest.fixture
+async def database(migrated_url: str) -> AsyncIterator[Database]:  # noqa: F811
+    """A migrated, empty database on each engine (migrated once per session)."""
+    db = Database(migrated_url)
+    try:
+        yield db
+    finally:
+        await db.close()
 
 
 @pytest.fixture

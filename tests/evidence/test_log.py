@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -25,12 +26,15 @@ from caducee.ledger import (
     verify_receipt,
 )
 from caducee.store import Database
-from tests.evidence.conftest import fill, make_record
+from tests.evidence.conftest import fill
+from tests.evidence.samples import make_record
 
 
 async def _nodes(database: Database) -> dict[tuple[int, int], bytes]:
     async with database.sessions() as session:
-        rows = await session.execute(select(MerkleNode.level, MerkleNode.node_index, MerkleNode.hash))
+        rows = await session.execute(
+            select(MerkleNode.level, MerkleNode.node_index, MerkleNode.hash)
+        )
         return {(lv, ix): bytes(h) for lv, ix, h in rows}
 
 
@@ -73,7 +77,9 @@ async def test_one_by_one_and_batched_appends_store_the_same_tree(log: EvidenceL
     start = 13
     for batch in (1, 2, 3, 16, 31, 1, 33):  # crosses several powers of two
         async with log.database.transaction() as session:
-            done = await log.append_many(session, [make_record(i) for i in range(start, start + batch)])
+            done = await log.append_many(
+                session, [make_record(i) for i in range(start, start + batch)]
+            )
         assert [index for index, _ in done] == list(range(start, start + batch))
         start += batch
     tree, nodes = _oracle(log, start)
@@ -118,9 +124,9 @@ async def test_checkpoints_are_signed_and_reused_while_fresh(log: EvidenceLog) -
     empty = await log.checkpoint()
     assert empty.tree_size == 0
     await fill(log, 3)
-    first = await log.current_checkpoint()
+    first = await log.current_checkpoint(max_age=timedelta(0))  # stale: a new one
     assert first.tree_size == 3 and first.id != empty.id
-    assert (await log.current_checkpoint()).id == first.id  # nothing new
+    assert (await log.current_checkpoint(max_age=timedelta(0))).id == first.id  # nothing new
     await fill(log, 2, start=3)
     assert (await log.current_checkpoint()).id == first.id  # fresh enough
     assert (await log.current_checkpoint(covering=4)).tree_size == 5

@@ -296,7 +296,10 @@ def main() -> None:
     for name, (data, expect, quirk) in sorted(FILES.items()):
         (HERE / name).write_bytes(data)
         expected[name] = expect
-        outcome = expect.get("error") or f"{expect['documents']} document(s)"
+        if "error" in expect:
+            outcome = f"{expect['error']} (line {expect['line']}, field {expect['field']})"
+        else:
+            outcome = f"{expect['documents']} document(s)"
         readme.append(f"| `{name}` | {quirk} | {outcome} |")
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
     (HERE / "README.md").write_text("\n".join(readme) + "\n")

@@ -194,6 +194,9 @@ def test_generator_layout_and_refusals() -> None:
         to_hprim(HPRIMDocument(header(), "", (HPRIMResult("A|B", "C"),), True))
     with pytest.raises(UnexpectedContent):
         to_hprim(HPRIMDocument(header(last_name="A\nB")))
+    with pytest.raises(UnexpectedContent) as info:
+        to_hprim(HPRIMDocument(header(recipient="****FIN****")))
+    assert info.value.field == "recipient"
 
 
 @pytest.mark.parametrize(

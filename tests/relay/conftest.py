@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from caducee.directory import DirectoryService, luhn_complete
-from caducee.relay import InProcessNotifier, RelayService
-from caducee.store import Database, open_blob_store
+from caducee.relay import GroupCommitter, InProcessNotifier, RelayService
+from caducee.store import Database, is_sqlite, open_blob_store
 from tests.server.conftest import (  # noqa: F401  (fixtures)
     FakeClock,
     migrated_url,
@@ -56,5 +56,8 @@ async def _relay(database: Database, tmp_path: Path) -> Relay:
     await directory.set_active("closed@caducee.test", False)
     notifier = InProcessNotifier()
     blobs = open_blob_store((tmp_path / "blobs").as_uri())
-    service = RelayService(database, blobs, notifier, max_size=64 * 1024, now=clock)
+    committer = GroupCommitter(database) if is_sqlite(database.url) else None
+    service = RelayService(
+        database, blobs, notifier, max_size=64 * 1024, now=clock, committer=committer
+    )
     return Relay(service, notifier, clock, ids)

@@ -137,3 +137,23 @@ async def test_purge_expired_deletes_rows_and_blobs(relay: Relay) -> None:
     with pytest.raises(BlobNotFound):
         await relay.service.blobs.get(old.ciphertext_sha256)  # type: ignore[attr-defined]
     assert await relay.service.purge_expired(timedelta(days=30)) == 0
+
+
+async def test_a_mixed_burst_answers_each_submission_on_its_own(relay: Relay) -> None:
+    # On SQLite these share one group commit; on PostgreSQL each has its own transaction.
+    body = fake_enveloped()
+    results = await asyncio.gather(
+        submit(relay, envelope("ok", "gp@caducee.test", "other@caducee.test"), body),
+        submit(relay, envelope("unknown", "nobody@caducee.test")),
+        submit(relay, envelope("closed", "closed@caducee.test")),
+        submit(relay, envelope("ok", "gp@caducee.test"), fake_enveloped()),
+        submit(relay, envelope("ok", "gp@caducee.test", "other@caducee.test"), body),
+        submit(relay, envelope("ok2", "gp@caducee.test")),
+        return_exceptions=True,
+    )
+    kinds = [type(r).__name__ for r in results]
+    assert kinds[1:4] == ["UnknownRecipient", "InactiveRecipient", "DuplicateMessageId"]
+    assert results[0].created and not results[4].created  # type: ignore[union-attr]
+    assert results[5].created  # type: ignore[union-attr]
+    page = await relay.service.list_mailbox(relay.ids["gp"])
+    assert [(i.message_id, i.sequence) for i in page.items] == [("ok", 1), ("ok2", 2)]

@@ -151,7 +151,7 @@ class InboxWriter:
             self.inbox, document_name(when, sender, label, message_id, ext), data
         )
         self.journal.record_document(digest, message_id, path.name)
-        log.info("document %s of %s written as %s", digest[:16], message_id, path.name)
+        log.info("document %s of %s written into the inbox", digest[:16], message_id)
         return path
 
     def deliver(

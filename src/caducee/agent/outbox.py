@@ -121,7 +121,7 @@ class OutboxWatcher:
             return self._process(path)
         except (AgentError, CryptoError, OSError) as exc:
             code = getattr(exc, "code", type(exc).__name__)
-            log.error("outbox: %s not handled (%s)", path.name, code)
+            log.error("outbox: a file was not handled (%s); it stays for a retry", code)
             return Outcome(path.name, "postponed", reason=str(code))
 
     def _process(self, path: Path) -> Outcome:
@@ -129,9 +129,7 @@ class OutboxWatcher:
         digest = hashlib.sha256(data).hexdigest()
         record = self.journal.outgoing(digest, path.name)
         if record is not None and record.state == "sent":
-            log.info(
-                "outbox: %s (%s) was already sent as %s", path.name, digest[:16], record.message_id
-            )
+            log.info("outbox: file %s was already sent as %s", digest[:16], record.message_id)
             self._move_sent(path)
             return Outcome(path.name, "already-sent", record.message_id)
         try:
@@ -144,7 +142,7 @@ class OutboxWatcher:
             result = self.sender.submit(prepared)
         except (NetworkError, ServerError) as exc:
             if isinstance(exc, NetworkError) or exc.retryable:
-                log.warning("outbox: %s postponed (%s)", path.name, exc.code)
+                log.warning("outbox: %s postponed (%s)", record.message_id, exc.code)
                 return Outcome(path.name, "postponed", record.message_id, exc.code)
             return self._fail(path, digest, exc.code, exc.reason)
         except (AgentError, CryptoError) as exc:
@@ -186,7 +184,7 @@ class OutboxWatcher:
         write_exclusive(self.errors, f"{moved.name}.reason.txt", text.encode("utf-8"))
         if self.journal.outgoing(digest, path.name) is not None:
             self.journal.finish_outgoing(digest, path.name, state="failed", reason=code)
-        log.error("outbox: %s moved to errors (%s)", path.name, code)
+        log.error("outbox: file %s moved to errors (%s)", digest[:16], code)
         return Outcome(path.name, "failed", reason=code)
 
     # -- loops ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 
 from caducee.agent.config import AgentConfig
@@ -49,6 +50,7 @@ def _logging() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
 
 
 @contextmanager
@@ -207,9 +209,30 @@ def status(directory: AgentDir = DEFAULT_DIR) -> None:
                 typer.echo(f"received {state}\t{sequence}\t{sender}\t{message_id}\t{reason}")
 
 
+def _start_web(config: AgentConfig, port: int) -> uvicorn.Server:
+    """Serve the local pages on 127.0.0.1:``port`` in a background thread."""
+    from caducee.agent.web import create_web_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_web_app(config),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    threading.Thread(target=server.run, name="web", daemon=True).start()
+    return server
+
+
 @app.command()
-def run(directory: AgentDir = DEFAULT_DIR) -> None:
-    """Envoi et réception ensemble jusqu'à Ctrl-C. / Watch and sync together until Ctrl-C."""
+def run(
+    directory: AgentDir = DEFAULT_DIR,
+    web: Annotated[bool, typer.Option(help="Pages locales / local web pages.")] = True,
+    web_port: Annotated[int, typer.Option(help="Port des pages (127.0.0.1) / pages port.")] = 8765,
+) -> None:
+    """Envoi, réception et pages locales jusqu'à Ctrl-C. / Watch, sync and pages until Ctrl-C."""
     _logging()
     with _failures():
         config = AgentConfig.load(directory)
@@ -230,13 +253,18 @@ def run(directory: AgentDir = DEFAULT_DIR) -> None:
         ]
         for thread in threads:
             thread.start()
+        pages = _start_web(config, web_port) if web else None
         console.print(f"Agent {config.address} en marche / running (Ctrl-C)")
+        if pages is not None:
+            console.print(f"  Pages locales / local pages: http://127.0.0.1:{web_port}/")
         try:
             while any(t.is_alive() for t in threads):
                 for thread in threads:
                     thread.join(timeout=0.5)
         except KeyboardInterrupt:
             stop.set()
+        if pages is not None:
+            pages.should_exit = True
         if not stop.is_set():
             raise AgentError("a loop stopped unexpectedly; see the log")
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from caducee.evidence.errors import InvalidTreeRange, UnknownRecord
@@ -148,11 +149,15 @@ class EvidenceLog:
             .returning(LogHead.tree_size)
         )
         end = (await session.execute(bump)).scalar_one_or_none()
-        if end is None:  # the head row was removed (tables truncated): recreate it once
-            base = (await session.execute(select(func.count()).select_from(RecordRow))).scalar()
-            session.add(LogHead(id=HEAD_ID, tree_size=int(base or 0) + count))
-            await session.flush()
-            return int(base or 0) + count
+        if end is None:  # the head row was removed (tables truncated): recreate it
+            base = await session.scalar(select(func.count()).select_from(RecordRow))
+            dialect = postgresql if self.database.dialect == "postgresql" else sqlite
+            await session.execute(
+                dialect.insert(LogHead)
+                .values(id=HEAD_ID, tree_size=int(base or 0))
+                .on_conflict_do_nothing()
+            )
+            end = (await session.execute(bump)).scalar_one()
         return int(end)
 
     # -- reads ----------------------------------------------------------------------------

@@ -26,6 +26,8 @@ def _clean(value: str, field: str) -> str:
         raise UnexpectedContent("Saut de ligne dans un champ / newline in a field", field=field)
     if value != value.strip():
         raise UnexpectedContent("Espaces en bord de champ / padded field", field=field)
+    if value in _MARKERS:
+        raise UnexpectedContent("Marqueur dans un champ / marker in a field", field=field)
     return value
 
 

@@ -1,5 +1,6 @@
 """The relay: accept S/MIME ciphertexts, consign them into mailboxes, hand them over."""
 
+from caducee.relay.batching import GroupCommitter
 from caducee.relay.errors import (
     DuplicateMessageId,
     InactiveRecipient,
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_MAX_SIZE",
     "DuplicateMessageId",
     "Envelope",
+    "GroupCommitter",
     "InProcessNotifier",
     "InactiveRecipient",
     "InvalidEnvelope",

@@ -8,6 +8,7 @@ message id is the idempotency key (RFC 9110 §9.2.2 semantics for a retried POST
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from caducee.directory.models import Mailbox
+from caducee.relay.batching import GroupCommitter, IdTaken, Submission
 from caducee.relay.errors import (
     DuplicateMessageId,
     InactiveRecipient,
@@ -130,7 +132,11 @@ def _item(delivery: Delivery, message: Message) -> MailboxItem:
 
 
 class RelayService:
-    """The relay on one database, blob store and notifier; ``now`` is the clock."""
+    """The relay on one database, blob store and notifier; ``now`` is the clock.
+
+    With a ``committer`` (SQLite: ``GroupCommitter``, shared by the process), concurrent
+    submissions share transactions; without one, each submission has its own.
+    """
 
     def __init__(
         self,
@@ -140,8 +146,10 @@ class RelayService:
         *,
         max_size: int = DEFAULT_MAX_SIZE,
         now: Callable[[], datetime] = utcnow,
+        committer: GroupCommitter | None = None,
     ) -> None:
         self.database = database
+        self.committer = committer
         self.blobs = blobs
         self.notifier = notifier
         self.max_size = max_size
@@ -161,8 +169,24 @@ class RelayService:
         await self.blobs.put(ciphertext)  # durable before the commit that says "accepted"
         now = self.now()
         try:
-            sequences = await self._record(sender_mailbox_id, envelope, ciphertext, sha256, now)
-        except IntegrityError:
+            if self.committer is not None:
+                sequences = await self.committer.record(
+                    Submission(
+                        sender_id=sender_mailbox_id,
+                        message_id=envelope.message_id,
+                        sender=envelope.sender,
+                        recipients=envelope.recipients,
+                        date=envelope.date,
+                        subject=envelope.subject,
+                        size=len(ciphertext),
+                        sha256=sha256,
+                        accepted_at=now,
+                        future=asyncio.get_running_loop().create_future(),
+                    )
+                )
+            else:
+                sequences = await self._record(sender_mailbox_id, envelope, ciphertext, sha256, now)
+        except (IntegrityError, IdTaken):
             return await self._replay(sender_mailbox_id, envelope.message_id, sha256)
         for mailbox_id, sequence in sequences:
             await self.notifier.publish(mailbox_id, sequence)

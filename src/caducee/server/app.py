@@ -12,11 +12,13 @@ from fastapi.staticfiles import StaticFiles
 
 from caducee import __version__
 from caducee.config import Settings
+from caducee.evidence import EvidenceLog, load_log_identity
 from caducee.relay import InProcessNotifier
 from caducee.server import (
     routes_admin,
     routes_auth,
     routes_directory,
+    routes_ledger,
     routes_pki,
     routes_relay,
     routes_status,
@@ -53,6 +55,10 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         if is_initialised(settings):
             state.authority = await asyncio.to_thread(load_deployment, settings)
         state.extras["relay_notifier"] = InProcessNotifier()
+        identity = await asyncio.to_thread(
+            load_log_identity, settings.data_dir, settings.mail_domain
+        )
+        state.extras["evidence_log"] = EvidenceLog(database, identity)
         app.state.caducee = state
         try:
             yield
@@ -73,4 +79,5 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.include_router(routes_directory.router)
     app.include_router(routes_relay.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_ledger.router)
     return app

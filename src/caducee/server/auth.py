@@ -21,10 +21,17 @@ from fastapi import Depends, Request
 
 from caducee.directory import AuthenticatedMailbox, CredentialError, CredentialService
 from caducee.directory.credentials import digest
-from caducee.relay import DEFAULT_MAX_SIZE, InProcessNotifier, MailboxNotifier, RelayService
+from caducee.relay import (
+    DEFAULT_MAX_SIZE,
+    GroupCommitter,
+    InProcessNotifier,
+    MailboxNotifier,
+    RelayService,
+)
 from caducee.server.domain_problems import to_problem
 from caducee.server.problems import ProblemError
 from caducee.server.state import ServerState, get_state
+from caducee.store import is_sqlite
 from caducee.store.models import utcnow
 
 __all__ = [
@@ -64,8 +71,16 @@ def relay_service(state: ServerState) -> RelayService:
     max_size = getattr(state.settings, "max_message_size", None) or state.extras.get(
         "relay_max_message_size", DEFAULT_MAX_SIZE
     )
+    committer = state.extras.get("relay_committer")
+    if committer is None and is_sqlite(state.database.url):
+        committer = state.extras["relay_committer"] = GroupCommitter(state.database)
     return RelayService(
-        state.database, state.blobs, notifier(state), max_size=int(max_size), now=clock(state)
+        state.database,
+        state.blobs,
+        notifier(state),
+        max_size=int(max_size),
+        now=clock(state),
+        committer=committer,
     )
 
 

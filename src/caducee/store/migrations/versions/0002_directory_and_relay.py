@@ -255,7 +255,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("relay_delivery", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_relay_delivery_message_pk"))

@@ -1,0 +1,209 @@
+"""The agent's local web pages: FastAPI + Jinja2, for the people at the workstation.
+
+Bound to 127.0.0.1 by ``caducee agent run``. Requests whose Host is not a loopback name are
+refused (DNS rebinding); forms carry a per-process token (CSRF). Sending does not bypass the
+outbox: the uploaded file and a ``.to`` side-car are written into the outbox (side-car
+first, each atomically) and the outbox watcher sends it exactly once, like any other file.
+Pages are never cached (they show health data).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from caducee.agent.config import AgentConfig
+from caducee.agent.inbox import safe_component, write_exclusive
+from caducee.agent.journal import Journal
+from caducee.agent.recipients import SIDECAR_SUFFIX, addresses_in
+from caducee.agent.web.messages import translator
+from caducee.errors import CaduceeError
+from caducee.formats.text import to_text
+from caducee.i18n import negotiate
+
+__all__ = ["LOOPBACK_HOSTS", "create_web_app"]
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+MAX_UPLOAD = 20 * 1024 * 1024
+_templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _locale(request: Request) -> str:
+    explicit = request.query_params.get("lang") or request.cookies.get("lang")
+    return negotiate(request.headers.get("accept-language"), explicit)
+
+
+def _listing(folder: Path, *, suffix: str | None = None) -> list[dict[str, Any]]:
+    if not folder.is_dir():
+        return []
+    rows = []
+    for path in folder.iterdir():
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        if suffix is not None and not path.name.endswith(suffix):
+            continue
+        stat = path.stat()
+        rows.append(
+            {
+                "name": path.name,
+                "size": stat.st_size,
+                "date": datetime.fromtimestamp(stat.st_mtime).strftime("%Y-%m-%d %H:%M"),
+                "mtime": stat.st_mtime,
+            }
+        )
+    return sorted(rows, key=lambda r: (-r["mtime"], r["name"]))
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return to_text(data)
+    except (CaduceeError, ValueError):  # a preview never fails the page
+        return data.decode("cp1252", errors="replace")
+
+
+def _reason(path: Path) -> dict[str, str]:
+    fields = {"message_id": "", "code": "", "reason": ""}
+    for line in path.read_text("utf-8", errors="replace").splitlines():
+        key, _, value = line.partition(": ")
+        if key in fields:
+            fields[key] = value
+    return fields
+
+
+def create_web_app(config: AgentConfig) -> FastAPI:
+    """The local pages of the agent configured by ``config``."""
+    app = FastAPI(title="Caducée agent", docs_url=None, redoc_url=None, openapi_url=None)
+    csrf = secrets.token_urlsafe(32)
+
+    @app.middleware("http")
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        host = request.headers.get("host", "").rsplit(":", 1)[0].lower()
+        if host not in LOOPBACK_HOSTS:
+            return Response("forbidden host", status_code=403)
+        response = await call_next(request)
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def render(
+        request: Request, template: str, context: dict[str, Any], status_code: int = 200
+    ) -> HTMLResponse:
+        locale = _locale(request)
+        full = {
+            "_": translator(locale),
+            "locale": locale,
+            "other": "en" if locale == "fr" else "fr",
+            "address": config.address,
+            "csrf": csrf,
+            **context,
+        }
+        response = _templates.TemplateResponse(request, template, full, status_code=status_code)
+        if request.query_params.get("lang") == locale:
+            response.set_cookie("lang", locale, samesite="strict", max_age=365 * 24 * 3600)
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/inbox", status_code=303)
+
+    @app.get("/inbox", response_class=HTMLResponse)
+    def inbox(request: Request) -> HTMLResponse:
+        folder = config.folder("inbox")
+        return render(request, "inbox.html", {"files": _listing(folder), "folder": folder})
+
+    def _inbox_file(name: str) -> Path | None:
+        folder = config.folder("inbox")
+        names = {row["name"] for row in _listing(folder)}
+        return folder / name if name in names else None  # only names listed, no traversal
+
+    @app.get("/inbox/{name}", response_class=HTMLResponse)
+    def document(request: Request, name: str) -> HTMLResponse:
+        path = _inbox_file(name)
+        if path is None:
+            return render(request, "message.html", {"error": "error.not_found"}, 404)
+        text = _decode(path.read_bytes())
+        return render(request, "document.html", {"name": name, "text": text, "quoted": quote(name)})
+
+    @app.get("/inbox/{name}/raw")
+    def raw(name: str) -> Response:
+        path = _inbox_file(name)
+        if path is None:
+            return Response(status_code=404)
+        return FileResponse(path, filename=name, media_type="application/octet-stream")
+
+    @app.get("/sent", response_class=HTMLResponse)
+    def sent(request: Request, queued: str | None = None) -> HTMLResponse:
+        with Journal(config.journal_path) as journal:
+            records = journal.recent_outgoing(100)
+        waiting = [
+            r["name"]
+            for r in _listing(config.folder("outbox"))
+            if not r["name"].endswith(SIDECAR_SUFFIX)
+        ]
+        context = {"records": records, "queued": queued, "waiting": waiting}
+        return render(request, "sent.html", context)
+
+    @app.get("/quarantine", response_class=HTMLResponse)
+    def quarantine(request: Request) -> HTMLResponse:
+        folder = config.folder("quarantine")
+        rows = [_reason(folder / r["name"]) | r for r in _listing(folder, suffix=".reason.txt")]
+        return render(request, "quarantine.html", {"rows": rows})
+
+    @app.get("/send", response_class=HTMLResponse)
+    def send_form(request: Request) -> HTMLResponse:
+        return render(request, "send.html", {"error": None, "to": ""})
+
+    @app.post("/send", response_class=HTMLResponse)
+    async def send(
+        request: Request,
+        to: Annotated[str, Form()],
+        token: Annotated[str, Form()],
+        document: Annotated[UploadFile, File()],
+    ) -> Response:
+        if not hmac.compare_digest(token, csrf):
+            return render(request, "message.html", {"error": "error.forbidden"}, 403)
+        recipients = addresses_in(to)
+        data = await document.read(MAX_UPLOAD + 1)
+        error = None
+        if not recipients:
+            error = "error.recipient"
+        elif not data or len(data) > MAX_UPLOAD:
+            error = "error.file"
+        if error is not None:
+            return render(request, "send.html", {"error": error, "to": to}, 422)
+        original = document.filename or "document"
+        stem, dot, ext = original.rpartition(".")
+        if not dot:
+            stem, ext = original, "bin"
+        name = (
+            f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}_"
+            f"{safe_component(stem)}.{safe_component(ext, limit=10, default='bin')}"
+        )
+        outbox = config.folder("outbox")
+        sidecar = write_exclusive(outbox, name + SIDECAR_SUFFIX, "\n".join(recipients).encode())
+        if sidecar.name != name + SIDECAR_SUFFIX:  # pragma: no cover - random names collide
+            sidecar.unlink()
+            return render(request, "send.html", {"error": "error.file", "to": to}, 409)
+        write_exclusive(outbox, name, data)
+        return RedirectResponse(f"/sent?queued={quote(name)}", status_code=303)
+
+    return app
