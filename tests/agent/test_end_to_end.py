@@ -30,6 +30,7 @@ from tests.agent.helpers import PASSPHRASE, agent_cli, enrol_mailbox, hprim_file
 from tests.conftest import free_port
 from tests.servers import running_server
 
+AGENT = (sys.executable, "-m", "caducee.commands.agent")
 LAB = "labo.fictif@caducee.test"
 GP = "dr.testeur@caducee.test"
 NAME = re.compile(r"^\d{8}-\d{6}_labo\.fictif_[A-Za-z0-9.\-]+_[0-9a-f]{8}\.hpr$")
@@ -73,6 +74,17 @@ def _visible(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
 
 
+def _page(url: str) -> str:
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return httpx.get(url, timeout=5).text
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def _received_while_running(gp: Path, watcher: OutboxWatcher, outbox: Path) -> list[Path]:
     before = set(_visible(gp / "inbox"))
     port = free_port()
@@ -100,7 +112,7 @@ def _received_while_running(gp: Path, watcher: OutboxWatcher, outbox: Path) -> l
             time.sleep(0.2)
         new = sorted(set(_visible(gp / "inbox")) - before)
         assert len(new) == 1 and "SUIVANT" in new[0].name
-        assert new[0].name in httpx.get(f"http://127.0.0.1:{port}/inbox").text  # local pages
+        assert new[0].name in _page(f"http://127.0.0.1:{port}/inbox")  # the local pages
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=20)
@@ -161,6 +173,21 @@ def test_lab_to_gp(tmp_path: Path, database_url: str, monkeypatch: pytest.Monkey
             assert [o.state for o in watcher.once()] == ["sent"]
             assert _sync(gp_agent) == "delivered=1 files=0 duplicates=2 quarantined=0"
             assert _visible(gp / "inbox") == sorted(written)
+
+            # 2b. `caducee agent send -` from standard input, to an explicit recipient.
+            sent = subprocess.run(
+                [*AGENT, "send", "-", "--to", GP, "--name", "lettre.txt", "--dir", str(lab)],
+                input=b"Lettre fictive au Dr Testeur\n",
+                capture_output=True,
+                env={**os.environ, "CADUCEE_AGENT_PASSPHRASE": PASSPHRASE},
+                timeout=60,
+                check=True,
+            )
+            assert sent.stdout.strip().endswith(b"@caducee.test")
+            assert _sync(gp_agent) == "delivered=1 files=1 duplicates=0 quarantined=0"
+            letters = list((gp / "inbox").glob("*_labo.fictif_lettre_*.txt"))
+            assert [p.read_bytes() for p in letters] == [b"Lettre fictive au Dr Testeur\n"]
+            written += letters
 
             # 3. The lab's certificate is revoked before the GP syncs: quarantine, reason.
             _drop(lab / "outbox", "tardif.hpr", hprim_file(GP, [("TARDIF", "CLARA")], tag="9"))

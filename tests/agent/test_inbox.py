@@ -134,3 +134,10 @@ def test_archive_is_idempotent(writer: InboxWriter) -> None:
     first = writer.archive("m1", b"cipher")
     assert writer.archive("m1", b"cipher") == first
     assert len(list(writer.archive_dir.iterdir())) == 1
+
+
+def test_the_same_message_again_after_a_crash_is_not_a_duplicate(writer: InboxWriter) -> None:
+    args = {"sender": "labo@x.test", "label": "FICTIF", "ext": "hpr", "when": WHEN}
+    assert writer.write_document(b"contenu", message_id="m1", **args) is not None
+    assert writer.write_document(b"contenu", message_id="m1", **args) is None
+    assert writer.journal.duplicate_count() == 0

@@ -173,3 +173,12 @@ def _key(path: Path) -> tuple[str, str]:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest(), path.name
+
+
+def test_an_unexpected_bug_does_not_stop_the_outbox(tmp_path: Path, sender: FakeSender) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    sender.failures.append(RuntimeError("bug"))
+    drop(tmp_path, "a__to__dr.testeur@caducee.test.pdf", b"%PDF a")
+    drop(tmp_path, "b__to__dr.testeur@caducee.test.pdf", b"%PDF b")
+    assert [o.state for o in watcher.process_ready()] == ["postponed", "sent"]
+    assert [o.state for o in watcher.process_ready()] == ["sent"]

@@ -7,6 +7,7 @@ import base64
 import os
 import stat
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,7 +27,9 @@ async def _challenge(world: World, address: str) -> str:
     return str(response.json()["challenge"])
 
 
-async def _token(world: World, who: Identity, challenge: str, signature: bytes, serial: str):  # type: ignore[no-untyped-def]
+async def _token(
+    world: World, who: Identity, challenge: str, signature: bytes, serial: str
+) -> httpx.Response:
     body = {
         "address": who.address,
         "challenge": challenge,

@@ -141,8 +141,10 @@ class InboxWriter:
     ) -> Path | None:
         """Write one document unless the same content was written before (then ``None``)."""
         digest = hashlib.sha256(data).hexdigest()
-        if self.journal.document_path(digest) is not None:
-            self.journal.record_duplicate(digest, message_id)
+        owner = self.journal.document_message(digest)
+        if owner is not None:
+            if owner != message_id:  # the same message again after a crash is no duplicate
+                self.journal.record_duplicate(digest, message_id)
             log.info(
                 "document %s of %s already delivered: not written again", digest[:16], message_id
             )

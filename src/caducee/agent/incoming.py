@@ -163,7 +163,11 @@ class Receiver:
         """Sync, then long-poll for more, until ``stop`` is set; never raises on one message."""
         failures = 0
         while not stop.is_set():
-            report = self.sync_once()
+            try:
+                report = self.sync_once()
+            except Exception as exc:  # a bug must not stop the reception of mail
+                log.error("sync: unexpected %s; retrying later", type(exc).__name__)
+                report = SyncReport(failed=type(exc).__name__)
             if report.failed:
                 failures += 1
                 stop.wait(min(60.0, 2.0**failures))

@@ -156,6 +156,13 @@ class Journal:
         row = self._db.execute("SELECT path FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
         return None if row is None else str(row[0])
 
+    def document_message(self, sha256: str) -> str | None:
+        """The message id whose document with this content was written, if any."""
+        row = self._db.execute(
+            "SELECT message_id FROM documents WHERE sha256 = ?", (sha256,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def record_document(self, sha256: str, message_id: str, path: str) -> None:
         self._db.execute(
             "INSERT OR IGNORE INTO documents (sha256, message_id, path, at) VALUES (?, ?, ?, ?)",

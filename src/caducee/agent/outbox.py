@@ -189,7 +189,14 @@ class OutboxWatcher:
 
     # -- loops ---------------------------------------------------------------------------
     def process_ready(self) -> list[Outcome]:
-        return [self.process(path) for path in self.ready()]
+        outcomes = []
+        for path in self.ready():
+            try:
+                outcomes.append(self.process(path))
+            except Exception as exc:  # a bug must not stop the outbox: log, retry later
+                log.error("outbox: unexpected %s; the file stays for a retry", type(exc).__name__)
+                outcomes.append(Outcome(path.name, "postponed", reason=type(exc).__name__))
+        return outcomes
 
     def once(self) -> list[Outcome]:
         """Look, wait until files settle, send what is stable (``watch --once``)."""

@@ -185,7 +185,7 @@ def decrypt_enveloped(data: bytes, certificate: x509.Certificate, key: Recipient
             mac = octets(body["mac"])
             auth_attrs = body["auth_attrs"]
             # RFC 5083 §2.2: AAD is the DER of authAttrs with the SET OF tag, if present.
-            aad = b"" if absent(auth_attrs) else auth_attrs.untag().dump(force=True)
+            aad = b"" if absent(auth_attrs) else b"\x31" + auth_attrs.dump()[1:]
         else:
             iv = octets(cms.OctetString.load(params_der, strict=True))
         cek = _content_key(body["recipient_infos"], certificate, key, size)

@@ -135,7 +135,9 @@ async def check_log(
             raise LogCorrupted(f"{where}: the size or root columns differ from the signed note")
         if cp_row.timestamp_token is not None and tsa_roots:
             try:
-                verify_timestamp(bytes(cp_row.timestamp_token), checkpoint_digest(cp), roots=tsa_roots)
+                verify_timestamp(
+                    bytes(cp_row.timestamp_token), checkpoint_digest(cp), roots=tsa_roots
+                )
             except LedgerError as exc:
                 raise LogCorrupted(f"{where}: {exc.reason}") from exc
     return LogReport(size, tree.root(), count, int(total or 0))

@@ -7,6 +7,8 @@ optionally RFC 3161 time-stamped; receipts carry the §2.1.3 inclusion proof, an
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,11 +32,12 @@ from caducee.ledger import (
     SignedRecord,
     consistency_proof,
     inclusion_proof,
+    leaf_hash,
     loads_strict,
     sign_checkpoint,
-    sign_record,
     tree_root,
 )
+from caducee.ledger.records import SIGNATURE_DOMAIN
 from caducee.store import Database
 from caducee.store.models import utcnow
 
@@ -61,6 +64,17 @@ def _stored(row: CheckpointRow) -> StoredCheckpoint:
     return StoredCheckpoint(
         row.id, row.tree_size, bytes(row.root_hash), row.note, token, row.created_at
     )
+
+
+def _leaf_data(signed: SignedRecord, canonical: bytes) -> bytes:
+    """``signed.to_leaf_data()`` without canonicalising the record twice.
+
+    RFC 8785 §3.2.3 sorts members ("alg" < "record" < "sig") and a canonical member value is
+    the canonical JSON of that value, so the record's canonical bytes are spliced in.
+    ``check_log`` and the tests compare this with ``SignedRecord.to_leaf_data``.
+    """
+    sig = base64.b64encode(signed.signature)
+    return b'{"alg":"Ed25519","record":' + canonical + b',"sig":"' + sig + b'"}'
 
 
 def _signed(row: RecordRow) -> SignedRecord:
@@ -112,9 +126,14 @@ class EvidenceLog:
             return []
         end = await self._reserve(session, len(records))
         size = end - len(records)
-        signed = [sign_record(r, self.identity.private_key) for r in records]
-        leaf_data = [s.to_leaf_data() for s in signed]
-        leaves = [s.leaf_hash() for s in signed]
+        key = self.identity.private_key
+        canonical = [r.to_canonical_bytes() for r in records]  # once each: the hot path
+        signed = [
+            SignedRecord(r, key.sign(SIGNATURE_DOMAIN + c))
+            for r, c in zip(records, canonical, strict=True)
+        ]
+        leaf_data = [_leaf_data(s, c) for s, c in zip(signed, canonical, strict=True)]
+        leaves = [leaf_hash(d) for d in leaf_data]
         known = await load_nodes(session, frontier(size))
         nodes = new_nodes(size, leaves, known)
         created = self._now()
@@ -126,11 +145,13 @@ class EvidenceLog:
                     "event": s.record.event.value,
                     "message_id": s.record.message_id,
                     "record_json": data.decode("utf-8"),
-                    "record_sha256": s.record.record_digest(),
+                    "record_sha256": hashlib.sha256(c).hexdigest(),
                     "leaf_hash": leaf,
                     "created_at": created,
                 }
-                for i, (s, data, leaf) in enumerate(zip(signed, leaf_data, leaves, strict=True))
+                for i, (s, c, data, leaf) in enumerate(
+                    zip(signed, canonical, leaf_data, leaves, strict=True)
+                )
             ],
         )
         await session.execute(

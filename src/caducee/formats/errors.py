@@ -128,3 +128,27 @@ ERRORS_BY_CODE: dict[str, type[FormatError]] = {
         UnexpectedContent,
     )
 }
+
+
+class MalformedMessage(FormatError):
+    """An HL7 v2 message or a FHIR resource that cannot be read at all."""
+
+    code = "malformed-message"
+
+
+class UnsupportedMessage(FormatError):
+    """A well-formed message of a type we do not convert (not an ORU^R01, not a Bundle)."""
+
+    code = "unsupported-message"
+
+
+class InvalidCode(FormatError):
+    """A code outside its value set (gender, status, interpretation...)."""
+
+    code = "invalid-code"
+
+
+__all__ += ["InvalidCode", "MalformedMessage", "UnsupportedMessage"]
+ERRORS_BY_CODE.update(
+    {cls.code: cls for cls in (MalformedMessage, UnsupportedMessage, InvalidCode)}
+)
