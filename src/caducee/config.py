@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = None
     s3_allow_http: bool = False
 
+    max_message_size: int = Field(
+        default=25 * 1024 * 1024, description="Largest ciphertext the relay accepts, in bytes."
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8400", description="Base URL clients and certificates use."
     )

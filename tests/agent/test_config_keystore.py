@@ -90,3 +90,36 @@ def test_journal_cursor_and_outgoing_state(tmp_path: Path) -> None:
         assert reopened.cursor == 7
         record = reopened.outgoing("ab" * 32, "r.hpr")
         assert record is not None and record.state == "sent" and record.recipients == ("x@y.test",)
+
+
+def test_a_key_on_a_token_is_created_there_and_signs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SoftHSM2 as the token: the key is generated on it, then signs a CSR and a challenge."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    from caducee.agent.client import sign_challenge
+    from caducee.agent.keystore import PIN_ENV
+    from tests.softhsm import PIN, softhsm_token
+
+    with softhsm_token(tmp_path / "hsm", "AGENT-TEST"):
+        config = AgentConfig(
+            directory=tmp_path, server="http://s.test", address="a@b.test",
+            key="pkcs11:token=AGENT-TEST;object=caducee-agent",
+        )  # fmt: skip
+        monkeypatch.setenv(PIN_ENV, PIN)
+        created = create_key(config, read_secret(token=True))
+        opened = load_key(config)
+        public = opened.public_key()
+        assert isinstance(public, rsa.RSAPublicKey)
+        assert public.public_numbers() == created.public_key().public_numbers()  # type: ignore[union-attr]
+        assert not (tmp_path / "key.pem").exists()
+        csr = x509.load_pem_x509_csr(build_csr(opened, "a@b.test").encode())
+        assert csr.is_signature_valid
+        signature = base64.b64decode(sign_challenge(opened, "défi"))
+        public.verify(signature, "défi".encode(), padding.PKCS1v15(), hashes.SHA256())
+        with pytest.raises(KeystoreError):
+            load_key(config, b"000000")

@@ -8,6 +8,7 @@ Runs on SQLite and on PostgreSQL (``database_url``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import create_engine, select, update
 
 from caducee.agent.config import AgentConfig
@@ -39,7 +42,12 @@ pytestmark = pytest.mark.slow
 
 
 def _init_agent(base: str, code: str, address: str, folder: Path) -> None:
-    agent_cli("init", "--server", base, "--code", code, "--address", address, "--dir", str(folder))
+    root = x509.load_pem_x509_certificate(httpx.get(f"{base}/pki/root.pem").content)
+    pin = hashlib.sha256(root.public_bytes(serialization.Encoding.DER)).hexdigest()
+    args = ["init", "--server", base, "--code", code, "--address", address, "--dir", str(folder)]
+    wrong = agent_cli(*args, "--root-sha256", "00" * 32, check=False)
+    assert wrong.returncode == 2 and "fingerprint" in wrong.stdout + wrong.stderr
+    agent_cli(*args, "--root-sha256", pin)  # the code was not spent by the refused attempt
     settings = json.loads((folder / "agent.json").read_text())
     settings["settle_seconds"] = 0.3  # a test need not wait two seconds for stable files
     (folder / "agent.json").write_text(json.dumps(settings))

@@ -183,3 +183,11 @@ def test_check_recomputes_the_log(data: DataDir) -> None:
     result = runner.invoke(cli, args)
     assert result.exit_code == 1
     assert "evidence-log-corrupted: record 2: the event or message id column" in result.output
+
+
+def test_check_without_the_log_key_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    result = runner.invoke(cli, ["ledger", "check", "--data-dir", str(folder)])
+    assert result.exit_code == 1
+    assert "Contrôle impossible / Cannot check — evidence-log-key" in result.output

@@ -174,3 +174,26 @@ async def test_the_head_row_is_recreated_after_a_truncation(
     await fill(log, 3)
     assert await log.size() == 3
     await check_log(database, log.verifier_key)
+
+
+async def test_stored_leaves_are_the_canonical_signed_records(log: EvidenceLog) -> None:
+    """The spliced leaf (record bytes reused) equals ``SignedRecord.to_leaf_data``."""
+    from caducee.ledger import EvidenceEvent, EvidenceRecord, leaf_hash
+
+    odd = EvidenceRecord(
+        event=EvidenceEvent.CONTENT_HANDOVER,
+        message_id='<"quoted"\\back\u2028slash\u00e9\U0001f600\x01@caducee.test>',
+        ciphertext_sha256="0" * 64,
+        actor_id="agent é",
+        time=make_record(0).time,
+        extra={"z": "\x7f", "a": "</script>", "é": ""},
+    )
+    async with log.database.transaction() as session:
+        done = await log.append_many(session, [odd, make_record(1)])
+    for index, signed in done:
+        async with log.database.sessions() as session:
+            row = await session.get(RecordRow, index)
+        assert row is not None
+        assert row.record_json.encode() == signed.to_leaf_data()
+        assert bytes(row.leaf_hash) == leaf_hash(signed.to_leaf_data())
+    await check_log(log.database, log.verifier_key)

@@ -1,8 +1,9 @@
 """``caducee formats``: read and check HPRIM files from the command line.
 
 ``parse FILE`` prints the documents as JSON; ``validate FILE`` lists every problem with its
-line and field and exits 1 when the file is invalid (0 when valid). Messages are French first,
-then English; problems never quote patient content, only positions.
+line and field and exits 1 when the file is invalid (0 when valid); ``convert FILE --to
+hprim|hl7|fhir`` converts a result (HPRIM, HPRIM Santé, HL7 v2, FHIR). Messages are French
+first, then English; problems never quote patient content, only positions.
 """
 
 import dataclasses
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from caducee.formats.convert import convert as convert_bytes
 from caducee.formats.errors import FormatError
 from caducee.formats.hprim import parse_hprim, validate_hprim
 from caducee.formats.hprim_sante import parse_hprim_sante, validate_hprim_sante
@@ -147,3 +149,40 @@ def validate(
             typer.echo("Valide / valid.")
     if failing:
         raise typer.Exit(1)
+
+
+class Target(StrEnum):
+    HPRIM = "hprim"
+    HL7 = "hl7"
+    FHIR = "fhir"
+
+
+@app.command()
+def convert(
+    file: FileArg,
+    to: Annotated[Target, typer.Option("--to", help="Format cible / target format")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Fichier à créer (jamais écrasé) / file to create"),
+    ] = None,
+) -> None:
+    """Convertir un résultat. / Convert a result (HPRIM, HL7 v2, FHIR)."""
+    data = file.read_bytes()
+    try:
+        out = convert_bytes(data, to.value)  # type: ignore[arg-type]
+    except FormatError as exc:
+        typer.echo(
+            f"Conversion impossible / cannot convert [{exc.code}] "
+            f"({_where(exc.line, exc.field)}): {exc.reason}",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    if output is None:
+        typer.echo(out, nl=False)
+        return
+    try:
+        with output.open("xb") as fh:
+            fh.write(out)
+    except FileExistsError:
+        typer.echo("Le fichier existe déjà / file already exists", err=True)
+        raise typer.Exit(1) from None

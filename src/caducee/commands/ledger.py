@@ -229,6 +229,9 @@ def check_command(
         else:
             origin = log_origin(settings.mail_domain)
             key = NoteVerifierKey.from_public_key(origin, load_log_key(data_dir).public_key())
+    except CaduceeError as exc:
+        raise _fail("Contrôle impossible / Cannot check", exc) from None
+    try:
         report = asyncio.run(_check(settings.resolved_database_url, key))
     except CaduceeError as exc:
         raise _fail("Journal altéré / Log corrupted", exc) from None

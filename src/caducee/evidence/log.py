@@ -119,14 +119,13 @@ class EvidenceLog:
     ) -> list[tuple[int, SignedRecord]]:
         """Append records in order, in the caller's transaction (commit = durable, all or none).
 
-        The head row's ``UPDATE ... RETURNING`` takes the write lock (SQLite) or the row lock
-        (PostgreSQL) first, so concurrent appends queue up until this transaction ends.
+        Records are signed first; then the head row's ``UPDATE ... RETURNING`` takes the write
+        lock (SQLite) or the row lock (PostgreSQL), so concurrent appends queue up until this
+        transaction ends, and the new nodes (§2.1.1) are computed from the frontier.
         """
         if not records:
             return []
-        end = await self._reserve(session, len(records))
-        size = end - len(records)
-        key = self.identity.private_key
+        key = self.identity.private_key  # signing needs no index: done before the lock
         canonical = [r.to_canonical_bytes() for r in records]  # once each: the hot path
         signed = [
             SignedRecord(r, key.sign(SIGNATURE_DOMAIN + c))
@@ -134,6 +133,8 @@ class EvidenceLog:
         ]
         leaf_data = [_leaf_data(s, c) for s, c in zip(signed, canonical, strict=True)]
         leaves = [leaf_hash(d) for d in leaf_data]
+        end = await self._reserve(session, len(records))
+        size = end - len(records)
         known = await load_nodes(session, frontier(size))
         nodes = new_nodes(size, leaves, known)
         created = self._now()

@@ -10,7 +10,7 @@ import base64
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
 from fhir.resources.R4B.bundle import Bundle
@@ -103,7 +103,8 @@ def _patient(h: HPRIMHeader) -> dict[str, Any]:
 
 
 def _observation(r: HPRIMResult, subject: str, when: date | None) -> dict[str, Any]:
-    coding = {"code": r.code} if r.code else {}
+    code_text = " ".join(r.code.split())  # a FHIR code has single inner spaces only
+    coding = {"code": code_text} if code_text else {}
     if r.label and coding:
         coding["display"] = r.label
     code: dict[str, Any] = {"coding": [coding]} if coding else {}
@@ -163,7 +164,7 @@ def _entries(seq: int, doc: HPRIMDocument) -> list[tuple[str, dict[str, Any]]]:
         report["identifier"] = [{"value": h.file_number}]
     if h.exam_date is not None:
         report["effectiveDateTime"] = h.exam_date.isoformat()
-        issued = datetime.combine(h.exam_date, time(), tzinfo=timezone.utc)
+        issued = datetime.combine(h.exam_date, time(), tzinfo=UTC)
         report["issued"] = issued.isoformat()
     if h.sender:
         report["performer"] = [{"display": h.sender}]
@@ -231,4 +232,3 @@ def parse_fhir(data: bytes | str) -> list[HPRIMDocument]:
         raise
     except Exception:  # third-party errors are mapped at the boundary
         raise MalformedMessage("Bundle FHIR illisible / unreadable FHIR Bundle") from None
-

@@ -87,9 +87,9 @@ def _check_observation(obs: Any, where: str) -> None:
         for coding in concept.coding or []:
             if coding.system != INTERPRETATION_SYSTEM or coding.code not in INTERPRETATION_CODES:
                 raise _fail(f"{where}.interpretation[{k}]")
-    if obs.valueQuantity is not None and obs.valueQuantity.comparator is not None:
-        if obs.valueQuantity.comparator not in COMPARATORS:
-            raise _fail(f"{where}.valueQuantity.comparator")
+    comparator = obs.valueQuantity.comparator if obs.valueQuantity is not None else None
+    if comparator is not None and comparator not in COMPARATORS:
+        raise _fail(f"{where}.valueQuantity.comparator")
 
 
 def _check_patient(patient: Any, where: str) -> None:
@@ -110,7 +110,7 @@ def check_codes(bundle: Bundle) -> None:
     if bundle.type not in BUNDLE_TYPES:
         raise _fail("Bundle.type")
     for n, entry in enumerate(bundle.entry or []):
-        resource = entry.resource
+        resource: Any = entry.resource
         where = f"entry[{n}]"
         kind = getattr(resource, "__resource_type__", type(resource).__name__)
         if kind == "Patient":

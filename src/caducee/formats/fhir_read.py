@@ -15,8 +15,13 @@ from fhir.resources.R4B.bundle import Bundle
 from caducee.formats.errors import InvalidDate, MalformedMessage, MissingField
 from caducee.formats.fhir_codes import NIR_SYSTEM, RECIPIENT_EXTENSION, status_from_fhir
 from caducee.formats.hl7v2 import split_range
-from caducee.formats.hprim_model import HPRIMDocument, HPRIMHeader, HPRIMLabLine, HPRIMResult
-from caducee.formats.hprim_model import HPRIMText
+from caducee.formats.hprim_model import (
+    HPRIMDocument,
+    HPRIMHeader,
+    HPRIMLabLine,
+    HPRIMResult,
+    HPRIMText,
+)
 
 __all__ = ["documents_from_bundle"]
 
@@ -67,7 +72,9 @@ def _result(obs: Any) -> HPRIMResult:
     for concept in obs.interpretation or []:
         for coding in concept.coding or []:
             flag = flag or (coding.code or "")
-    return HPRIMResult(label, code, kind, value, unit, low, high, flag, status_from_fhir(obs.status))
+    return HPRIMResult(
+        label, code, kind, value, unit, low, high, flag, status_from_fhir(obs.status)
+    )
 
 
 def _text(report: Any, title: str) -> str:
@@ -120,7 +127,7 @@ def documents_from_bundle(bundle: Bundle) -> list[HPRIMDocument]:
     by_url: dict[str, Any] = {}
     reports: list[Any] = []
     for entry in bundle.entry or []:
-        resource = entry.resource
+        resource: Any = entry.resource
         if entry.fullUrl:
             by_url[str(entry.fullUrl)] = resource
         if resource.__resource_type__ == "DiagnosticReport":

@@ -9,6 +9,7 @@ ORU^R01 raises :class:`UnsupportedMessage`, anything unreadable :class:`Malforme
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 
 import hl7
@@ -20,8 +21,14 @@ from caducee.formats.errors import (
     MissingField,
     UnsupportedMessage,
 )
-from caducee.formats.hprim_model import HPRIMDocument, HPRIMHeader, HPRIMResult, HPRIMText
-from caducee.formats.hprim_model import HPRIMLabLine, is_decimal
+from caducee.formats.hprim_model import (
+    HPRIMDocument,
+    HPRIMHeader,
+    HPRIMLabLine,
+    HPRIMResult,
+    HPRIMText,
+    is_decimal,
+)
 from caducee.formats.nir import parse_nir
 
 __all__ = [
@@ -53,8 +60,9 @@ def hl7_escape(value: str) -> str:
     out = value.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\")
     out = out.replace("&", "\\T\\").replace("~", "\\R\\")
     out = _HEX_RE.sub(lambda m: f"\\X{ord(m[0]):02X}\\", out)
-    stripped = out.rstrip(" ")
-    return stripped + "\\X20\\" * (len(out) - len(stripped))
+    stripped = out.rstrip()
+    tail = out[len(stripped) :]
+    return stripped + "".join(f"\\X{ord(c):02X}\\" if ord(c) < 256 else c for c in tail)
 
 
 def format_range(low: str, high: str) -> str:
@@ -275,7 +283,7 @@ class _Reader:
         low, high = split_range(self.text(seg, 7))
         last = lab[-1] if lab else None
         if self.text(seg, 4) == "2" and isinstance(last, HPRIMResult) and last.code == code:
-            lab[-1] = HPRIMResult(*last.fields()[:9], value, unit, low, high)
+            lab[-1] = replace(last, value2=value, unit2=unit, low2=low, high2=high)
             return
         kind = "N" if self.text(seg, 2) == "NM" or is_decimal(value) else "A"
         flag, status = self.text(seg, 8), self.text(seg, 11)

@@ -1,0 +1,1 @@
+"""Policy: the content rules the agent applies, and patient matching. Pure functions."""
