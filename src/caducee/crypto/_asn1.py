@@ -17,6 +17,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from caducee.crypto._der import children, read
 from caducee.crypto.algorithms import DigestAlgorithm
 from caducee.crypto.errors import CryptoError, MalformedMessage, UnsupportedAlgorithm
 
@@ -25,6 +26,7 @@ __all__ = [
     "GCMParameters",
     "absent",
     "cert_from_asn1",
+    "cert_ids",
     "check_hash_params",
     "der_int",
     "der_oid",
@@ -32,6 +34,7 @@ __all__ = [
     "guard",
     "hash_from_name",
     "issuer_and_serial",
+    "load_certificate",
     "load_content_info",
     "matches_recipient",
     "octets",
@@ -103,7 +106,8 @@ _oid_cache: dict[str, bytes] = {}
 
 def issuer_and_serial(cert: x509.Certificate) -> bytes:
     """IssuerAndSerialNumber (RFC 5652 §10.2.4), the issuer copied byte for byte."""
-    return seq(cert.issuer.public_bytes(), der_int(cert.serial_number))
+    issuer, serial, _ = cert_ids(cert)
+    return seq(issuer, der_int(serial))
 
 
 @contextmanager
@@ -176,6 +180,56 @@ def cert_from_asn1(cert: asn1_x509.Certificate) -> x509.Certificate:
         if loaded.serial_number <= 0:
             raise MalformedMessage("certificate serial number is not positive")
     return loaded
+
+
+_CACHE_SIZE = 256
+_CERTS: dict[bytes, x509.Certificate] = {}
+"""Certificates ``load_certificate`` loaded and checked, by DER: peers send the same few."""
+
+
+def _remember(cache: dict[Any, Any], key: object, value: object) -> None:
+    """Bounded memo: forget everything once full (simple, and no unbounded growth)."""
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
+def load_certificate(der: bytes) -> x509.Certificate | None:
+    """A certificate from strict DER with whole-octet signature and positive serial, or None.
+
+    RFC 5280 §4.1; None means "read it with asn1crypto", which gives the typed error.
+    """
+    cached = _CERTS.get(der)
+    if cached is not None:
+        return cached
+    try:
+        tag, start, end = read(der, 0, len(der))
+        parts = children(der, start, end)
+        if tag != 0x30 or end != len(der) or len(parts) != 3 or parts[2][0] != 0x03:
+            return None
+        if der[parts[2][1] : parts[2][1] + 1] != b"\x00":  # unused bits (RFC 5280 §4.1.1.3)
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loaded = x509.load_der_x509_certificate(der)
+            if loaded.serial_number <= 0:
+                return None
+    except Exception:  # Unusual, ValueError, InvalidVersion, ...: the full path says what
+        return None
+    _remember(_CERTS, der, loaded)
+    return loaded
+
+
+def cert_ids(cert: x509.Certificate) -> tuple[bytes, int, bytes | None]:
+    """(issuer DER, serial, subjectKeyIdentifier) of ``cert`` (RFC 5652 §10.2.4), memoised."""
+    ids = _IDS.get(cert)
+    if ids is None:
+        ids = (cert.issuer.public_bytes(), cert.serial_number, _ski(cert))
+        _remember(_IDS, cert, ids)
+    return ids
+
+
+_IDS: dict[x509.Certificate, tuple[bytes, int, bytes | None]] = {}
 
 
 def _ski(cert: x509.Certificate) -> bytes | None:

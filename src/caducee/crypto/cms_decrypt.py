@@ -9,6 +9,7 @@ asked to ``decrypt``; every unwrap failure gives one and the same ``DecryptionFa
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from asn1crypto import cms
 from cryptography import x509
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from caducee.crypto._asn1 import (
     GCMParameters,
     absent,
+    cert_ids,
     check_hash_params,
     guard,
     hash_from_name,
@@ -26,6 +28,7 @@ from caducee.crypto._asn1 import (
     matches_recipient,
     octets,
 )
+from caducee.crypto._cms_read import Enveloped, read_enveloped
 from caducee.crypto.errors import (
     DecryptionFailed,
     MalformedMessage,
@@ -45,13 +48,12 @@ _GCM = {"aes128_gcm": 16, "aes192_gcm": 24, "aes256_gcm": 32}
 _REFUSED = {"des", "tripledes_3key", "rc2", "rc5"}
 
 
-def _key_padding(ktri: cms.KeyTransRecipientInfo) -> padding.AsymmetricPadding:
+def _key_padding(der: bytes) -> padding.AsymmetricPadding:
     """The RSA padding named by keyEncryptionAlgorithm (RFC 3560 §3, RFC 8017 App. A.2.1)."""
-    alg = ktri["key_encryption_algorithm"]
-    der = alg.dump()
     if der not in _PADDINGS:
         if len(_PADDINGS) > 32:
             _PADDINGS.clear()
+        alg = cms.KeyEncryptionAlgorithm.load(der, strict=True)
         _PADDINGS[der] = _parse_key_padding(alg)
     return _PADDINGS[der]
 
@@ -102,10 +104,16 @@ def _content_key(
         raise NoRecipientForKey(f"no recipient info for this certificate (found: {kinds})")
     if not isinstance(key, rsa.RSAPrivateKey):
         raise UnsupportedAlgorithm("key transport needs an RSA key")
-    for ktri in mine:
-        pad = _key_padding(ktri)
+    pairs = [(k["key_encryption_algorithm"].dump(), octets(k["encrypted_key"])) for k in mine]
+    return _unwrap(pairs, key, key_size)
+
+
+def _unwrap(pairs: Sequence[tuple[bytes, bytes]], key: rsa.RSAPrivateKey, key_size: int) -> bytes:
+    """Try each (keyEncryptionAlgorithm DER, encryptedKey); a random key if none unwraps."""
+    for alg, encrypted_key in pairs:
+        pad = _key_padding(alg)
         try:
-            cek = key.decrypt(octets(ktri["encrypted_key"]), pad)
+            cek = key.decrypt(encrypted_key, pad)
         except (TokenAbsent, WrongPassphrase):
             raise  # the key source is unusable: says nothing about the ciphertext
         except Exception:  # noqa: S112 - any unwrap failure is the same failure
@@ -113,6 +121,23 @@ def _content_key(
         if len(cek) == key_size:
             return cek
     return os.urandom(key_size)
+
+
+def _decrypt_plain(
+    view: Enveloped, certificate: x509.Certificate, key: RecipientKey
+) -> bytes | None:
+    """The fast path: a plain DER EnvelopedData for an RSA key; None to take the full path."""
+    issuer, serial, ski = cert_ids(certificate)
+    pairs = [
+        (r.key_algorithm, r.encrypted_key)
+        for r in view.recipients
+        if ((r.issuer, r.serial) == (issuer, serial) if r.ski is None else r.ski == ski)
+    ]
+    if not pairs or not isinstance(key, rsa.RSAPrivateKey):
+        return None  # the full path says why (NoRecipientForKey, UnsupportedAlgorithm)
+    with guard("enveloped message"):
+        cek = _unwrap(pairs, key, view.key_size)
+    return _decrypt_cbc(cek, view.iv, view.ciphertext)
 
 
 def _decrypt_cbc(cek: bytes, iv: bytes, ciphertext: bytes) -> bytes:
@@ -160,6 +185,11 @@ def decrypt_enveloped(data: bytes, certificate: x509.Certificate, key: Recipient
     Raises ``NoRecipientForKey``, ``DecryptionFailed`` (one message for every key or
     content failure), ``UnsupportedAlgorithm`` or ``MalformedMessage``.
     """
+    view = read_enveloped(data) if isinstance(data, bytes) else None
+    if view is not None:
+        plain = _decrypt_plain(view, certificate, key)
+        if plain is not None:
+            return plain
     info = load_content_info(data, "enveloped message")
     with guard("enveloped message"):
         kind = info["content_type"].native

@@ -13,7 +13,7 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from asn1crypto import cms
+from asn1crypto import algos, cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -23,13 +23,19 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from caducee.crypto._asn1 import (
     absent,
     cert_from_asn1,
+    cert_ids,
     check_hash_params,
+    der_oid,
     digest_from_name,
     guard,
+    load_certificate,
     load_content_info,
     matches_recipient,
     octets,
+    seq,
 )
+from caducee.crypto._cms_read import Signed, Signer, read_signed
+from caducee.crypto._der import Unusual
 from caducee.crypto.algorithms import DigestAlgorithm, SignatureScheme
 from caducee.crypto.errors import (
     CertificateMissing,
@@ -74,12 +80,14 @@ def _attributes(attrs: cms.CMSAttributes) -> dict[str, cms.CMSAttribute]:
 
 
 def _check_signature(
-    cert: x509.Certificate, info: cms.SignerInfo, digest: DigestAlgorithm, data: bytes
+    cert: x509.Certificate,
+    sig_alg: algos.SignedDigestAlgorithm,
+    signature: bytes,
+    digest: DigestAlgorithm,
+    data: bytes,
 ) -> SignatureScheme:
-    """Verify ``info['signature']`` over ``data`` with the signer's public key."""
-    sig_alg = info["signature_algorithm"]
+    """Verify ``signature`` over ``data`` with the signer's public key."""
     algo = sig_alg.signature_algo
-    signature = octets(info["signature"])
     key = cert.public_key()
     h: hashes.HashAlgorithm = digest.hash()
     try:
@@ -144,12 +152,13 @@ def _verify_signer(
     if cert is None:
         raise CertificateMissing("the signer's certificate is not in the message")
     attrs = info["signed_attrs"]
+    sig_alg, signature = info["signature_algorithm"], octets(info["signature"])
     signing_time: datetime.datetime | None = None
     if absent(attrs):
         # §5.4: without signed attributes the signature covers the content itself.
         if content_type != "1.2.840.113549.1.7.1":
             raise MalformedMessage("signed attributes are required for non-data content")
-        scheme = _check_signature(cert, info, digest, content)
+        scheme = _check_signature(cert, sig_alg, signature, digest, content)
         return _SignerResult(cert, digest, scheme, None)
     by_type = _attributes(attrs)
     ct = by_type.get("content_type")
@@ -166,7 +175,7 @@ def _verify_signer(
     if st is not None:
         signing_time = st.native
     # §5.4: re-encode [0] IMPLICIT SignedAttributes with the universal SET OF tag.
-    scheme = _check_signature(cert, info, digest, b"\x31" + attrs.dump()[1:])
+    scheme = _check_signature(cert, sig_alg, signature, digest, b"\x31" + attrs.dump()[1:])
     return _SignerResult(cert, digest, scheme, signing_time)
 
 
@@ -175,6 +184,81 @@ def _load_cert(cert: asn1_x509.Certificate) -> x509.Certificate:
     if cert["signature_value"].contents[:1] != b"\x00":
         raise MalformedMessage("certificate signature BIT STRING has unused bits")
     return cert_from_asn1(cert)
+
+
+_ID_DATA = "1.2.840.113549.1.7.1"
+_DIGEST_DER = {
+    seq(der_oid(d.oid), *params): d for d in DigestAlgorithm for params in ((), (b"\x05\x00",))
+}
+"""digestAlgorithm DER, parameters absent or NULL (RFC 5754 §2), to our digests."""
+_SIGNATURE_ALGORITHMS: dict[bytes, algos.SignedDigestAlgorithm] = {}
+
+
+def _signature_algorithm(der: bytes) -> algos.SignedDigestAlgorithm:
+    """A signatureAlgorithm read once with asn1crypto, then memoised by its DER."""
+    alg = _SIGNATURE_ALGORITHMS.get(der)
+    if alg is None:
+        alg = algos.SignedDigestAlgorithm.load(der, strict=True)
+        _ = alg.native  # parse it all now, not later
+        if len(_SIGNATURE_ALGORITHMS) > 32:
+            _SIGNATURE_ALGORITHMS.clear()
+        _SIGNATURE_ALGORITHMS[der] = alg
+    return alg
+
+
+def _plain_signer(
+    si: Signer, content: bytes, certs: Sequence[x509.Certificate], listed: set[DigestAlgorithm]
+) -> _SignerResult:
+    """``_verify_signer`` for a SignerInfo from the fast reader (RFC 5652 §5.4, §5.6)."""
+    digest = _DIGEST_DER.get(si.digest_algorithm)
+    if digest is None or digest not in listed:
+        raise Unusual
+    for cert in certs:
+        issuer, serial, ski = cert_ids(cert)
+        if ((si.issuer, si.serial) == (issuer, serial)) if si.ski is None else si.ski == ski:
+            break
+    else:
+        raise Unusual
+    if si.content_type != _ID_DATA or si.message_digest is None:
+        raise Unusual
+    h = hashes.Hash(digest.hash())
+    h.update(content)
+    if not hmac.compare_digest(si.message_digest, h.finalize()):
+        raise Unusual
+    sig_alg = _signature_algorithm(si.signature_algorithm)
+    scheme = _check_signature(cert, sig_alg, si.signature, digest, si.signed_attrs)
+    return _SignerResult(cert, digest, scheme, si.signing_time)
+
+
+def _verify_plain(
+    view: Signed, detached: bytes | None, extra_certs: Sequence[x509.Certificate]
+) -> SignedContent | None:
+    """The fast path over a plain DER SignedData; None when anything needs the full path."""
+    if (view.content is None) == (detached is None):
+        return None
+    content = detached if detached is not None else view.content
+    certs = [load_certificate(der) for der in view.certificates]
+    listed = {_DIGEST_DER.get(der) for der in view.digest_algorithms}
+    if content is None or None in certs or None in listed:
+        return None
+    loaded = [c for c in certs if c is not None]
+    digests = {d for d in listed if d is not None}
+    try:
+        results = [
+            _plain_signer(si, content, [*loaded, *extra_certs], digests) for si in view.signers
+        ]
+    except Exception:
+        return None
+    first = results[0]
+    return SignedContent(
+        content=content,
+        content_type=_ID_DATA,
+        signer_certificate=first.certificate,
+        certificates=tuple(loaded),
+        digest_algorithm=first.digest,
+        signature_scheme=first.scheme,
+        signing_time=first.signing_time,
+    )
 
 
 def verify_signed_data(
@@ -189,6 +273,11 @@ def verify_signed_data(
     Raises ``SignatureInvalid``, ``UnsupportedAlgorithm`` (MD5, SHA-1, ...),
     ``CertificateMissing`` or ``MalformedMessage``; never returns a failure.
     """
+    view = read_signed(data) if isinstance(data, bytes) else None
+    if view is not None:
+        fast = _verify_plain(view, detached_content, extra_certs)
+        if fast is not None:
+            return fast
     info = load_content_info(data, "SignedData")
     with guard("SignedData"):
         if info["content_type"].native != "signed_data":

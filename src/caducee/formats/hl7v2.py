@@ -201,6 +201,8 @@ class _Reader:
                 if comp >= len(value):
                     return ""
                 value = value[comp]
+            elif comp:
+                return ""
         elif rep or comp:
             return ""
         return str(self.m.unescape(str(value)))

@@ -22,7 +22,6 @@ from fastapi import Depends, Request
 from caducee.directory import AuthenticatedMailbox, CredentialError, CredentialService
 from caducee.directory.credentials import digest
 from caducee.relay import (
-    DEFAULT_MAX_SIZE,
     GroupCommitter,
     InProcessNotifier,
     MailboxNotifier,
@@ -68,9 +67,7 @@ def notifier(state: ServerState) -> MailboxNotifier:
 
 
 def relay_service(state: ServerState) -> RelayService:
-    max_size = getattr(state.settings, "max_message_size", None) or state.extras.get(
-        "relay_max_message_size", DEFAULT_MAX_SIZE
-    )
+    max_size = state.extras.get("relay_max_message_size", state.settings.max_message_size)
     committer = state.extras.get("relay_committer")
     if committer is None and is_sqlite(state.database.url):
         committer = state.extras["relay_committer"] = GroupCommitter(state.database)
