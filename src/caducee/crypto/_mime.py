@@ -21,13 +21,15 @@ from email.utils import getaddresses
 from caducee.crypto._asn1 import guard
 from caducee.crypto.errors import MalformedMessage
 
-__all__ = ["Headers", "addresses", "b64", "crlf", "decode", "parts", "split"]
+__all__ = ["Headers", "addresses", "b64", "crlf", "decode", "multipart_parts", "split"]
 
 _FIELD = re.compile(r"([!-9;-~]+):[ \t]*([\t -~]*)")
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _PARAM = re.compile(rf'[ \t]*;[ \t]*({_TOKEN})[ \t]*=[ \t]*(?:({_TOKEN})|"([^"\\]*)")[ \t]*')
 _TYPE = re.compile(r"[ \t]*([^;\"=/ \t]+/[^;\"=/ \t]+)[ \t]*")
-_ADDR_SPEC = re.compile(r"[ \t]*([\w+-]+(?:\.[\w+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)[ \t]*", re.A)
+_ADDR_SPEC = re.compile(
+    r"[ \t]*([\w+-]+(?:\.[\w+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)[ \t]*", re.A
+)
 
 
 class Headers:
@@ -91,7 +93,7 @@ def _plain_fields(head: bytes) -> list[tuple[str, str]] | None:
             return None
         fields.append((match[1].lower(), match[2]))
     for name, value in fields:
-        if name == "content-type" and _TYPE.match(value) and not _plain_params(value):
+        if name == "content-type" and not _plain_params(value):
             return None
     return fields
 
@@ -156,7 +158,7 @@ def addresses(values: list[str]) -> list[str]:
     return [a for _, a in getaddresses(values) if a]
 
 
-def parts(body: bytes, boundary: str) -> list[bytes]:
+def multipart_parts(body: bytes, boundary: str) -> list[bytes]:
     """The raw body parts of a multipart body (RFC 2046 §5.1.1), CRLF before delimiters removed."""
     dash = b"--" + boundary.encode()
     starts: list[tuple[int, int]] = []  # (start of the delimiter incl. its line break, end)

@@ -8,8 +8,10 @@ fsync'ed before ``put`` returns, so "accepted" means "on disk".
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -56,12 +58,15 @@ class BlobStore:
         """Store ``data``; return its SHA-256 hex. Durable when this returns."""
         digest = hashlib.sha256(data).hexdigest()
         key = blob_key(digest)
+        new_folders = self._local_root is not None and not (self._local_root / key).parent.exists()
         try:
             await obstore.put_async(self._store, key, data)
         except BaseError as exc:  # map third-party errors at the boundary
             raise StoreUnavailable(f"blob store refused the write of {digest}: {exc}") from exc
         if self._local_root is not None:
-            await asyncio.to_thread(_fsync_path, self._local_root / key)
+            loop = asyncio.get_running_loop()
+            path = self._local_root / key
+            await loop.run_in_executor(_fsync_pool(), _fsync_path, path, new_folders)
         return digest
 
     async def get(self, digest_hex: str) -> bytes:
@@ -93,18 +98,26 @@ class BlobStore:
             raise StoreUnavailable(f"blob store refused to delete {digest_hex}: {exc}") from exc
 
 
-def _fsync_path(path: Path) -> None:
-    """fsync a file and its folder, so a crash after "accepted" loses nothing."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+FSYNC_THREADS = 64  # fsync waits on the disk, not the CPU: many may wait at once
+
+
+@functools.cache
+def _fsync_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=FSYNC_THREADS, thread_name_prefix="caducee-fsync")
+
+
+def _fsync_path(path: Path, new_folders: bool) -> None:
+    """fsync a file and its folder (and the folders above when they were just made), so a
+    crash after "accepted" loses nothing."""
+    targets = [path, path.parent]
+    if new_folders:
+        targets += [path.parent.parent, path.parent.parent.parent]
+    for target in targets:
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def open_blob_store(url: str, s3: S3Options | None = None) -> BlobStore:
