@@ -16,6 +16,7 @@ from asn1crypto import cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from caducee.crypto._der import children, read
 from caducee.crypto.algorithms import DigestAlgorithm
@@ -25,6 +26,7 @@ __all__ = [
     "DIGESTS",
     "GCMParameters",
     "absent",
+    "cert_der",
     "cert_from_asn1",
     "cert_ids",
     "check_hash_params",
@@ -230,6 +232,18 @@ def cert_ids(cert: x509.Certificate) -> tuple[bytes, int, bytes | None]:
 
 
 _IDS: dict[x509.Certificate, tuple[bytes, int, bytes | None]] = {}
+
+
+def cert_der(cert: x509.Certificate) -> bytes:
+    """The DER of ``cert`` (RFC 5280 §4.1), memoised."""
+    der = _DER.get(cert)
+    if der is None:
+        der = cert.public_bytes(Encoding.DER)
+        _remember(_DER, cert, der)
+    return der
+
+
+_DER: dict[x509.Certificate, bytes] = {}
 
 
 def _ski(cert: x509.Certificate) -> bytes | None:

@@ -73,7 +73,13 @@ TLV = tuple[int, int, int, int]
 def children(data: bytes, start: int, end: int) -> list[TLV]:
     """Every TLV of a constructed value's contents; they must fill it exactly."""
     out = []
-    while start < end:
+    while start < end:  # ``read`` inlined for the short form: this loop is the hot one
+        n = data[start + 1] if start + 1 < end else 0x80
+        tag = data[start]
+        if n < 0x80 and tag & 0x1F != 0x1F and start + 2 + n <= end:
+            out.append((tag, start + 2, start + 2 + n, start))
+            start += 2 + n
+            continue
         tag, c_start, c_end = read(data, start, end)
         out.append((tag, c_start, c_end, start))
         start = c_end

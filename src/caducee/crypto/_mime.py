@@ -21,14 +21,14 @@ from email.utils import getaddresses
 from caducee.crypto._asn1 import guard
 from caducee.crypto.errors import MalformedMessage
 
-__all__ = ["Headers", "addresses", "b64", "crlf", "decode", "multipart_parts", "split"]
+__all__ = ["Headers", "addresses", "b64", "crlf", "decode", "head_of", "multipart_parts", "split"]
 
 _FIELD = re.compile(r"([!-9;-~]+):[ \t]*([\t -~]*)")
-_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_PARAM = re.compile(rf'[ \t]*;[ \t]*({_TOKEN})[ \t]*=[ \t]*(?:({_TOKEN})|"([^"\\]*)")[ \t]*')
-_TYPE = re.compile(r"[ \t]*([^;\"=/ \t]+/[^;\"=/ \t]+)[ \t]*")
+_TOK = r"[!#$%&'+.^_`|~0-9A-Za-z-]+"  # RFC 2045 §5.1 token, without "*" (RFC 2231)
+_PARAM = re.compile(rf'[ \t]*;[ \t]*({_TOK})[ \t]*=[ \t]*(?:({_TOK})|"([^"\\]*)")[ \t]*')
+_TYPE = re.compile(rf"[ \t]*{_TOK}/{_TOK}[ \t]*")
 _ADDR_SPEC = re.compile(
-    r"[ \t]*([\w+-]+(?:\.[\w+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)[ \t]*", re.A
+    r"[ \t]*([\w+-]+(?:\.[\w+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)[ \t]*", re.ASCII
 )
 
 
@@ -52,11 +52,13 @@ class Headers:
         """Every value of the field ``name`` (case-insensitive), in order."""
         if self._message is not None:
             return [str(v) for v in self._message.get_all(name, [])]
-        key = name.lower()
-        return [v for k, v in self._fields or () if k == key]
+        return list((self._fields or {}).get(name.lower(), ()))
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of the field ``name``, or ``default``."""
+        if self._message is None:
+            values = (self._fields or {}).get(name.lower())
+            return values[0] if values else default
         values = self.get_all(name)
         return values[0] if values else default
 
@@ -73,28 +75,27 @@ class Headers:
     def get_param(self, name: str) -> str | tuple[str, str | None, str] | None:
         """A Content-Type parameter, unquoted (RFC 2045 §5.1); a tuple for RFC 2231 values."""
         if self._message is not None:
-            return self._message.get_param(name)  # type: ignore[return-value]
+            with guard("MIME headers"):  # email raises TypeError on some RFC 2231 forms
+                return self._message.get_param(name)  # type: ignore[return-value]
         value = self.get("content-type")
         return None if value is None else _params(value).get(name.lower())
 
 
-def _plain_fields(head: bytes) -> list[tuple[str, str]] | None:
-    """(lower-case name, value) of a plain header block, or None to let email.parser read it."""
+def _plain_fields(head: bytes) -> dict[str, list[str]] | None:
+    """Values by lower-case name of a plain header block; None to let email.parser read it."""
     if not head.isascii():
         return None
-    fields = []
-    lines = head.split(b"\n")
-    if lines[-1] == b"":
+    fields: dict[str, list[str]] = {}
+    lines = head.decode("ascii").split("\n")
+    if lines[-1] == "":
         lines.pop()
     for raw in lines:
-        line = raw[:-1] if raw.endswith(b"\r") else raw
-        match = _FIELD.fullmatch(line.decode("ascii"))
+        match = _FIELD.fullmatch(raw[:-1] if raw.endswith("\r") else raw)
         if match is None:  # folding, a bare CR, a "From " line, control characters, ...
             return None
-        fields.append((match[1].lower(), match[2]))
-    for name, value in fields:
-        if name == "content-type" and not _plain_params(value):
-            return None
+        fields.setdefault(match[1].lower(), []).append(match[2])
+    if not all(_plain_params(value) for value in fields.get("content-type", ())):
+        return None
     return fields
 
 
@@ -121,11 +122,20 @@ def _params(value: str) -> dict[str, str]:
 
 def split(entity: bytes) -> tuple[Headers, bytes]:
     """An entity's header block and its raw body (RFC 5322 §2.1: the first empty line)."""
-    first = re.match(rb"\r?\n", entity)  # a blank first line: no headers at all
-    match = first or re.search(rb"\r?\n\r?\n", entity)
+    match = _BLANK_FIRST.match(entity) or _BLANK.search(entity)  # blank first line: no headers
     if match is None:
         return Headers(entity), b""
     return Headers(entity[: match.start()]), entity[match.end() :]
+
+
+def head_of(entity: bytes) -> bytes:
+    """The header block of ``entity`` with the empty line that ends it (as ``split`` cuts)."""
+    match = _BLANK_FIRST.match(entity) or _BLANK.search(entity)
+    return entity if match is None else entity[: match.end()]
+
+
+_BLANK_FIRST = re.compile(rb"\r?\n")
+_BLANK = re.compile(rb"\r?\n\r?\n")
 
 
 def crlf(data: bytes) -> bytes:
@@ -143,7 +153,8 @@ def decode(headers: Headers, body: bytes) -> bytes:
     cte = str(headers.get("Content-Transfer-Encoding", "7bit")).strip().lower()
     if cte == "base64":
         try:
-            return base64.b64decode(body.translate(None, b" \t\r\n"), validate=True)
+            # strict_mode: what b64decode(validate=True) accepts, minus its regex pass
+            return binascii.a2b_base64(body.translate(None, b" \t\r\n"), strict_mode=True)
         except (binascii.Error, ValueError) as exc:
             raise MalformedMessage("bad base64 in the S/MIME part") from exc
     if cte in ("7bit", "8bit", "binary"):

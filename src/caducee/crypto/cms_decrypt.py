@@ -30,6 +30,7 @@ from caducee.crypto._asn1 import (
 )
 from caducee.crypto._cms_read import Enveloped, read_enveloped
 from caducee.crypto.errors import (
+    CryptoError,
     DecryptionFailed,
     MalformedMessage,
     NoRecipientForKey,
@@ -135,8 +136,12 @@ def _decrypt_plain(
     ]
     if not pairs or not isinstance(key, rsa.RSAPrivateKey):
         return None  # the full path says why (NoRecipientForKey, UnsupportedAlgorithm)
-    with guard("enveloped message"):
+    try:
         cek = _unwrap(pairs, key, view.key_size)
+    except CryptoError:
+        raise
+    except Exception as exc:  # as ``guard`` does, without its cost on the hot path
+        raise MalformedMessage(f"cannot read the enveloped message: {type(exc).__name__}") from exc
     return _decrypt_cbc(cek, view.iv, view.ciphertext)
 
 

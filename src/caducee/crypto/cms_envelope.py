@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 from asn1crypto import algos
 from cryptography import x509
-from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -44,6 +43,7 @@ def _key_encryption_algorithm(transport: KeyTransport) -> bytes:
 
 
 _KEY_ALGORITHMS = {t: _key_encryption_algorithm(t) for t in KeyTransport}
+_PADDINGS = {t: t.padding() for t in KeyTransport}  # immutable padding objects, made once
 _ID_DATA = "1.2.840.113549.1.7.1"
 
 
@@ -58,7 +58,7 @@ def _recipient_info(cert: x509.Certificate, cek: bytes, transport: KeyTransport)
         der_int(0),
         issuer_and_serial(cert),
         _KEY_ALGORITHMS[transport],
-        tlv(0x04, public_key.encrypt(cek, transport.padding())),
+        tlv(0x04, public_key.encrypt(cek, _PADDINGS[transport])),
     )
 
 
@@ -92,9 +92,9 @@ def envelope(
     if not encryption.is_aead:
         # RFC 3565 §4.1: AES-CBC with PKCS#7 padding, the IV as the parameter.
         iv = os.urandom(16)
-        padder = sym_padding.PKCS7(128).padder()
+        pad = 16 - len(content) % 16  # PKCS #7 padding (RFC 5652 §6.3): 1 to 16 octets
         enc = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
-        ciphertext = enc.update(padder.update(content) + padder.finalize()) + enc.finalize()
+        ciphertext = enc.update(content + bytes((pad,)) * pad) + enc.finalize()
         eci = _content_info(seq(oid, tlv(0x04, iv)), ciphertext)
         # §6.1: version 0 (only v0 ktri, no originatorInfo, no unprotectedAttrs).
         body = seq(der_int(0), infos, eci)

@@ -16,9 +16,8 @@ from asn1crypto import algos
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 
-from caducee.crypto._asn1 import der_int, der_oid, issuer_and_serial, seq, set_of, tlv
+from caducee.crypto._asn1 import cert_der, der_int, der_oid, issuer_and_serial, seq, set_of, tlv
 from caducee.crypto.algorithms import DigestAlgorithm, SignatureScheme
 from caducee.crypto.errors import CryptoError, KeySourceError, UnsupportedAlgorithm
 
@@ -49,14 +48,19 @@ def _time(when: datetime.datetime) -> bytes:
     return tlv(0x18, when.strftime("%Y%m%d%H%M%SZ").encode())
 
 
+_CONTENT_TYPE_ATTRIBUTE = _attribute("1.2.840.113549.1.9.3", der_oid(_ID_DATA))
+_CAPABILITIES_ATTRIBUTE = _attribute(
+    "1.2.840.113549.1.9.15", seq(*(seq(der_oid(c)) for c in _CAPABILITIES))
+)
+
+
 def _signed_attributes(message_digest: bytes, when: datetime.datetime) -> bytes:
     """content-type, signing-time, message-digest, smimeCapabilities, as a DER SET OF."""
-    caps = seq(*(seq(der_oid(c)) for c in _CAPABILITIES))
     return set_of(
-        _attribute("1.2.840.113549.1.9.3", der_oid(_ID_DATA)),
+        _CONTENT_TYPE_ATTRIBUTE,
         _attribute("1.2.840.113549.1.9.5", _time(when)),
         _attribute("1.2.840.113549.1.9.4", tlv(0x04, message_digest)),
-        _attribute("1.2.840.113549.1.9.15", caps),
+        _CAPABILITIES_ATTRIBUTE,
     )
 
 
@@ -151,7 +155,7 @@ def sign_data(
         tlv(0x04, signature),
     )
     encap = seq(der_oid(_ID_DATA), b"" if detached else tlv(0xA0, tlv(0x04, content)))
-    certs = sorted(c.public_bytes(Encoding.DER) for c in (signer_cert, *extra_certs))
+    certs = sorted(cert_der(c) for c in (signer_cert, *extra_certs))
     signed_data = seq(
         der_int(1),  # §5.1: version 1 (no v3+ certificates or other-format content)
         set_of(digest_algorithm),

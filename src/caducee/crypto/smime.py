@@ -22,7 +22,16 @@ from email.parser import BytesParser
 from cryptography import x509
 
 from caducee.crypto._asn1 import guard
-from caducee.crypto._mime import Headers, addresses, b64, crlf, decode, multipart_parts, split
+from caducee.crypto._mime import (
+    Headers,
+    addresses,
+    b64,
+    crlf,
+    decode,
+    head_of,
+    multipart_parts,
+    split,
+)
 from caducee.crypto.algorithms import (
     ContentEncryption,
     DigestAlgorithm,
@@ -83,13 +92,16 @@ def _param(headers: Headers, name: str) -> str | None:
     raise MalformedMessage(f"the {name} parameter is not a plain string")
 
 
+_FOLD = re.compile(r"[\r\n]+[ \t]*")
+
+
 def _header_lines(source: bytes, names: Sequence[str], extra: dict[str, str]) -> bytes:
     """Copy some headers of ``source`` (unfolded, no CR/LF smuggling) and add ``extra``."""
-    headers, _ = split(crlf(source))
+    headers, _ = split(crlf(head_of(source)))
     lines = []
     for name in names:
         for value in headers.get_all(name):
-            flat = re.sub(r"[\r\n]+[ \t]*", " ", str(value)).strip()
+            flat = _FOLD.sub(" ", value).strip()
             lines.append(f"{name}: {flat}")
     lines += [f"{k}: {v}" for k, v in extra.items()]
     return ("\r\n".join(lines) + "\r\n").encode("utf-8", "surrogateescape")
