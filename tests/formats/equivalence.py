@@ -31,6 +31,7 @@ class Kept:
     low: str
     high: str
     flag: str
+    second: tuple[str, ...]
 
 
 def kept(r: HPRIMResult, *, numeric: bool = False) -> Kept:
@@ -42,6 +43,7 @@ def kept(r: HPRIMResult, *, numeric: bool = False) -> Kept:
         _number(r.low, numeric),
         _number(r.high, numeric),
         r.flag,
+        (_number(r.value2, numeric), r.unit2, _number(r.low2, numeric), _number(r.high2, numeric)),
     )
 
 

@@ -169,7 +169,7 @@ def convert(
     """Convertir un résultat. / Convert a result (HPRIM, HL7 v2, FHIR)."""
     data = file.read_bytes()
     try:
-        out = convert_bytes(data, to.value)  # type: ignore[arg-type]
+        out = convert_bytes(data, to.value)
     except FormatError as exc:
         typer.echo(
             f"Conversion impossible / cannot convert [{exc.code}] "

@@ -7,7 +7,7 @@ in, bytes out; only :class:`FormatError` subclasses escape.
 
 from typing import Literal
 
-from caducee.formats.errors import FormatError, InvalidDate, UnsupportedMessage
+from caducee.formats.errors import InvalidDate, UnsupportedMessage
 from caducee.formats.fhir import parse_fhir, to_fhir_json
 from caducee.formats.hl7v2 import parse_hl7v2, split_range, to_hl7v2
 from caducee.formats.hprim_model import (
@@ -22,7 +22,6 @@ from caducee.formats.hprim_sante_message import HPRIMSanteMessage, read_timestam
 from caducee.formats.hprim_sante_parse import parse_hprim_sante
 from caducee.formats.hprim_write import to_hprim
 from caducee.formats.sniff import FileKind, sniff
-from caducee.formats.text import decode_text
 
 __all__ = ["TARGETS", "Target", "convert", "read_documents", "sante_documents"]
 
@@ -31,11 +30,9 @@ TARGETS: tuple[Target, ...] = ("hprim", "hl7", "fhir")
 
 
 def _looks_fhir(data: bytes) -> bool:
-    try:
-        head = decode_text(data[:4096]).text.lstrip() if data else ""
-    except FormatError:
-        return False
-    return head.startswith("{") and '"resourceType"' in head
+    """A JSON object naming a ``resourceType`` near its start (UTF-8, BOM allowed)."""
+    head = data[:4096].removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head.startswith(b"{") and b'"resourceType"' in head
 
 
 def _stamp(value: str, field: str) -> str:

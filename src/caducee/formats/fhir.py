@@ -24,10 +24,12 @@ from caducee.formats.errors import (
 )
 from caducee.formats.fhir_codes import (
     DIAGNOSTIC_REPORT_STATUS,
+    INTERPRETATION_CODES,
     INTERPRETATION_SYSTEM,
     NIR_SYSTEM,
     OBSERVATION_STATUS,
     RECIPIENT_EXTENSION,
+    UNIT_EXTENSION,
     check_codes,
     status_to_fhir,
     ucum,
@@ -102,6 +104,25 @@ def _patient(h: HPRIMHeader) -> dict[str, Any]:
     return out
 
 
+def _measure(out: dict[str, Any], value: str, unit: str, low: str, high: str) -> None:
+    """Set value[x], the unit extension and referenceRange on an Observation or component."""
+    quantity = _qty(value, unit)
+    if quantity is not None:
+        out["valueQuantity"] = quantity
+    elif value:
+        out["valueString"] = value
+    if unit and quantity is None:  # a unit with no number to carry it
+        out["extension"] = [{"url": UNIT_EXTENSION, "valueString": unit}]
+    low_q, high_q = _qty(low, unit), _qty(high, unit)
+    numeric = (low_q or not low) and (high_q or not high)
+    if numeric and not any(q and "comparator" in q for q in (low_q, high_q)):
+        bounds = {k: v for k, v in (("low", low_q), ("high", high_q)) if v is not None}
+        if bounds:
+            out["referenceRange"] = [bounds]
+    else:
+        out["referenceRange"] = [{"text": format_range(low, high)}]
+
+
 def _observation(r: HPRIMResult, subject: str, when: date | None) -> dict[str, Any]:
     code_text = " ".join(r.code.split())  # a FHIR code has single inner spaces only
     coding = {"code": code_text} if code_text else {}
@@ -119,21 +140,15 @@ def _observation(r: HPRIMResult, subject: str, when: date | None) -> dict[str, A
     }
     if when is not None:
         out["effectiveDateTime"] = when.isoformat()
-    quantity = _qty(r.value, r.unit)
-    if quantity is not None:
-        out["valueQuantity"] = quantity
-    elif r.value:
-        out["valueString"] = r.value
-    if r.flag:
+    _measure(out, r.value, r.unit, r.low, r.high)
+    if r.flag in INTERPRETATION_CODES:
         out["interpretation"] = [{"coding": [{"system": INTERPRETATION_SYSTEM, "code": r.flag}]}]
-    low, high = _qty(r.low, r.unit), _qty(r.high, r.unit)
-    numeric = (low or not r.low) and (high or not r.high)
-    if numeric and not any(q and "comparator" in q for q in (low, high)):
-        bounds = {k: v for k, v in (("low", low), ("high", high)) if v is not None}
-        if bounds:
-            out["referenceRange"] = [bounds]
-    else:
-        out["referenceRange"] = [{"text": format_range(r.low, r.high)}]
+    elif r.flag:  # a flag outside the value set is kept as text, never as a code
+        out["interpretation"] = [{"text": r.flag}]
+    if r.value2 or r.unit2 or r.low2 or r.high2:  # the second unit, as a component
+        component: dict[str, Any] = {"code": code}
+        _measure(component, r.value2, r.unit2, r.low2, r.high2)
+        out["component"] = [component]
     return out
 
 

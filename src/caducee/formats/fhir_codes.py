@@ -23,6 +23,7 @@ __all__ = [
     "OBSERVATION_STATUS",
     "RECIPIENT_EXTENSION",
     "UCUM_SYSTEM",
+    "UNIT_EXTENSION",
     "check_codes",
     "status_from_fhir",
     "status_to_fhir",
@@ -35,6 +36,8 @@ INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInt
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 #: Our extension carrying HPRIM header line 12 (the recipient) on a DiagnosticReport.
 RECIPIENT_EXTENSION = "urn:caducee:fhir:extension:hprim-recipient"
+#: Our extension carrying an HPRIM unit when the value is not a number (no Quantity to hold it).
+UNIT_EXTENSION = "urn:caducee:fhir:extension:hprim-unit"
 
 GENDERS = frozenset({"male", "female", "other", "unknown"})
 DIAGNOSTIC_REPORT_STATUS = frozenset(

@@ -13,7 +13,12 @@ from typing import Any
 from fhir.resources.R4B.bundle import Bundle
 
 from caducee.formats.errors import InvalidDate, MalformedMessage, MissingField
-from caducee.formats.fhir_codes import NIR_SYSTEM, RECIPIENT_EXTENSION, status_from_fhir
+from caducee.formats.fhir_codes import (
+    NIR_SYSTEM,
+    RECIPIENT_EXTENSION,
+    UNIT_EXTENSION,
+    status_from_fhir,
+)
 from caducee.formats.hl7v2 import split_range
 from caducee.formats.hprim_model import (
     HPRIMDocument,
@@ -49,16 +54,15 @@ def _date(value: Any, field: str) -> date | None:
         raise InvalidDate("Date illisible / unreadable date", field=field) from None
 
 
-def _result(obs: Any) -> HPRIMResult:
-    code = label = ""
-    if obs.code is not None:
-        coding = (obs.code.coding or [None])[0]
-        code = (coding.code or "") if coding is not None else ""
-        label = obs.code.text or ((coding.display or "") if coding is not None else "")
+def _measure(obs: Any) -> tuple[str, str, str, str]:
+    """``(value, unit, low, high)`` of an Observation or one of its components."""
     if obs.valueQuantity is not None:
-        value, unit, kind = *_quantity(obs.valueQuantity), "N"
+        value, unit = _quantity(obs.valueQuantity)
     else:
-        value, unit, kind = obs.valueString or "", "", "A"
+        value = obs.valueString or ""
+        unit = next(
+            (e.valueString or "" for e in obs.extension or [] if e.url == UNIT_EXTENSION), ""
+        )
     low = high = ""
     if obs.referenceRange:
         rr = obs.referenceRange[0]
@@ -68,13 +72,25 @@ def _result(obs: Any) -> HPRIMResult:
             low, unit_low = _quantity(rr.low)
             high, unit_high = _quantity(rr.high)
             unit = unit or unit_low or unit_high
+    return value, unit, low, high
+
+
+def _result(obs: Any) -> HPRIMResult:
+    code = label = ""
+    if obs.code is not None:
+        coding = (obs.code.coding or [None])[0]
+        code = (coding.code or "") if coding is not None else ""
+        label = obs.code.text or ((coding.display or "") if coding is not None else "")
+    value, unit, low, high = _measure(obs)
+    kind = "N" if obs.valueQuantity is not None else "A"
     flag = ""
     for concept in obs.interpretation or []:
         for coding in concept.coding or []:
             flag = flag or (coding.code or "")
-    return HPRIMResult(
-        label, code, kind, value, unit, low, high, flag, status_from_fhir(obs.status)
-    )
+        flag = flag or (concept.text or "")
+    status = status_from_fhir(obs.status)
+    second = _measure(obs.component[0]) if obs.component else ("", "", "", "")
+    return HPRIMResult(label, code, kind, value, unit, low, high, flag, status, *second)
 
 
 def _text(report: Any, title: str) -> str:

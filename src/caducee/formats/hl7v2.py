@@ -7,12 +7,15 @@ exam date), then the lab part in order: ``OBX`` per result (sub-id 2 for the sec
 ORU^R01 raises :class:`UnsupportedMessage`, anything unreadable :class:`MalformedMessage`.
 """
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
 import hl7
+import hl7.containers
+import hl7.util
 
 from caducee.formats.errors import (
     FormatError,
@@ -50,6 +53,16 @@ _SEGMENT_SEP = "\r"
 _SERVICE = "HPRIM^Compte rendu de biologie^L"
 _HEX_RE = re.compile(r"[\x00-\x1f]")
 _RANGE_RE = re.compile(r"^(-?[^-]*)-(.*)$", re.DOTALL)
+
+
+def _drop(record: logging.LogRecord) -> bool:
+    return False
+
+
+# python-hl7 logs the raw field (patient content) when it meets a bad escape or a stray
+# segment; content never goes to logs (DESIGN §8), so its two module loggers are silenced.
+for _module in (hl7.util, hl7.containers):
+    logging.getLogger(_module.__file__).addFilter(_drop)
 
 
 def hl7_escape(value: str) -> str:
