@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -28,49 +29,71 @@ def caducee(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     return result
 
 
+class ServerProcess:
+    """``caducee server run`` on a fixed port, which a test may kill -9 and start again."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **(env or {}), "CADUCEE_PUBLIC_URL": self.base}
+        self.process: subprocess.Popen[bytes] | None = None
+        caducee("server", "init", "--data-dir", str(data_dir), env=self.env)
+
+    def start(self) -> None:
+        log = (self.data_dir / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "caducee.cli",
+                "server",
+                "run",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    "the server did not start:\n" + (self.data_dir / "server.log").read_text()
+                )
+            time.sleep(0.1)
+
+    def kill_hard(self) -> None:
+        """kill -9: no clean shutdown, as in a power cut of the process."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 @contextmanager
 def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """``caducee server init`` then ``caducee server run``; yields the base URL."""
-    port = free_port()
-    full_env = {**os.environ, **(env or {}), "CADUCEE_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    caducee("server", "init", "--data-dir", str(data_dir), env=full_env)
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "caducee.cli",
-            "server",
-            "run",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=full_env,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = ServerProcess(data_dir, env)
+    server.start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise RuntimeError(
-                    "the server did not start:\n" + (data_dir / "server.log").read_text()
-                )
-            time.sleep(0.1)
-        yield base
+        yield server.base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        server.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from caducee import __version__
-from caducee.commands import formats, server, smime
+from caducee.commands import agent, formats, server, smime
 
 __all__ = ["app"]
 
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.add_typer(server.app, name="server")
 app.add_typer(smime.app, name="smime")
 app.add_typer(formats.app, name="formats")
+app.add_typer(agent.app, name="agent")
 
 
 @app.command()

@@ -115,11 +115,13 @@ def _received_while_running(gp: Path, watcher: OutboxWatcher, outbox: Path) -> l
         time.sleep(3)  # let it log in and start waiting
         _drop(outbox, "suivant.hpr", hprim_file(GP, [("SUIVANT", "DENIS")], tag="5"))
         assert [o.state for o in watcher.once()] == ["sent"]
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 40
         while time.monotonic() < deadline and set(_visible(gp / "inbox")) == before:
+            if process.poll() is not None:
+                break
             time.sleep(0.2)
         new = sorted(set(_visible(gp / "inbox")) - before)
-        assert len(new) == 1 and "SUIVANT" in new[0].name
+        assert len(new) == 1 and "SUIVANT" in new[0].name, (new, process.poll())
         assert new[0].name in _page(f"http://127.0.0.1:{port}/inbox")  # the local pages
     finally:
         process.send_signal(signal.SIGINT)

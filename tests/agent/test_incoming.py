@@ -211,3 +211,32 @@ def test_a_message_handled_before_a_lost_ack_is_only_acknowledged(
     report = receiver.sync_once()
     assert report.delivered == [] and client.acked == ["m1"]
     assert len(list((root / "inbox").iterdir())) == 1
+
+
+def test_a_crl_that_cannot_be_fetched_postpones(setup: tuple[Receiver, FakeClient, Path]) -> None:
+    receiver, client, root = setup
+
+    class Unreachable:
+        def validate(self, *args: Any, **kwargs: Any) -> Any:
+            raise NetworkError("the CRL could not be fetched")
+
+    receiver.validator = Unreachable()
+    client.add("m1", LAB, _message(LAB, GP, b"texte", "m1"))
+    assert receiver.sync_once().failed == "network-error"
+    assert client.acked == [] and list((root / "q").glob("*")) == []
+
+
+def test_an_unforeseen_failure_quarantines_instead_of_blocking(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    receiver, client, root = setup
+
+    class Broken:
+        def validate(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("bug")
+
+    receiver.validator = Broken()
+    client.add("m1", LAB, _message(LAB, GP, b"texte", "m1"))
+    client.add("m2", LAB, _message(LAB, GP, b"texte 2", "m2"))
+    assert receiver.sync_once().quarantined == ["m1", "m2"]
+    assert "code: unreadable" in _reasons(root / "q")[0]

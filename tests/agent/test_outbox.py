@@ -81,14 +81,14 @@ def test_a_file_is_sent_then_moved_to_sent(tmp_path: Path, sender: FakeSender) -
 def test_a_file_still_being_written_waits(tmp_path: Path, sender: FakeSender) -> None:
     watcher = make_watcher(tmp_path, sender, settle=0.3)
     path = drop(tmp_path, "r.hpr", b"partial", age=0)
+    assert watcher.ready() == []  # just written
+    old = time.time() - 10
+    os.utime(path, (old, old))  # even with an old mtime, a change restarts the clock
     assert watcher.ready() == []
-    time.sleep(0.2)
     with path.open("ab") as handle:
-        handle.write(b" more")  # still growing: the clock starts again
+        handle.write(b" more")
     assert watcher.ready() == []
-    time.sleep(0.2)
-    assert watcher.ready() == []
-    time.sleep(0.2)
+    time.sleep(0.4)
     assert watcher.ready() == [path]
 
 

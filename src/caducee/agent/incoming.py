@@ -133,16 +133,20 @@ class Receiver:
                     f"authenticated ({envelope_sender})",
                     code="sender-mismatch",
                 )
+            attachments = attachments_of(opened.message)
         except (CryptoError, ValueError) as exc:
             code = exc.code if isinstance(exc, CaduceeError) else "malformed-message"
             reason = exc.reason if isinstance(exc, CaduceeError) else str(exc)
-            self.writer.quarantine(message_id, ciphertext, reason, code)
-            self.journal.record_incoming(message_id, sequence, envelope_sender, "quarantined", code)
-            report.quarantined.append(message_id)
-            self.client.ack(message_id)
+            self._set_aside(item, ciphertext, reason, code, report)
+            return
+        except AgentError:
+            raise  # network trouble while fetching a CRL: try again later, not quarantine
+        except Exception as exc:  # an unforeseen input must not block the mailbox
+            name = type(exc).__name__
+            self._set_aside(item, ciphertext, f"unreadable message ({name})", "unreadable", report)
             return
         delivered = self.writer.deliver(
-            attachments_of(opened.message),
+            attachments,
             sender=opened.sender,
             message_id=message_id,
             when=_message_time(opened.message),
@@ -158,6 +162,17 @@ class Receiver:
             len(delivered.written),
             delivered.duplicates,
         )
+
+    def _set_aside(
+        self, item: dict[str, Any], ciphertext: bytes, reason: str, code: str, report: SyncReport
+    ) -> None:
+        """Quarantine with a reason, record, acknowledge: kept, never dropped."""
+        message_id = str(item["message_id"])
+        self.writer.quarantine(message_id, ciphertext, reason, code)
+        sender = str(item.get("sender", "")).lower()
+        self.journal.record_incoming(message_id, int(item["sequence"]), sender, "quarantined", code)
+        report.quarantined.append(message_id)
+        self.client.ack(message_id)
 
     def run(self, stop: threading.Event, *, poll_timeout: float = 30.0) -> None:
         """Sync, then long-poll for more, until ``stop`` is set; never raises on one message."""

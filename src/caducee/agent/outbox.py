@@ -109,7 +109,8 @@ class OutboxWatcher:
             previous = self._seen.get(path.name)
             first = previous[2] if previous is not None and previous[:2] == key else now
             current[path.name] = (*key, first)
-            if now - first >= self.settle and wall - stat.st_mtime >= self.settle:
+            age = wall - stat.st_mtime  # negative: a clock ahead (network share); trust `first`
+            if now - first >= self.settle and (age >= self.settle or age < 0):
                 ready.append(path)
         self._seen = current
         return ready
