@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-## run: set up and run Caducée on its embedded default (SQLite, local files) under ./var
+## run: set up and run the demonstration on the embedded default (SQLite, local files):
+## a server, a lab and two GPs with their agents under ./var/demo, until Ctrl-C
 run: $(STAMP)
-	$(BIN)/caducee server init --data-dir $(DATA)
-	$(BIN)/caducee server run --data-dir $(DATA)
+	$(BIN)/caducee demo --dir $(DATA)/demo
 
 ## test: set up and run every check and test (ruff, mypy, pytest on SQLite and PostgreSQL)
 test: lint typecheck pytest

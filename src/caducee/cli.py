@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from caducee import __version__
-from caducee.commands import agent, formats, server, smime
+from caducee.commands import agent, demo, formats, server, smime
 
 __all__ = ["app"]
 
@@ -18,6 +18,7 @@ app.add_typer(server.app, name="server")
 app.add_typer(smime.app, name="smime")
 app.add_typer(formats.app, name="formats")
 app.add_typer(agent.app, name="agent")
+app.add_typer(demo.app, name="demo")
 
 
 @app.command()
