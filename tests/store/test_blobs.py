@@ -68,3 +68,26 @@ def test_bad_keys_and_urls_are_refused() -> None:
         blob_key("../../etc/passwd")
     with pytest.raises(ValueError, match="unsupported blob store URL"):
         open_blob_store("ftp://example.test/x")
+
+
+async def test_concurrent_local_puts_share_flushes_and_all_land(tmp_path: Path) -> None:
+    """Group durability: 200 concurrent writers, every blob readable, far fewer flushes."""
+    import asyncio
+    from unittest import mock
+
+    from caducee.store import _durability
+
+    store = open_blob_store((tmp_path / "group").as_uri())
+    calls = 0
+    real = _durability._syncfs
+
+    def counting(folder: Path) -> None:
+        nonlocal calls
+        calls += 1
+        real(folder)
+
+    with mock.patch.object(_durability, "_syncfs", counting):
+        blobs = [secrets.token_bytes(512) for _ in range(200)]
+        digests = await asyncio.gather(*(store.put(b) for b in blobs))
+    assert [await store.get(d) for d in digests] == blobs
+    assert 1 <= calls < 200

@@ -1,17 +1,14 @@
 """Ciphertext storage on obstore: a local folder by default, S3 for the scale-out.
 
 Blobs are content-addressed (``sha256/ab/cd/<hex>``): a message stored for many recipients
-is stored once, and a retried upload rewrites nothing. On a local folder each blob is
-fsync'ed before ``put`` returns, so "accepted" means "on disk".
+is stored once, and a retried upload rewrites nothing. On a local folder ``put`` returns
+once the file system was flushed after the write (one flush shared by concurrent writers,
+see ``_durability``), so "accepted" means "on disk".
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import hashlib
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,6 +17,7 @@ import obstore
 from obstore.exceptions import BaseError, NotFoundError
 from obstore.store import LocalStore, S3Store
 
+from caducee.store._durability import SyncRounds
 from caducee.store.errors import BlobNotFound, StoreUnavailable
 
 __all__ = ["BlobStore", "S3Options", "blob_key", "open_blob_store"]
@@ -49,6 +47,7 @@ class BlobStore:
     def __init__(self, store: LocalStore | S3Store, *, local_root: Path | None = None) -> None:
         self._store = store
         self._local_root = local_root
+        self._rounds = SyncRounds(local_root) if local_root is not None else None
 
     @property
     def url(self) -> str:
@@ -58,15 +57,14 @@ class BlobStore:
         """Store ``data``; return its SHA-256 hex. Durable when this returns."""
         digest = hashlib.sha256(data).hexdigest()
         key = blob_key(digest)
-        new_folders = self._local_root is not None and not (self._local_root / key).parent.exists()
         try:
             await obstore.put_async(self._store, key, data)
+            if self._rounds is not None:  # S3 answers a PUT once it is durable
+                await self._rounds.sync()
         except BaseError as exc:  # map third-party errors at the boundary
             raise StoreUnavailable(f"blob store refused the write of {digest}: {exc}") from exc
-        if self._local_root is not None:
-            loop = asyncio.get_running_loop()
-            path = self._local_root / key
-            await loop.run_in_executor(_fsync_pool(), _fsync_path, path, new_folders)
+        except OSError as exc:
+            raise StoreUnavailable(f"the blob folder could not be flushed: {exc}") from exc
         return digest
 
     async def get(self, digest_hex: str) -> bytes:
@@ -96,28 +94,6 @@ class BlobStore:
             return
         except BaseError as exc:
             raise StoreUnavailable(f"blob store refused to delete {digest_hex}: {exc}") from exc
-
-
-FSYNC_THREADS = 64  # fsync waits on the disk, not the CPU: many may wait at once
-
-
-@functools.cache
-def _fsync_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=FSYNC_THREADS, thread_name_prefix="caducee-fsync")
-
-
-def _fsync_path(path: Path, new_folders: bool) -> None:
-    """fsync a file and its folder (and the folders above when they were just made), so a
-    crash after "accepted" loses nothing."""
-    targets = [path, path.parent]
-    if new_folders:
-        targets += [path.parent.parent, path.parent.parent.parent]
-    for target in targets:
-        fd = os.open(target, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def open_blob_store(url: str, s3: S3Options | None = None) -> BlobStore:

@@ -1,0 +1,45 @@
+"""The mail edge: SMTP submission for mail clients, inbound mail from the MSSanté trust
+space (encrypted on arrival), the white list, application passwords, X-MSS-* headers."""
+
+from caducee.gateway.config import GatewayConfig
+from caducee.gateway.edge import SMTPEdge, load_tls_context, start_smtp_edge, stop_smtp_edge
+from caducee.gateway.errors import (
+    BadCredentials,
+    GatewayError,
+    HeaderError,
+    PasswordError,
+    SMTPRefusal,
+    TrustListError,
+    TrustListUnavailable,
+)
+from caducee.gateway.headers import MSSHeaders, read_mss_headers, set_mss_headers
+from caducee.gateway.inbound import InboundHandler
+from caducee.gateway.passwords import AppPasswordService, CreatedPassword, SMTPIdentity
+from caducee.gateway.submission import SubmissionHandler
+from caducee.gateway.trust_list import TrustList, TrustListRefresher, parse_trust_list
+
+__all__ = [
+    "AppPasswordService",
+    "BadCredentials",
+    "CreatedPassword",
+    "GatewayConfig",
+    "GatewayError",
+    "HeaderError",
+    "InboundHandler",
+    "MSSHeaders",
+    "PasswordError",
+    "SMTPEdge",
+    "SMTPIdentity",
+    "SMTPRefusal",
+    "SubmissionHandler",
+    "TrustList",
+    "TrustListError",
+    "TrustListRefresher",
+    "TrustListUnavailable",
+    "load_tls_context",
+    "parse_trust_list",
+    "read_mss_headers",
+    "set_mss_headers",
+    "start_smtp_edge",
+    "stop_smtp_edge",
+]
