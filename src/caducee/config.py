@@ -48,6 +48,18 @@ class Settings(BaseSettings):
     mail_domain: str = "caducee.test"
     support_contact: str = "support@caducee.test"
     support_hours: str = "lun.–ven. 8 h–19 h"
+    smtp_enabled: bool = Field(
+        default=False,
+        description="Run the SMTP edge (submission and inbound from MSSanté operators).",
+    )
+    smtp_submission_port: int = 587
+    smtp_inbound_port: int = 25
+    smtp_trust_list_source: str | None = Field(
+        default=None, description="URL or path of the MSSanté white list (listeblanche XML)."
+    )
+    smtp_trust_list_local: str | None = Field(
+        default=None, description="Extra sender domains allowed, comma-separated."
+    )
     ca_passphrase: str | None = Field(
         default=None,
         description="Passphrase protecting the CA keys; default: a random one kept in the "

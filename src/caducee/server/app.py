@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from caducee import __version__
 from caducee.config import Settings
 from caducee.evidence import EvidenceLog, load_log_identity
+from caducee.gateway import start_smtp_edge
 from caducee.relay import InProcessNotifier
 from caducee.server import (
     routes_admin,
@@ -20,6 +21,7 @@ from caducee.server import (
     routes_directory,
     routes_ledger,
     routes_pki,
+    routes_policy,
     routes_relay,
     routes_status,
 )
@@ -60,9 +62,12 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         )
         state.extras["evidence_log"] = EvidenceLog(database, identity)
         app.state.caducee = state
+        edge = await start_smtp_edge(state) if settings.smtp_enabled else None
         try:
             yield
         finally:
+            if edge is not None:
+                await edge.stop()
             await database.close()
 
     app = FastAPI(
@@ -80,4 +85,5 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.include_router(routes_relay.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_ledger.router)
+    app.include_router(routes_policy.router)
     return app

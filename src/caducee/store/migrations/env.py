@@ -3,8 +3,12 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+# Register every domain's tables on Base.metadata (autogenerate compares against them).
+import caducee.directory.content_policy
 import caducee.directory.models
-import caducee.relay.models  # noqa: F401  (register the domain tables on Base.metadata)
+import caducee.evidence.models
+import caducee.gateway.passwords
+import caducee.relay.models  # noqa: F401
 from caducee.store.models import Base
 
 config = context.config
