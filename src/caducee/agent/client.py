@@ -234,3 +234,8 @@ class ServerClient:
 
     def ack(self, message_id: str) -> None:
         self._send("POST", f"/api/v1/mailbox/messages/{message_id}/ack")
+
+    def content_policy(self) -> dict[str, Any]:
+        """``GET /api/v1/policy``: {organisation, default, policy} for this agent's mailbox."""
+        answer: dict[str, Any] = self._send("GET", "/api/v1/policy").json()
+        return answer

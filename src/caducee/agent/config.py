@@ -4,10 +4,13 @@ An agent folder holds the settings, the certificate, the pinned CA certificates,
 and (by default) the key file and the exchange folders::
 
     agent.json  certificate.pem  root.pem  issuing.pem  key.pem  journal.sqlite
-    outbox/  sent/  errors/  inbox/  archive/  quarantine/
+    outbox/  sent/  errors/  inbox/  archive/  quarantine/  to-match/
 
 Relative paths in the settings are relative to the folder. ``key`` is a file path or a
-``pkcs11:`` URI (RFC 7512).
+``pkcs11:`` URI (RFC 7512). ``output_format`` is how results are written into the inbox:
+``split``/``hprim`` (HPRIM as received, one file per document), ``original`` (the file as
+sent), ``hl7`` (HL7 v2 ORU^R01) or ``fhir`` (FHIR R4B JSON). ``patients_csv`` names the
+practice's patient list (a CSV export); when set, documents are matched to its patients.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ __all__ = ["CONFIG_JSON", "CONFIG_TOML", "FOLDERS", "OUTPUT_FORMATS", "AgentConf
 
 CONFIG_JSON = "agent.json"
 CONFIG_TOML = "agent.toml"
-FOLDERS = ("outbox", "sent", "errors", "inbox", "archive", "quarantine")
-OUTPUT_FORMATS = ("split", "original")  # HPRIM: one file per document, or the file as sent
+FOLDERS = ("outbox", "sent", "errors", "inbox", "archive", "quarantine", "to_match")
+OUTPUT_FORMATS = ("split", "original", "hprim", "hl7", "fhir")  # "hprim" is "split"
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,9 @@ class AgentConfig:
     inbox: str = "inbox"
     archive: str = "archive"
     quarantine: str = "quarantine"
+    to_match: str = "to-match"
     output_format: str = "split"
+    patients_csv: str = ""
     settle_seconds: float = 2.0
     poll_timeout: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -66,6 +71,11 @@ class AgentConfig:
         if name not in FOLDERS:
             raise ConfigError(f"unknown folder {name!r}")
         return self.path(str(getattr(self, name)))
+
+    @property
+    def patients_path(self) -> Path | None:
+        """The practice's patient list, when one is configured."""
+        return self.path(self.patients_csv) if self.patients_csv else None
 
     @property
     def journal_path(self) -> Path:

@@ -1,29 +1,36 @@
 """Writing received documents for the practice software: never overwrite, never twice.
 
-Names are ``YYYYMMDD-HHMMSS_<sender>_<patient or document>_<msgid8>.<ext>``, ASCII only.
-Each file is written under a temporary name opened with ``O_CREAT | O_EXCL``, synced, then
-hard-linked to its final name (``link`` fails rather than replace an existing file; the
-name then gets ``-2``, ``-3``...) and the temporary name removed: the practice software
-never sees a partial file. A document whose SHA-256 was already written is recorded in the
-journal and not written again. Ciphertexts are archived; what cannot be opened goes to
-``quarantine/`` with ``<id>.reason.txt``.
+Names are ``YYYYMMDD-HHMMSS_<sender>_<patient or document>_<msgid8>[_pat-<id>].<ext>``,
+ASCII only, written exclusively (:func:`~caducee.agent.names.write_exclusive`): the practice
+software never sees a partial file. A document whose SHA-256 was already written is recorded
+in the journal and not written again. Results are written in the agent's ``output_format``
+(:mod:`caducee.agent.pieces`); when a file is converted its original is kept in ``archive/``
+too. With a patient list, each document is matched: EXACT → the name carries the practice's
+patient id; UNCERTAIN → the "to match" queue, never the inbox; NONE → the inbox without an
+id (the practice software creates the patient). Ciphertexts are archived; what cannot be
+opened goes to ``quarantine/`` with ``<id>.reason.txt``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import re
-import unicodedata
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from caducee.agent.errors import InboxError
 from caducee.agent.journal import Journal
-from caducee.agent.recipients import FINFICHIER, is_hprim, split_hprim
+from caducee.agent.names import document_name, safe_component, write_exclusive
+from caducee.agent.pieces import Piece, hprim_label, pieces_of
+from caducee.agent.tomatch import QUEUE_PREFIX, ToMatchQueue
+from caducee.policy.matching import (
+    MatchResult,
+    MatchStatus,
+    PatientQuery,
+    PracticePatient,
+    match_patient,
+)
 
 __all__ = [
     "Delivered",
@@ -35,79 +42,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-_UNSAFE = re.compile(r"[^A-Za-z0-9.\-]+")
-MAX_COMPONENT = 40
-MAX_COUNTER = 10_000
-
-
-def safe_component(text: str, *, limit: int = MAX_COMPONENT, default: str = "document") -> str:
-    """``text`` as a portable file-name piece: ASCII letters, digits, ``.`` and ``-``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    cleaned = _UNSAFE.sub("-", ascii_text).strip(".-")
-    cleaned = re.sub(r"-{2,}", "-", cleaned)[:limit].strip(".-")
-    return cleaned or default
-
-
-def document_name(when: datetime, sender: str, label: str, message_id: str, ext: str) -> str:
-    """``YYYYMMDD-HHMMSS_<sender>_<label>_<msgid8>.<ext>``, sanitised."""
-    local_part = sender.split("@", 1)[0]
-    msgid8 = safe_component(message_id.replace("-", ""), limit=8, default="00000000")
-    extension = safe_component(ext.lstrip("."), limit=10, default="bin").lower()
-    return (
-        f"{when:%Y%m%d-%H%M%S}_{safe_component(local_part, default='sender')}_"
-        f"{safe_component(label)}_{msgid8}.{extension}"
-    )
-
-
-def hprim_label(document: bytes) -> str:
-    """The patient's name (header lines 2 and 3) of an HPRIM document, else its file number."""
-    lines = document.replace(b"\r\n", b"\n").split(b"\n")
-    text = [line.decode("cp1252", errors="replace").strip() for line in lines[:12]]
-    if len(text) >= 3 and (text[1] or text[2]):
-        return "-".join(p for p in (text[1], text[2]) if p)
-    if len(text) >= 9 and text[8]:
-        return text[8]
-    return "document"
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_exclusive(folder: Path, name: str, data: bytes, *, mode: int = 0o640) -> Path:
-    """Write ``data`` as ``folder/name`` (or ``name-2``...), never replacing any file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    temp = folder / f".caducee-{uuid.uuid4().hex}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        stem, dot, ext = name.rpartition(".")
-        if not dot:
-            stem, ext = name, ""
-        for counter in range(1, MAX_COUNTER):
-            candidate = name if counter == 1 else f"{stem}-{counter}{dot}{ext}"
-            target = folder / candidate
-            try:
-                os.link(temp, target)
-            except FileExistsError:
-                continue
-            _fsync_dir(folder)
-            return target
-        raise InboxError(f"no free name for {name} in {folder}")
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -116,10 +50,14 @@ class Delivered:
 
     written: tuple[Path, ...]
     duplicates: int
+    queued: tuple[Path, ...] = ()
+
+
+Patients = Callable[[], tuple[PracticePatient, ...] | None]
 
 
 class InboxWriter:
-    """The inbox, archive and quarantine folders of one agent, with its journal."""
+    """The inbox, archive, quarantine and "to match" folders of one agent, with its journal."""
 
     def __init__(
         self,
@@ -129,17 +67,34 @@ class InboxWriter:
         archive: Path,
         quarantine: Path,
         split: bool = True,
+        output_format: str | None = None,
+        to_match: Path | None = None,
+        patients: Patients | None = None,
     ) -> None:
         self.journal = journal
         self.inbox = inbox
         self.archive_dir = archive
         self.quarantine_dir = quarantine
-        self.split = split
+        self.output_format = output_format or ("split" if split else "original")
+        self.queue = ToMatchQueue(to_match or inbox.parent / "to-match", inbox, journal)
+        self.patients = patients
 
     def write_document(
-        self, data: bytes, *, sender: str, label: str, message_id: str, ext: str, when: datetime
+        self,
+        data: bytes,
+        *,
+        sender: str,
+        label: str,
+        message_id: str,
+        ext: str,
+        when: datetime,
+        patient_id: str = "",
+        match: MatchResult | None = None,
     ) -> Path | None:
-        """Write one document unless the same content was written before (then ``None``)."""
+        """Write one document unless the same content was written before (then ``None``).
+
+        With an uncertain ``match`` it goes to the "to match" queue instead of the inbox.
+        """
         digest = hashlib.sha256(data).hexdigest()
         owner = self.journal.document_message(digest)
         if owner is not None:
@@ -149,12 +104,53 @@ class InboxWriter:
                 "document %s of %s already delivered: not written again", digest[:16], message_id
             )
             return None
-        path = write_exclusive(
-            self.inbox, document_name(when, sender, label, message_id, ext), data
-        )
+        if match is not None and match.status is MatchStatus.UNCERTAIN:
+            path = self.queue.put(
+                data, sender=sender, label=label, message_id=message_id, ext=ext, when=when,
+                match=match,
+            )  # fmt: skip
+            self.journal.record_document(digest, message_id, QUEUE_PREFIX + path.name)
+            return path
+        name = document_name(when, sender, label, message_id, ext, patient_id=patient_id)
+        path = write_exclusive(self.inbox, name, data)
         self.journal.record_document(digest, message_id, path.name)
         log.info("document %s of %s written into the inbox", digest[:16], message_id)
         return path
+
+    def _matches(self, pieces: list[Piece]) -> list[MatchResult | None]:
+        """One match per piece; a piece with no document follows the message's documents."""
+        patients = self.patients() if self.patients is not None else None
+        if patients is None:
+            return [None] * len(pieces)
+        own = [
+            match_patient(PatientQuery.from_header(p.document.header), patients)
+            if p.document is not None
+            else None
+            for p in pieces
+        ]
+        known = [m for m in own if m is not None]
+        ids = {m.patient_id for m in known if m.status is MatchStatus.EXACT}
+        uncertain = [m for m in known if m.status is MatchStatus.UNCERTAIN]
+        if uncertain or len(ids) > 1:
+            follow: MatchResult | None = uncertain[0] if uncertain else MatchResult(
+                MatchStatus.UNCERTAIN, None, tuple(c for m in known for c in m.candidates),
+                "several-patients",
+            )  # fmt: skip
+        elif known and len(ids) == 1 and all(m.status is MatchStatus.EXACT for m in known):
+            follow = known[0]
+        else:
+            follow = None
+        return [m if m is not None else follow for m in own]
+
+    def keep_original(self, message_id: str, index: int, filename: str, data: bytes) -> Path:
+        """An attachment as received, next to the ciphertext, when the inbox has a conversion."""
+        ext = safe_component(filename.rpartition(".")[2] or "bin", limit=10, default="bin")
+        base = safe_component(message_id, limit=120, default="message")
+        name = f"{base}.{index}.{ext.lower()}"
+        existing = self.archive_dir / name
+        if existing.exists() and existing.read_bytes() == data:
+            return existing
+        return write_exclusive(self.archive_dir, name, data, mode=0o600)
 
     def deliver(
         self,
@@ -164,31 +160,31 @@ class InboxWriter:
         message_id: str,
         when: datetime,
     ) -> Delivered:
-        """Write every attachment; HPRIM files one document per file when ``split``."""
+        """Write every attachment in the output format, matched to patients when possible."""
         written: list[Path] = []
+        queued: list[Path] = []
         duplicates = 0
-        for filename, data in attachments:
-            stem, dot, ext = filename.rpartition(".")
-            if not dot:
-                stem, ext = filename, "bin"
-            if self.split and is_hprim(data):
-                documents = split_hprim(data)
-                newline = b"\r\n" if b"\r\n" in data else b"\n"
-                pieces = [
-                    (hprim_label(d), d if d.endswith(b"\n") else d + newline) for d in documents
-                ]
-                pieces = [(label, d + FINFICHIER + newline) for label, d in pieces]
+        pieces: list[Piece] = []
+        for index, (filename, data) in enumerate(attachments, start=1):
+            found = pieces_of(filename, data, self.output_format)
+            if any(p.converted for p in found):
+                self.keep_original(message_id, index, filename, data)
+            if any(p.failed for p in found):
+                log.warning("message %s: a document could not be converted", message_id)
+            pieces += found
+        for piece, match in zip(pieces, self._matches(pieces), strict=True):
+            patient_id = match.patient_id if match and match.status is MatchStatus.EXACT else ""
+            path = self.write_document(
+                piece.data, sender=sender, label=piece.label, message_id=message_id,
+                ext=piece.ext, when=when, patient_id=patient_id or "", match=match,
+            )  # fmt: skip
+            if path is None:
+                duplicates += 1
+            elif path.parent == self.inbox:
+                written.append(path)
             else:
-                pieces = [(stem, data)]
-            for label, piece in pieces:
-                path = self.write_document(
-                    piece, sender=sender, label=label, message_id=message_id, ext=ext, when=when
-                )
-                if path is None:
-                    duplicates += 1
-                else:
-                    written.append(path)
-        return Delivered(tuple(written), duplicates)
+                queued.append(path)
+        return Delivered(tuple(written), duplicates, tuple(queued))
 
     def archive(self, message_id: str, ciphertext: bytes) -> Path:
         """Keep the ciphertext as received (``archive/<id>.p7m``), once."""

@@ -3,6 +3,8 @@
 A message is acknowledged only once it is safe on disk: written into the inbox, recorded as
 a duplicate, or set aside in quarantine with a reason (a bad signature, a revoked or unknown
 sender certificate, a From that is not the authenticated sender, unreadable content).
+Each message is classified by the content policy first: a PDF-only result is still written
+(nothing is ever lost) and its flags are kept in the journal for the local pages.
 Network trouble stops the pass without acknowledging: the next pass tries again. New mail is
 awaited with the server's long poll (``/mailbox/wait``), never a busy loop.
 """
@@ -29,8 +31,9 @@ from caducee.crypto.errors import CryptoError
 from caducee.crypto.smime import open_smime
 from caducee.crypto.trust import CertificateValidator
 from caducee.errors import CaduceeError
+from caducee.policy.content import Part, ReceivedFlag, classify_received
 
-__all__ = ["Receiver", "SyncReport", "attachments_of"]
+__all__ = ["Receiver", "SyncReport", "attachments_of", "flags_of"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,18 @@ class SyncReport:
     duplicates: int = 0
     files: int = 0
     failed: str = ""
+    flagged: list[str] = field(default_factory=list)
+    queued: int = 0
+
+
+def flags_of(attachments: list[tuple[str, bytes]]) -> set[str]:
+    """The content policy's flags for a received message (``pdf-only``, ``structured``...)."""
+    try:
+        verdict = classify_received([Part(name, data) for name, data in attachments])
+    except Exception as exc:  # classification never blocks delivery
+        log.warning("could not classify a message (%s)", type(exc).__name__)
+        return set()
+    return {flag.value for flag in verdict.flags}
 
 
 def attachments_of(message: EmailMessage) -> list[tuple[str, bytes]]:
@@ -145,6 +160,12 @@ class Receiver:
             name = type(exc).__name__
             self._set_aside(item, ciphertext, f"unreadable message ({name})", "unreadable", report)
             return
+        flags = flags_of(attachments)
+        if flags:
+            self.journal.record_flags(message_id, flags)
+        if ReceivedFlag.PDF_ONLY.value in flags:
+            report.flagged.append(message_id)
+            log.warning("message %s is a PDF-only result: delivered, flagged", message_id)
         delivered = self.writer.deliver(
             attachments,
             sender=opened.sender,
@@ -155,11 +176,13 @@ class Receiver:
         report.delivered.append(message_id)
         report.files += len(delivered.written)
         report.duplicates += delivered.duplicates
+        report.queued += len(delivered.queued)
         self.client.ack(message_id)
         log.info(
-            "message %s delivered: %d file(s), %d duplicate(s)",
+            "message %s delivered: %d file(s), %d to match, %d duplicate(s)",
             message_id,
             len(delivered.written),
+            len(delivered.queued),
             delivered.duplicates,
         )
 

@@ -5,6 +5,7 @@
   it) and whether it was sent. A file already ``sent`` is never submitted again.
 - ``incoming``: every received message id and what became of it (written, quarantined).
 - ``documents``: the SHA-256 of every document written into the inbox (no duplicates).
+- ``flags``: what the content policy noticed in a received message (``pdf-only``...).
 - ``state``: small values such as the sync cursor.
 
 One ``Journal`` per thread; it holds ids and digests only, never content.
@@ -32,6 +33,8 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS duplicates (
     sha256 TEXT NOT NULL, message_id TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (sha256, message_id));
+CREATE TABLE IF NOT EXISTS flags (
+    message_id TEXT NOT NULL, flag TEXT NOT NULL, PRIMARY KEY (message_id, flag));
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -168,6 +171,30 @@ class Journal:
             "INSERT OR IGNORE INTO documents (sha256, message_id, path, at) VALUES (?, ?, ?, ?)",
             (sha256, message_id, path, _now()),
         )
+
+    def move_document(self, sha256: str, path: str) -> None:
+        """A document moved (from the "to match" queue into the inbox)."""
+        self._db.execute("UPDATE documents SET path = ? WHERE sha256 = ?", (path, sha256))
+
+    def record_flags(self, message_id: str, flags: set[str] | frozenset[str]) -> None:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO flags (message_id, flag) VALUES (?, ?)",
+            [(message_id, flag) for flag in sorted(flags)],
+        )
+
+    def flags_of(self, message_id: str) -> set[str]:
+        rows = self._db.execute("SELECT flag FROM flags WHERE message_id = ?", (message_id,))
+        return {str(row[0]) for row in rows}
+
+    def document_flags(self) -> dict[str, set[str]]:
+        """Flags of the message each written document came from, by document path."""
+        rows = self._db.execute(
+            "SELECT d.path, f.flag FROM documents d JOIN flags f ON f.message_id = d.message_id"
+        )
+        found: dict[str, set[str]] = {}
+        for path, flag in rows:
+            found.setdefault(str(path), set()).add(str(flag))
+        return found
 
     def record_duplicate(self, sha256: str, message_id: str) -> None:
         """A document received again (same content): recorded, not written twice."""

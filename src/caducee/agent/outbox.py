@@ -8,6 +8,11 @@ after a crash resubmits the very same bytes and the server answers "already acce
 After sending, the file (and its ``.to`` side-car) moves to ``sent/``; a file that cannot be
 sent moves to ``errors/`` with ``<name>.reason.txt``. Network trouble leaves it for later.
 Hidden files, ``*.tmp``, ``*.part``, ``*~`` and side-cars are never taken.
+
+The content policy is applied before encrypting: a STRICT refusal moves the file to
+``errors/`` with a reason in French then English saying what to do instead; an ADVISORY
+finding is logged and shown on the "sent" page. A file that is not HPRIM and has the stem
+of a stable HPRIM file (``CR123.hpr`` and ``CR123.pdf``) travels with it, in one message.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +34,18 @@ from caducee.agent.journal import Journal
 from caducee.agent.outgoing import Prepared, Sender, new_message_id
 from caducee.agent.recipients import SIDECAR_SUFFIX, resolve_recipients
 from caducee.crypto.errors import CryptoError
+from caducee.formats.sniff import FileKind, sniff
+from caducee.policy.content import Mode
+from caducee.policy.errors import ContentRefused, PolicyError
 
-__all__ = ["IGNORED_SUFFIXES", "OutboxWatcher", "Outcome", "move_unique"]
+__all__ = [
+    "IGNORED_SUFFIXES",
+    "OutboxWatcher",
+    "Outcome",
+    "group_companions",
+    "move_unique",
+    "refusal_text",
+]
 
 log = logging.getLogger(__name__)
 IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~", SIDECAR_SUFFIX)
@@ -52,6 +68,46 @@ def move_unique(source: Path, folder: Path) -> Path:
     raise AgentError(f"no free name for {source.name} in {folder}")
 
 
+def _is_structured(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(64 * 1024)
+    except OSError:
+        return False
+    return sniff(head) in (FileKind.HPRIM, FileKind.HPRIM_SANTE)
+
+
+def group_companions(ready: Sequence[Path]) -> list[tuple[Path, list[Path]]]:
+    """Each HPRIM file with the other files of its stem; the rest alone, in order."""
+    structured = {p for p in ready if _is_structured(p)}
+    by_stem: dict[str, list[Path]] = {}
+    for path in ready:
+        by_stem.setdefault(path.stem, []).append(path)
+    taken: set[Path] = set()
+    groups: list[tuple[Path, list[Path]]] = []
+    for path in ready:
+        if path in structured:
+            mates = [p for p in by_stem[path.stem] if p not in structured and p not in taken]
+            taken.update(mates)
+            groups.append((path, mates))
+    for path in ready:
+        if path not in structured and path not in taken:
+            groups.append((path, []))
+    return groups
+
+
+def refusal_text(exc: ContentRefused) -> str:
+    """What was refused and what to do, in French then in English (one line per rule)."""
+    french, english = [], []
+    for finding in exc.findings:
+        if getattr(finding, "mode", None) is not Mode.STRICT:
+            continue
+        fr, _, en = str(getattr(finding, "message", "")).partition(" / ")
+        french.append(f"- {fr}")
+        english.append(f"- {en or fr}")
+    return "Français :\n" + "\n".join(french) + "\n\nEnglish:\n" + "\n".join(english) + "\n"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What became of one outbox file."""
@@ -60,6 +116,7 @@ class Outcome:
     state: str  # "sent", "already-sent", "failed", "postponed"
     message_id: str = ""
     reason: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 class OutboxWatcher:
@@ -116,72 +173,112 @@ class OutboxWatcher:
         return ready
 
     # -- one file ------------------------------------------------------------------------
-    def process(self, path: Path) -> Outcome:
-        """Send one stable file, or move it aside with a reason; never raises for one file."""
+    def process(self, path: Path, companions: Sequence[Path] = ()) -> Outcome:
+        """Send one stable file (and companions), or move it aside with a reason; never raises."""
         try:
-            return self._process(path)
+            return self._process(path, list(companions))
         except (AgentError, CryptoError, OSError) as exc:
             code = getattr(exc, "code", type(exc).__name__)
             log.error("outbox: a file was not handled (%s); it stays for a retry", code)
             return Outcome(path.name, "postponed", reason=str(code))
 
-    def _process(self, path: Path) -> Outcome:
+    def _process(self, path: Path, companions: list[Path]) -> Outcome:
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         record = self.journal.outgoing(digest, path.name)
         if record is not None and record.state == "sent":
             log.info("outbox: file %s was already sent as %s", digest[:16], record.message_id)
-            self._move_sent(path)
+            self._move_sent(path, companions)
             return Outcome(path.name, "already-sent", record.message_id)
         try:
             recipients = resolve_recipients(path, data)
         except AgentError as exc:
-            return self._fail(path, digest, exc.code, exc.reason)
+            return self._fail(path, digest, exc.code, exc.reason, companions)
         record = self.journal.begin_outgoing(digest, path.name, new_message_id(self.sender.address))
+        mates = [(p.name, p.read_bytes()) for p in companions]
         try:
-            prepared = self._prepared(record.message_id, recipients, path.name, data)
+            prepared = self._prepared(record.message_id, recipients, path.name, data, mates)
             result = self.sender.submit(prepared)
         except (NetworkError, ServerError) as exc:
             if isinstance(exc, NetworkError) or exc.retryable:
                 log.warning("outbox: %s postponed (%s)", record.message_id, exc.code)
                 return Outcome(path.name, "postponed", record.message_id, exc.code)
-            return self._fail(path, digest, exc.code, exc.reason)
-        except (AgentError, CryptoError) as exc:
-            return self._fail(path, digest, exc.code, exc.reason)
-        self.journal.finish_outgoing(digest, path.name, state="sent", recipients=result.recipients)
+            return self._fail(path, digest, exc.code, exc.reason, companions)
+        except ContentRefused as exc:
+            detail = refusal_text(exc)
+            return self._fail(path, digest, exc.code, exc.reason, companions, detail)
+        except (AgentError, CryptoError, PolicyError) as exc:
+            return self._fail(path, digest, exc.code, exc.reason, companions)
+        warned = ",".join(prepared.warnings)
+        self.journal.finish_outgoing(
+            digest,
+            path.name,
+            state="sent",
+            recipients=result.recipients,
+            reason=f"advisory: {warned}" if warned else "",
+        )
         (self.pending / f"{record.message_id}.json").unlink(missing_ok=True)
-        self._move_sent(path)
-        return Outcome(path.name, "sent", record.message_id)
+        self._move_sent(path, companions)
+        return Outcome(path.name, "sent", record.message_id, warnings=prepared.warnings)
 
-    def _prepared(self, message_id: str, to: list[str], name: str, data: bytes) -> Prepared:
+    def _prepared(
+        self,
+        message_id: str,
+        to: list[str],
+        name: str,
+        data: bytes,
+        companions: Sequence[tuple[str, bytes]] = (),
+    ) -> Prepared:
         """The ciphertext of an earlier attempt if there was one, else a new one, kept."""
         stash = self.pending / f"{message_id}.json"
         if stash.exists():
             saved = json.loads(stash.read_text("utf-8"))
             return Prepared(
-                message_id, tuple(saved["to"]), saved["date"], base64.b64decode(saved["der"])
+                message_id,
+                tuple(saved["to"]),
+                saved["date"],
+                base64.b64decode(saved["der"]),
+                tuple(saved.get("warnings", ())),
             )
-        prepared = self.sender.prepare(to, name, data, message_id=message_id)
+        extra = {"companions": companions} if companions else {}
+        prepared = self.sender.prepare(to, name, data, message_id=message_id, **extra)
         saved = {
             "to": list(prepared.recipients),
             "date": prepared.date,
             "der": base64.b64encode(prepared.der).decode("ascii"),
+            "warnings": list(prepared.warnings),
         }
         write_exclusive(self.pending, stash.name, json.dumps(saved).encode(), mode=0o600)
         return prepared
 
-    def _move_sent(self, path: Path) -> None:
+    def _move_sent(self, path: Path, companions: Sequence[Path] = ()) -> None:
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
         move_unique(path, self.sent)
         if sidecar.exists():
             move_unique(sidecar, self.sent)
+        for mate in companions:
+            if mate.exists():
+                move_unique(mate, self.sent)
 
-    def _fail(self, path: Path, digest: str, code: str, reason: str) -> Outcome:
+    def _fail(
+        self,
+        path: Path,
+        digest: str,
+        code: str,
+        reason: str,
+        companions: Sequence[Path] = (),
+        detail: str = "",
+    ) -> Outcome:
         moved = move_unique(path, self.errors)
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
         if sidecar.exists():
             move_unique(sidecar, self.errors)
+        for mate in companions:
+            if mate.exists():
+                move_unique(mate, self.errors)
         text = f"file: {path.name}\nsha256: {digest}\ncode: {code}\nreason: {reason}\n"
+        if detail:
+            text += "\n" + detail
         write_exclusive(self.errors, f"{moved.name}.reason.txt", text.encode("utf-8"))
         if self.journal.outgoing(digest, path.name) is not None:
             self.journal.finish_outgoing(digest, path.name, state="failed", reason=code)
@@ -191,9 +288,9 @@ class OutboxWatcher:
     # -- loops ---------------------------------------------------------------------------
     def process_ready(self) -> list[Outcome]:
         outcomes = []
-        for path in self.ready():
+        for path, companions in group_companions(self.ready()):
             try:
-                outcomes.append(self.process(path))
+                outcomes.append(self.process(path, companions))
             except Exception as exc:  # a bug must not stop the outbox: log, retry later
                 log.error("outbox: unexpected %s; the file stays for a retry", type(exc).__name__)
                 outcomes.append(Outcome(path.name, "postponed", reason=type(exc).__name__))

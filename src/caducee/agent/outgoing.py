@@ -1,10 +1,13 @@
 """Sending one document: inner message, recipient certificates, sign-then-encrypt, submit.
 
 The inner RFC 5322 message (encrypted, so it may carry the file name) has a short text part
-and the file as an ``application/octet-stream`` attachment, byte for byte. The outer envelope
-the server sees has the neutral subject only. Every recipient certificate given by the
-directory is validated first (chain to the pinned root, not revoked, fit for encryption);
-the sender's own certificate is added so the sent copy stays readable.
+and the file (and any companion, such as the PDF beside an HPRIM report) as
+``application/octet-stream`` attachments, byte for byte, under unique names. Before anything
+is encrypted, the content policy is applied: a STRICT rule raises ``ContentRefused``, an
+ADVISORY one is logged (rule codes and digests) and kept in ``Prepared.warnings``. The
+outer envelope the server sees has the neutral subject only. Every recipient certificate
+given by the directory is validated first (chain to the pinned root, not revoked, fit for
+encryption); the sender's own certificate is added so the sent copy stays readable.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -28,6 +31,9 @@ from caducee.crypto.cms_sign import SignerKey
 from caducee.crypto.errors import CertificateError
 from caducee.crypto.smime import NEUTRAL_SUBJECT, build_smime
 from caducee.crypto.trust import CertificateValidator, KeyPurpose
+from caducee.formats.sniff import FileKind
+from caducee.policy.content import ContentPolicy, Part, enforce_outgoing, unique_names
+from caducee.policy.errors import ContentRefused
 
 __all__ = ["Prepared", "SendResult", "Sender", "build_inner_message", "new_message_id"]
 
@@ -48,8 +54,11 @@ def build_inner_message(
     data: bytes,
     message_id: str,
     date: datetime,
+    companions: Sequence[tuple[str, bytes]] = (),
 ) -> bytes:
-    """The inner message: headers, a short text, and the file attached unchanged."""
+    """The inner message: headers, a short text, the file and its companions unchanged."""
+    names = unique_names([filename, *(name for name, _ in companions)])
+    filename = names[0]
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
@@ -60,7 +69,11 @@ def build_inner_message(
     message.set_content(
         f"Document transmis par Caducée / document sent with Caducée : {filename}\n"
     )
-    message.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
+    files = [(filename, data), *zip(names[1:], (d for _, d in companions), strict=True)]
+    for name, content in files:
+        message.add_attachment(
+            content, maintype="application", subtype="octet-stream", filename=name
+        )
     return message.as_bytes()
 
 
@@ -81,6 +94,7 @@ class Prepared:
     recipients: tuple[str, ...]
     date: str
     der: bytes
+    warnings: tuple[str, ...] = ()  # the ADVISORY rules that fired
 
 
 class Sender:
@@ -95,6 +109,7 @@ class Sender:
         key: SignerKey,
         validator: CertificateValidator,
         extra_certs: Sequence[x509.Certificate] = (),
+        policy: Callable[[], ContentPolicy] | None = None,
     ) -> None:
         self.client = client
         self.address = address.lower()
@@ -102,6 +117,30 @@ class Sender:
         self.key = key
         self.validator = validator
         self.extra_certs = tuple(extra_certs)
+        self.policy = policy
+
+    def check_content(
+        self, filename: str, data: bytes, companions: Sequence[tuple[str, bytes]] = ()
+    ) -> tuple[str, ...]:
+        """Apply the content policy: raise ``ContentRefused`` (STRICT), else the warnings.
+
+        Every outgoing file is taken as a result; one that is HPRIM must name its patient.
+        """
+        if self.policy is None:
+            return ()
+        parts = [Part(filename, data), *(Part(n, d) for n, d in companions)]
+        about_patient = any(p.kind in (FileKind.HPRIM, FileKind.HPRIM_SANTE) for p in parts)
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        try:
+            verdict = enforce_outgoing(parts, self.policy(), about_patient=about_patient)
+        except ContentRefused as exc:
+            rules = ",".join(sorted({str(getattr(f, "rule", "")) for f in exc.findings}))
+            log.warning("content policy refused file %s (%s)", digest, rules)
+            raise
+        warnings = tuple(sorted({f.rule.value for f in verdict.warnings}))
+        if warnings:
+            log.warning("content policy: file %s sent with advisory %s", digest, ",".join(warnings))
+        return warnings
 
     def recipient_certificates(self, addresses: Sequence[str]) -> list[x509.Certificate]:
         """The directory's certificates for each address, each validated; at least one each."""
@@ -132,11 +171,13 @@ class Sender:
         data: bytes,
         *,
         message_id: str | None = None,
+        companions: Sequence[tuple[str, bytes]] = (),
     ) -> Prepared:
-        """Validate the recipients, build, sign and encrypt (nothing is sent yet)."""
+        """Check the content, validate the recipients, build, sign, encrypt (nothing sent)."""
         to = [r.strip().lower() for r in recipients if r.strip()]
         if not to:
             raise RecipientError("no recipient")
+        warnings = self.check_content(filename, data, companions)
         message_id = message_id or new_message_id(self.address)
         certs = self.recipient_certificates(to)
         now = datetime.now(UTC)
@@ -147,6 +188,7 @@ class Sender:
             data=data,
             message_id=message_id,
             date=now,
+            companions=companions,
         )
         smime = build_smime(
             inner,
@@ -155,7 +197,8 @@ class Sender:
             [*certs, self.certificate],
             extra_certs=self.extra_certs,
         )
-        return Prepared(message_id, tuple(to), format_datetime(now), smime_to_der(smime))
+        der = smime_to_der(smime)
+        return Prepared(message_id, tuple(to), format_datetime(now), der, warnings)
 
     def submit(self, prepared: Prepared) -> SendResult:
         """Submit a prepared ciphertext; submitting the same one again is answered, not doubled."""

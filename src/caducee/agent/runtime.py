@@ -24,6 +24,8 @@ from caducee.agent.journal import Journal
 from caducee.agent.keystore import build_csr, create_key, load_key
 from caducee.agent.outbox import OutboxWatcher
 from caducee.agent.outgoing import Sender
+from caducee.agent.policy_cache import POLICY_FILE, PolicyCache
+from caducee.agent.tomatch import PatientList
 from caducee.agent.trust import make_validator
 from caducee.crypto.cms_sign import SignerKey
 from caducee.crypto.errors import CryptoError
@@ -99,6 +101,7 @@ class AgentRuntime:
     certificate: x509.Certificate
     client: ServerClient
     journal: Journal
+    _policy: PolicyCache | None = None
 
     @classmethod
     def open(cls, config: AgentConfig, key: SignerKey | None = None) -> AgentRuntime:
@@ -119,6 +122,13 @@ class AgentRuntime:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    @property
+    def policy(self) -> PolicyCache:
+        """The content policy (server copy, cached in the folder; fetched on first use)."""
+        if self._policy is None:
+            self._policy = PolicyCache(self.client, self.config.directory / POLICY_FILE)
+        return self._policy
+
     def sender(self) -> Sender:
         return Sender(
             self.client,
@@ -127,6 +137,7 @@ class AgentRuntime:
             key=self.key,
             validator=make_validator(self.config, self.client),
             extra_certs=[self.config.load_issuing()],
+            policy=self.policy.current,
         )
 
     def receiver(self) -> Receiver:
@@ -136,7 +147,9 @@ class AgentRuntime:
             inbox=cfg.folder("inbox"),
             archive=cfg.folder("archive"),
             quarantine=cfg.folder("quarantine"),
-            split=cfg.output_format == "split",
+            output_format=cfg.output_format,
+            to_match=cfg.folder("to_match"),
+            patients=PatientList(cfg.patients_path).patients if cfg.patients_path else None,
         )
         return Receiver(
             self.client,

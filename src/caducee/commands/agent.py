@@ -22,6 +22,7 @@ from caducee.agent.config import AgentConfig
 from caducee.agent.errors import AgentError
 from caducee.agent.journal import Journal
 from caducee.agent.keystore import load_key, read_secret
+from caducee.agent.policy_cache import POLICY_FILE
 from caducee.agent.runtime import AgentRuntime, fingerprint, initialise
 from caducee.crypto.errors import CryptoError
 
@@ -193,6 +194,9 @@ def status(directory: AgentDir = DEFAULT_DIR) -> None:
             f"certificate: {config.serial_hex} until {certificate.not_valid_after_utc:%Y-%m-%d}"
         )
         typer.echo(f"key: {'token' if config.key_is_token else 'file'}")
+        policy = config.directory / POLICY_FILE
+        if policy.exists():
+            typer.echo(f"content policy: {policy.read_text('utf-8').strip()}")
         with Journal(config.journal_path) as journal:
             typer.echo(f"cursor: {journal.cursor}")
             for folder in ("outbox", "inbox", "quarantine", "errors"):
@@ -204,7 +208,9 @@ def status(directory: AgentDir = DEFAULT_DIR) -> None:
                 )
                 typer.echo(f"{folder}: {count} file(s) in {path}")
             for record in journal.recent_outgoing(10):
-                typer.echo(f"sent {record.state}\t{record.name}\t{record.message_id}")
+                typer.echo(
+                    f"sent {record.state}\t{record.name}\t{record.message_id}\t{record.reason}"
+                )
             for message_id, sequence, sender, state, reason, _at in journal.recent_incoming(10):
                 typer.echo(f"received {state}\t{sequence}\t{sender}\t{message_id}\t{reason}")
 
@@ -241,6 +247,7 @@ def run(
 
         def outbox_loop() -> None:
             with AgentRuntime.open(config, key) as runtime:
+                runtime.policy.refresh()  # at start, then hourly as files are sent
                 runtime.watcher().run(stop)
 
         def sync_loop() -> None:

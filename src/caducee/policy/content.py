@@ -20,6 +20,7 @@ from caducee.formats.sniff import FileKind, sniff
 from caducee.policy.errors import ContentRefused, InvalidPolicy
 
 __all__ = [
+    "PLATFORM_DEFAULT",
     "ContentPolicy",
     "Finding",
     "Mode",
@@ -116,6 +117,9 @@ class ContentPolicy:
             kwargs[key] = value
         return cls(**kwargs)  # type: ignore[arg-type]
 
+
+PLATFORM_DEFAULT = ContentPolicy(part_size=Mode.ADVISORY, message_size=Mode.ADVISORY)
+"""What an organisation gets until the operator sets its policy: sizes only warn."""
 
 _RULES = frozenset(r.value for r in Rule)
 _MODES = frozenset(m.value for m in Mode)

@@ -21,6 +21,7 @@ from caducee.server import (
     routes_directory,
     routes_ledger,
     routes_pki,
+    routes_policy,
     routes_relay,
     routes_status,
 )
@@ -84,4 +85,5 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.include_router(routes_relay.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_ledger.router)
+    app.include_router(routes_policy.router)
     return app

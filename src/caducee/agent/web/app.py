@@ -26,6 +26,7 @@ from caducee.agent.inbox import safe_component, write_exclusive
 from caducee.agent.journal import Journal
 from caducee.agent.recipients import SIDECAR_SUFFIX, addresses_in
 from caducee.agent.web.messages import translator
+from caducee.agent.web.results import add_result_routes, document_tables
 from caducee.errors import CaduceeError
 from caducee.formats.text import to_text
 from caducee.i18n import negotiate
@@ -125,10 +126,15 @@ def create_web_app(config: AgentConfig) -> FastAPI:
     def home() -> RedirectResponse:
         return RedirectResponse("/inbox", status_code=303)
 
+    def flags() -> dict[str, set[str]]:
+        with Journal(config.journal_path) as journal:
+            return journal.document_flags()
+
     @app.get("/inbox", response_class=HTMLResponse)
     def inbox(request: Request) -> HTMLResponse:
-        folder = config.folder("inbox")
-        return render(request, "inbox.html", {"files": _listing(folder), "folder": folder})
+        folder, flagged = config.folder("inbox"), flags()
+        files = [r | {"flags": flagged.get(r["name"], set())} for r in _listing(folder)]
+        return render(request, "inbox.html", {"files": files, "folder": folder})
 
     def _inbox_file(name: str) -> Path | None:
         folder = config.folder("inbox")
@@ -140,8 +146,15 @@ def create_web_app(config: AgentConfig) -> FastAPI:
         path = _inbox_file(name)
         if path is None:
             return render(request, "message.html", {"error": "error.not_found"}, 404)
-        text = _decode(path.read_bytes())
-        return render(request, "document.html", {"name": name, "text": text, "quoted": quote(name)})
+        data = path.read_bytes()
+        context = {
+            "name": name,
+            "text": _decode(data),
+            "quoted": quote(name),
+            "tables": document_tables(data),
+            "flags": flags().get(name, set()),
+        }
+        return render(request, "document.html", context)
 
     @app.get("/inbox/{name}/raw")
     def raw(name: str) -> Response:
@@ -206,4 +219,5 @@ def create_web_app(config: AgentConfig) -> FastAPI:
         write_exclusive(outbox, name, data)
         return RedirectResponse(f"/sent?queued={quote(name)}", status_code=303)
 
+    add_result_routes(app, config, render, csrf)
     return app

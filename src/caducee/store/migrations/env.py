@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 # Register every domain's tables on Base.metadata (autogenerate compares against them).
+import caducee.directory.content_policy
 import caducee.directory.models
 import caducee.evidence.models
 import caducee.gateway.passwords
