@@ -214,3 +214,6 @@ def test_lab_to_gp(tmp_path: Path, database_url: str, monkeypatch: pytest.Monkey
             assert _sync(gp_agent) == "delivered=0 files=0 duplicates=0 quarantined=0"
         status = agent_cli("status", "--dir", str(gp)).stdout
         assert "received quarantined" in status and "received delivered" in status
+        # The agent pinned the evidence log's key when it joined, and checked the log at sync.
+        assert (gp / "ledger-key.txt").exists() and (gp / "ledger-checkpoint.txt").exists()
+        assert "evidence log: consistent so far" in status

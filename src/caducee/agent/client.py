@@ -186,6 +186,25 @@ class ServerClient:
         """A public PKI object: ``root.pem``, ``issuing.pem``, ``crl/issuing.crl``..."""
         return self._send("GET", f"/pki/{name}", auth=False).content
 
+    # -- evidence log (public) ------------------------------------------------------------
+    def ledger_key(self) -> str:
+        """The log's note verifier key (``name+keyid+base64``)."""
+        return self._send("GET", "/api/v1/ledger/key", auth=False).text
+
+    def ledger_checkpoint(self) -> str:
+        """The newest signed checkpoint (C2SP signed note)."""
+        return self._send("GET", "/api/v1/ledger/checkpoint", auth=False).text
+
+    def ledger_consistency(self, first: int, second: int) -> list[bytes]:
+        """RFC 9162 consistency proof between two tree sizes."""
+        answer = self._send(
+            "GET",
+            "/api/v1/ledger/consistency",
+            auth=False,
+            params={"first": first, "second": second},
+        ).json()
+        return [base64.b64decode(item) for item in answer["proof"]]
+
     # -- agent API -----------------------------------------------------------------------
     def certificates(self, address: str) -> list[x509.Certificate]:
         """The certificates the directory says to encrypt to for ``address``."""

@@ -25,6 +25,7 @@ from caducee.agent.client import ServerClient
 from caducee.agent.errors import AgentError, NetworkError, ServerError
 from caducee.agent.inbox import InboxWriter
 from caducee.agent.journal import Journal
+from caducee.agent.ledger_watch import LedgerAlarm, LedgerWatch
 from caducee.agent.trust import der_to_smime
 from caducee.crypto.cms_decrypt import RecipientKey
 from caducee.crypto.errors import CryptoError
@@ -98,6 +99,7 @@ class Receiver:
         certificate: x509.Certificate,
         key: RecipientKey,
         validator: CertificateValidator,
+        ledger: LedgerWatch | None = None,
     ) -> None:
         self.client = client
         self.journal = journal
@@ -105,6 +107,19 @@ class Receiver:
         self.certificate = certificate
         self.key = key
         self.validator = validator
+        self.ledger = ledger
+
+    def check_ledger(self) -> None:
+        """Prove the server's evidence log only grew since last time; an alarm never stops
+        the reception of mail (it is shown in the pages and the status instead)."""
+        if self.ledger is None:
+            return
+        try:
+            self.ledger.check()
+        except LedgerAlarm:
+            pass  # written and logged by the watch
+        except (CaduceeError, ValueError) as exc:  # network trouble: next round
+            log.warning("ledger: checkpoint not checked (%s)", getattr(exc, "code", "error"))
 
     def sync_once(self) -> SyncReport:
         """Handle everything after the cursor; stop at the first transient failure."""
@@ -201,6 +216,7 @@ class Receiver:
         """Sync, then long-poll for more, until ``stop`` is set; never raises on one message."""
         failures = 0
         while not stop.is_set():
+            self.check_ledger()
             try:
                 report = self.sync_once()
             except Exception as exc:  # a bug must not stop the reception of mail

@@ -22,6 +22,7 @@ from caducee.agent.inbox import InboxWriter, write_exclusive
 from caducee.agent.incoming import Receiver
 from caducee.agent.journal import Journal
 from caducee.agent.keystore import build_csr, create_key, load_key
+from caducee.agent.ledger_watch import LedgerWatch
 from caducee.agent.outbox import OutboxWatcher
 from caducee.agent.outgoing import Sender
 from caducee.agent.policy_cache import POLICY_FILE, PolicyCache
@@ -71,6 +72,7 @@ def initialise(
             raise ConfigError("the server's root CA does not have the expected fingerprint")
         write_exclusive(directory, config.root, root.public_bytes(serialization.Encoding.PEM))
         write_exclusive(directory, config.issuing, issuing.public_bytes(serialization.Encoding.PEM))
+        LedgerWatch(directory, client).pin_key()  # the evidence log's key, pinned on joining
         signing_key = create_key(config, secret)
         answer = client.enrol(code, build_csr(signing_key, address or "agent@caducee.invalid"))
         certificate = x509.load_pem_x509_certificate(str(answer["certificate_pem"]).encode())
@@ -158,6 +160,7 @@ class AgentRuntime:
             certificate=self.certificate,
             key=self.key,
             validator=make_validator(cfg, self.client),
+            ledger=LedgerWatch(cfg.directory, self.client),
         )
 
     def watcher(self) -> OutboxWatcher:

@@ -22,6 +22,7 @@ from caducee.agent.config import AgentConfig
 from caducee.agent.errors import AgentError
 from caducee.agent.journal import Journal
 from caducee.agent.keystore import load_key, read_secret
+from caducee.agent.ledger_watch import read_alarm
 from caducee.agent.policy_cache import POLICY_FILE
 from caducee.agent.runtime import AgentRuntime, fingerprint, initialise
 from caducee.crypto.errors import CryptoError
@@ -166,6 +167,7 @@ def sync(
         with AgentRuntime.open(config) as runtime:
             receiver = runtime.receiver()
             if once:
+                receiver.check_ledger()
                 report = receiver.sync_once()
                 typer.echo(
                     f"delivered={len(report.delivered)} files={report.files} "
@@ -197,6 +199,8 @@ def status(directory: AgentDir = DEFAULT_DIR) -> None:
         policy = config.directory / POLICY_FILE
         if policy.exists():
             typer.echo(f"content policy: {policy.read_text('utf-8').strip()}")
+        alarm = read_alarm(config.directory)
+        typer.echo(f"evidence log: {'ALARM ' + alarm if alarm else 'consistent so far'}")
         with Journal(config.journal_path) as journal:
             typer.echo(f"cursor: {journal.cursor}")
             for folder in ("outbox", "inbox", "quarantine", "errors"):

@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from caducee.agent.config import AgentConfig
 from caducee.agent.inbox import safe_component, write_exclusive
 from caducee.agent.journal import Journal
+from caducee.agent.ledger_watch import read_alarm
 from caducee.agent.recipients import SIDECAR_SUFFIX, addresses_in
 from caducee.agent.web.messages import translator
 from caducee.agent.web.results import add_result_routes, document_tables
@@ -115,6 +116,7 @@ def create_web_app(config: AgentConfig) -> FastAPI:
             "other": "en" if locale == "fr" else "fr",
             "address": config.address,
             "csrf": csrf,
+            "ledger_alarm": read_alarm(config.directory),
             **context,
         }
         response = _templates.TemplateResponse(request, template, full, status_code=status_code)
