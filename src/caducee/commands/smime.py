@@ -17,10 +17,10 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-import httpx
 import typer
 from cryptography import x509
 
+from caducee.commands.revocation_online import OnlineRevocation, parse_crl
 from caducee.crypto import errors as crypto_errors
 from caducee.crypto.algorithms import ContentEncryption, KeyTransport
 from caducee.crypto.cms_decrypt import decrypt_enveloped
@@ -35,7 +35,7 @@ from caducee.crypto.smime import (
     verify_smime_signed,
 )
 from caducee.crypto.trust import KeyPurpose, ValidatedChain
-from caducee.crypto.x509_validation import PathValidator, StaticRevocationSource
+from caducee.crypto.x509_validation import PathValidator
 from caducee.errors import CaduceeError
 
 __all__ = ["EXIT_CODES", "app"]
@@ -93,6 +93,9 @@ CertFile = Annotated[
 Untrusted = Annotated[
     list[Path] | None,
     typer.Option("--untrusted", help="Intermédiaires (non ancres) / intermediate certificates."),
+]
+AskOCSP = Annotated[
+    bool, typer.Option("--ocsp", help="Interroger le répondeur OCSP des certificats / ask OCSP.")
 ]
 FetchCrls = Annotated[
     bool, typer.Option("--fetch-crls", help="Télécharger les CRL des certificats / fetch CRLs.")
@@ -164,57 +167,10 @@ def _key_and_cert(
     return _certificates(cert)[0], private_key
 
 
-class _FetchingRevocation(StaticRevocationSource):
-    """CRLs given on the command line, plus those fetched from CRL distribution points."""
-
-    def __init__(self, crls: list[x509.CertificateRevocationList], fetch: bool) -> None:
-        super().__init__(crls)
-        self._fetch = fetch
-        self._fetched: dict[str, x509.CertificateRevocationList | None] = {}
-        self._issued_urls: dict[x509.Name, list[str]] = {}
-
-    def learn(self, certificates: Sequence[x509.Certificate]) -> None:
-        for certificate in certificates:
-            try:
-                points = certificate.extensions.get_extension_for_class(
-                    x509.CRLDistributionPoints
-                ).value
-            except x509.ExtensionNotFound:
-                continue
-            urls = [
-                name.value
-                for point in points
-                for name in point.full_name or []
-                if isinstance(name, x509.UniformResourceIdentifier)
-            ]
-            self._issued_urls.setdefault(certificate.issuer, []).extend(urls)
-
-    def crl_for(self, issuer: x509.Certificate) -> x509.CertificateRevocationList | None:
-        given = super().crl_for(issuer)
-        if given is not None or not self._fetch:
-            return given
-        for url in self._issued_urls.get(issuer.subject, []):
-            if url not in self._fetched:
-                try:
-                    answer = httpx.get(url, timeout=10)
-                    self._fetched[url] = _parse_crl(answer.content) if answer.is_success else None
-                except (httpx.HTTPError, ValueError):
-                    self._fetched[url] = None
-            if self._fetched[url] is not None:
-                return self._fetched[url]
-        return None
-
-
-def _parse_crl(data: bytes) -> x509.CertificateRevocationList:
-    if b"-----BEGIN" in data:
-        return x509.load_pem_x509_crl(data)
-    return x509.load_der_x509_crl(data)
-
-
 class _LearningValidator:
     """A ``PathValidator`` that first learns the CRL URLs of the certificates it is shown."""
 
-    def __init__(self, validator: PathValidator, source: _FetchingRevocation) -> None:
+    def __init__(self, validator: PathValidator, source: OnlineRevocation) -> None:
         self._validator = validator
         self._source = source
 
@@ -231,13 +187,17 @@ class _LearningValidator:
 
 
 def _validator(
-    trust: list[Path] | None, crl: list[Path] | None, fetch: bool, untrusted: list[Path] | None
+    trust: list[Path] | None,
+    crl: list[Path] | None,
+    fetch: bool,
+    untrusted: list[Path] | None,
+    ask_ocsp: bool = False,
 ) -> _LearningValidator:
     if not trust:
         typer.echo("erreur [missing-option]: --trust is needed to verify a signer", err=True)
         raise typer.Exit(2)
     anchors = [c for path in trust for c in _certificates(path)]
-    source = _FetchingRevocation([_parse_crl(_read(p)) for p in crl or []], fetch)
+    source = OnlineRevocation([parse_crl(_read(p)) for p in crl or []], fetch, ask_ocsp)
     intermediates = [c for path in untrusted or [] for c in _certificates(path)]
     validator = PathValidator(anchors, intermediates=intermediates, revocation=source)
     return _LearningValidator(validator, source)
@@ -354,13 +314,14 @@ def decrypt(
     crl: Crl = None,
     fetch_crls: FetchCrls = False,
     untrusted: Untrusted = None,
+    ask_ocsp: AskOCSP = False,
 ) -> None:
     """Déchiffrer; avec --trust, vérifier aussi la signature. / Decrypt (and verify)."""
     certificate, private_key = _key_and_cert(cert, key, passin)
     message = _read(input_path)
     try:
         if trust:
-            validator = _validator(trust, crl, fetch_crls, untrusted)
+            validator = _validator(trust, crl, fetch_crls, untrusted, ask_ocsp)
             opened = open_smime(message, certificate, private_key, validator)
             _print_signer(opened)
             _write(out, opened.content)
@@ -378,10 +339,11 @@ def verify(
     crl: Crl = None,
     fetch_crls: FetchCrls = False,
     untrusted: Untrusted = None,
+    ask_ocsp: AskOCSP = False,
 ) -> None:
     """Vérifier un message signé; affiche le signataire et le contenu. / Verify a signed message."""
     message = _read(input_path)
-    validator = _validator(trust, crl, fetch_crls, untrusted)
+    validator = _validator(trust, crl, fetch_crls, untrusted, ask_ocsp)
     try:
         opened = verify_smime_signed(message, validator)
     except CaduceeError as exc:
