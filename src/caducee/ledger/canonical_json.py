@@ -19,6 +19,7 @@ _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f
 _ESCAPES["\r"] = "\\r"
 for _c in range(0x20):
     _ESCAPES.setdefault(chr(_c), f"\\u{_c:04x}")
+_ESCAPE_TABLE = str.maketrans(_ESCAPES)  # str.translate runs in C: one pass, no per-char call
 
 
 def canonicalize(value: Any) -> bytes:
@@ -76,7 +77,7 @@ def _write(value: Any, out: list[str]) -> None:
 
 def _string(s: str) -> str:
     """§3.2.2.2: quote, escape ``"``, ``\\`` and controls; everything else verbatim."""
-    return '"' + "".join(_ESCAPES.get(c, c) for c in s) + '"'
+    return '"' + s.translate(_ESCAPE_TABLE) + '"'
 
 
 def _number(x: float) -> str:
