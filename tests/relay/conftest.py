@@ -10,7 +10,7 @@ import pytest
 
 from caducee.directory import DirectoryService, luhn_complete
 from caducee.relay import GroupCommitter, InProcessNotifier, RelayService
-from caducee.store import Database, is_sqlite, open_blob_store
+from caducee.store import Database, open_blob_store
 from tests.server.conftest import (  # noqa: F401  (fixtures)
     FakeClock,
     migrated_url,
@@ -56,7 +56,7 @@ async def _relay(database: Database, tmp_path: Path) -> Relay:
     await directory.set_active("closed@caducee.test", False)
     notifier = InProcessNotifier()
     blobs = open_blob_store((tmp_path / "blobs").as_uri())
-    committer = GroupCommitter(database) if is_sqlite(database.url) else None
+    committer = GroupCommitter(database)
     service = RelayService(
         database, blobs, notifier, max_size=64 * 1024, now=clock, committer=committer
     )

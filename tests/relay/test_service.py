@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from caducee.relay import (
     DuplicateMessageId,
@@ -19,6 +20,7 @@ from caducee.relay import (
     UnknownMessage,
     UnknownRecipient,
 )
+from caducee.relay.batching import Submission
 from caducee.relay.models import Delivery, Message
 from caducee.store import BlobNotFound
 from tests.relay.cms_samples import fake_enveloped, fake_signed
@@ -160,3 +162,42 @@ async def test_a_mixed_burst_answers_each_submission_on_its_own(relay: Relay) ->
     assert sorted(i.sequence for i in page.items) == [1, 2]
     with pytest.raises(DuplicateMessageId):
         await submit(relay, envelope("ok", "gp@caducee.test"), fake_enveloped())
+
+
+async def test_without_a_committer_each_submission_has_its_own_transaction(
+    relay: Relay,
+) -> None:
+    relay.service.committer = None
+    body = fake_enveloped()
+    first = await submit(relay, envelope("solo", "gp@caducee.test"), body)
+    again = await submit(relay, envelope("solo", "gp@caducee.test"), body)
+    assert first.created and not again.created  # type: ignore[attr-defined]
+    with pytest.raises(UnknownRecipient):
+        await submit(relay, envelope("solo-2", "nobody@caducee.test"))
+    assert await count(relay, Message) == 1 and await count(relay, Delivery) == 1
+
+
+async def test_a_batch_failing_on_a_constraint_is_retried_one_by_one(
+    relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process recorded an id meanwhile: the others of the batch are still accepted."""
+    committer = relay.service.committer
+    assert committer is not None
+    real = committer._commit_blocking
+    sizes: list[int] = []
+
+    def flaky(batch: list[Submission]) -> list[object]:
+        sizes.append(len(batch))
+        if len(batch) > 1 or batch[0].message_id == "dup":
+            raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+        return real(batch)  # type: ignore[return-value]
+
+    monkeypatch.setattr(committer, "_commit_blocking", flaky)
+    await submit(relay, envelope("first", "gp@caducee.test"))  # a batch of one
+    results = await asyncio.gather(
+        *(submit(relay, envelope(i, "gp@caducee.test")) for i in ("a", "dup", "b")),
+        return_exceptions=True,
+    )
+    assert max(sizes) > 1  # the three shared a batch, which failed whole
+    assert [type(r).__name__ for r in results] == ["Receipt", "InvalidEnvelope", "Receipt"]
+    assert await count(relay, Message) == 3

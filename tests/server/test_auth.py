@@ -188,3 +188,42 @@ async def test_an_enrolment_code_needs_one_clear_mailbox(world: World, body: obj
     rpps = gp.extra["rpps"]
     await world.mailbox(f"second.{rpps}@caducee.test", "personal", person=rpps)
     problem(await world.admin(f"/people/{rpps}/enrolment-code", body), 422, "choose-mailbox")  # type: ignore[arg-type]
+
+
+async def test_a_token_in_use_is_remembered_for_at_most_five_seconds(world: World) -> None:
+    """The authentication cache: a revocation reaches a token already in use within 5 s."""
+    gp = await world.person()
+    assert (await world.client.get(MAILBOX, headers=gp.headers)).status_code == 200
+    await world.revoke(gp)
+    world.clock.advance(seconds=4.9)  # still remembered: the documented delay
+    assert (await world.client.get(MAILBOX, headers=gp.headers)).status_code == 200
+    world.clock.advance(seconds=0.2)
+    problem(await world.client.get(MAILBOX, headers=gp.headers), 401, "certificate-revoked")
+
+
+async def test_the_cache_never_outlives_the_token(world: World) -> None:
+    gp = await world.person()
+    world.clock.advance(minutes=15, seconds=-2)
+    assert (await world.client.get(MAILBOX, headers=gp.headers)).status_code == 200
+    world.clock.advance(seconds=2)  # within 5 s of the lookup, but the token has expired
+    problem(await world.client.get(MAILBOX, headers=gp.headers), 401, "token-expired")
+
+
+async def test_without_the_cache_a_revocation_takes_effect_at_once(world: World) -> None:
+    world.state.extras["auth_cache_seconds"] = 0
+    gp = await world.person()
+    assert (await world.client.get(MAILBOX, headers=gp.headers)).status_code == 200
+    await world.revoke(gp)
+    problem(await world.client.get(MAILBOX, headers=gp.headers), 401, "certificate-revoked")
+
+
+async def test_concurrent_requests_share_one_lookup(world: World) -> None:
+    gp = await world.person()
+    replies = await asyncio.gather(
+        *(world.client.get(MAILBOX, headers=gp.headers) for _ in range(20))
+    )
+    assert {r.status_code for r in replies} == {200}
+    assert not world.state.extras["auth_lookups"]  # every lookup finished and was forgotten
+    bad = {"Authorization": "Bearer nope"}
+    replies = await asyncio.gather(*(world.client.get(MAILBOX, headers=bad) for _ in range(5)))
+    assert {r.status_code for r in replies} == {401}

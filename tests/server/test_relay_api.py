@@ -173,3 +173,67 @@ async def test_garbage_gets_a_4xx_problem_never_a_500(
     assert 400 <= reply.status_code < 500, reply.text
     assert reply.headers["content-type"].startswith("application/problem+json")
     assert isinstance(reply.json()["code"], str)
+
+
+def _raw_headers(sender: Identity, **fields: str) -> dict[str, str]:
+    return {**sender.headers, "Content-Type": "application/pkcs7-mime", **fields}
+
+
+async def test_the_raw_der_form_is_the_same_submission(
+    world: World, pair: tuple[Identity, Identity]
+) -> None:
+    lab, gp = pair
+    body = fake_enveloped()
+    headers = _raw_headers(
+        lab,
+        **{
+            "Caducee-Message-Id": "raw-1@lab",
+            "Caducee-From": lab.address,
+            "Caducee-To": f" {gp.address.upper()} ,",
+            "Caducee-Date": "Sun, 29 Nov 2026 08:00:00 +0100",
+            "Caducee-Subject": "R%C3%A9sultats%20NFS",
+        },
+    )
+    reply = await world.client.post("/api/v1/messages", content=body, headers=headers)
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["ciphertext_sha256"] == hashlib.sha256(body).hexdigest()
+    again = await world.client.post("/api/v1/messages", content=body, headers=headers)
+    assert again.status_code == 200 and again.json() == reply.json()
+    listed = (await world.client.get(MAILBOX, headers=gp.headers)).json()["messages"]
+    assert [(m["message_id"], m["subject"]) for m in listed] == [("raw-1@lab", "Résultats NFS")]
+    fetched = await world.client.get(f"{MAILBOX}/raw-1@lab", headers=gp.headers)
+    assert fetched.content == body
+    # The JSON form with the same id and ciphertext is the same message.
+    same = await world.send(lab, [gp.address], message_id="raw-1@lab", body=body)
+    assert same.status_code == 200, same.text
+
+
+async def test_the_raw_der_form_refuses_like_the_json_form(
+    world: World, pair: tuple[Identity, Identity]
+) -> None:
+    lab, gp = pair
+    fields = {"Caducee-Message-Id": "raw-2", "Caducee-From": lab.address, "Caducee-To": gp.address}
+    post = world.client.post
+    for missing in fields:
+        partial = {k: v for k, v in fields.items() if k != missing}
+        reply = await post(
+            "/api/v1/messages", content=fake_enveloped(), headers=_raw_headers(lab, **partial)
+        )
+        problem(reply, 400, "invalid-request")  # fmt: skip
+    reply = await post("/api/v1/messages", content=b"", headers=_raw_headers(lab, **fields))
+    problem(reply, 400, "invalid-request")
+    reply = await post("/api/v1/messages", content=b"not cms", headers=_raw_headers(lab, **fields))
+    assert reply.status_code == 415, reply.text
+    wrong = {**fields, "Caducee-From": gp.address}
+    reply = await post(
+        "/api/v1/messages", content=fake_enveloped(), headers=_raw_headers(lab, **wrong)
+    )
+    problem(reply, 403, "not-your-mailbox")  # fmt: skip
+    world.state.extras["relay_max_message_size"] = 1024
+    reply = await post(
+        "/api/v1/messages", content=fake_enveloped(2048), headers=_raw_headers(lab, **fields)
+    )
+    problem(reply, 413, "message-too-large")
+    unauthenticated = {k: v for k, v in _raw_headers(lab, **fields).items() if k != "Authorization"}
+    reply = await post("/api/v1/messages", content=fake_enveloped(), headers=unauthenticated)
+    problem(reply, 401, "unauthenticated")

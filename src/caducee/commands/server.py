@@ -86,7 +86,20 @@ def run(
         overrides.setdefault("public_url", f"http://{host or '127.0.0.1'}:{port}")
     settings = load_settings(**overrides)
     console.print(f"Caducée : http://{settings.host}:{settings.port}/  (Ctrl-C pour arrêter)")
+    # httptools and uvloop when installed, no access log (one line per request costs more
+    # than a submission's own logging); one process: the notification bus is in-process.
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info"
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        http="auto",
+        loop="auto",
     )
-    asyncio.run(uvicorn.Server(config).serve())
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(uvicorn.Server(config).serve())
+    else:
+        uvloop.run(uvicorn.Server(config).serve())

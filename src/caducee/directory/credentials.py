@@ -14,7 +14,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
@@ -84,6 +84,8 @@ class AuthenticatedMailbox:
     address: str
     kind: str
     serial_hex: str
+    # When the token or its certificate stops being valid (whichever comes first).
+    valid_until: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,11 @@ class CredentialService:
         if not active:
             raise InvalidToken("this mailbox is closed")
         return AuthenticatedMailbox(
-            mailbox_id=mailbox_id, address=address, kind=kind, serial_hex=serial
+            mailbox_id=mailbox_id,
+            address=address,
+            kind=kind,
+            serial_hex=serial,
+            valid_until=min(_aware(expires_at), _aware(not_after)),
         )
 
     async def new_enrolment_code(self, mailbox_id: int) -> tuple[str, datetime]:

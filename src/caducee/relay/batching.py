@@ -1,27 +1,34 @@
-"""Group commit for SQLite: many concurrent submissions share one transaction and one fsync.
+"""Group commit: many concurrent submissions share one transaction and one fsync.
 
-SQLite serialises writers and each commit costs an fsync (``synchronous=FULL``), so one
-transaction per message caps the relay at the disk's fsync rate. ``GroupCommitter`` queues
-submissions while a commit is in flight and records the whole queue in the next transaction.
-Each submission still gets its own answer: accepted (its sequence numbers), refused
-(unknown or inactive recipient), or "id already taken" (the caller then replays it).
-PostgreSQL does not need this (it has its own group commit and row locks).
+Each commit costs a disk flush (SQLite ``synchronous=FULL``, PostgreSQL ``fsync``), and every
+submission to a mailbox takes its sequence number from the same row, so one transaction per
+message caps the relay at the disk's flush rate. ``GroupCommitter`` queues submissions while a
+commit is in flight and records the whole queue in the next transaction. The transaction
+runs whole in one worker thread on the database's blocking engine (``Database.sync_engine``):
+one hop per batch, so the batch does not wait for an event-loop turn per statement while
+the loop serves the other requests. Each submission still gets its own answer: accepted
+(its sequence numbers), refused (unknown or inactive recipient), or "id already taken" (the
+caller then replays it). If the batch's transaction fails on a constraint (another process
+recorded the same id meanwhile), each submission is retried alone, so one duplicate does not
+fail the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from caducee.directory.models import Mailbox
 from caducee.relay.errors import InactiveRecipient, RelayError, UnknownRecipient
 from caducee.relay.models import Delivery, DeliveryState, Message
-from caducee.store import Database
+from caducee.store import Database, is_sqlite
 
 __all__ = ["MAX_BATCH_RECIPIENTS", "GroupCommitter", "IdTaken", "Submission"]
 
@@ -65,6 +72,7 @@ class GroupCommitter:
         self.database = database
         self._queue: list[Submission] = []
         self._task: asyncio.Task[None] | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caducee-commit")
 
     async def record(self, submission: Submission) -> list[tuple[int, int]]:
         """Wait for the commit that records ``submission``; its (mailbox id, sequence) pairs."""
@@ -80,37 +88,54 @@ class GroupCommitter:
             while self._queue and (not batch or total < MAX_BATCH_RECIPIENTS):
                 batch.append(self._queue.pop(0))
                 total += len(batch[-1].recipients)
-            try:
-                outcomes = await self._commit(batch)
-            except BaseException as exc:  # the whole transaction failed: tell every waiter
-                for submission in batch:
-                    _settle(submission, exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for submission, outcome in zip(batch, outcomes, strict=True):
-                _settle(submission, outcome)
+            await self._record_batch(batch)
+
+    async def _record_batch(self, batch: list[Submission]) -> None:
+        try:
+            outcomes = await self._commit(batch)
+        except IntegrityError:
+            if len(batch) == 1:
+                _settle(batch[0], IdTaken(batch[0].message_id))
+                return
+            for submission in batch:  # find the culprit: each one in its own transaction
+                await self._record_batch([submission])
+            return
+        except BaseException as exc:  # the whole transaction failed: tell every waiter
+            for submission in batch:
+                _settle(submission, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for submission, outcome in zip(batch, outcomes, strict=True):
+            _settle(submission, outcome)
 
     async def _commit(self, batch: list[Submission]) -> list[list[tuple[int, int]] | BaseException]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._commit_blocking, batch)
+
+    def _commit_blocking(
+        self, batch: list[Submission]
+    ) -> list[list[tuple[int, int]] | BaseException]:
         outcomes: list[list[tuple[int, int]] | BaseException] = []
-        async with self.database.transaction() as session:
-            # Write first, so SQLite takes the write lock now (a read-then-write transaction
-            # could otherwise fail with SQLITE_BUSY when another connection wrote meanwhile).
-            await session.execute(update(Mailbox).where(Mailbox.id == -1).values(last_sequence=0))
+        sqlite = is_sqlite(self.database.url)
+        with self.database.sync_engine.begin() as connection:
+            if sqlite:
+                # Write first, so SQLite takes the write lock now (a read-then-write
+                # transaction could otherwise fail with SQLITE_BUSY when another connection
+                # wrote meanwhile).
+                connection.execute(update(Mailbox).where(Mailbox.id == -1).values(last_sequence=0))
             ids = [s.message_id for s in batch]
             taken = set(
-                await session.scalars(select(Message.message_id).where(Message.message_id.in_(ids)))
+                connection.scalars(select(Message.message_id).where(Message.message_id.in_(ids)))
             )
             addresses = sorted({a for s in batch for a in s.recipients})
-            rows = (
-                await session.execute(
-                    select(
-                        Mailbox.id, Mailbox.address, Mailbox.active, Mailbox.last_sequence
-                    ).where(Mailbox.address.in_(addresses))
-                )
-            ).all()
-            boxes = {row.address: row for row in rows}
-            sequence = {row.id: row.last_sequence for row in rows}
+            boxes_query = select(
+                Mailbox.id, Mailbox.address, Mailbox.active, Mailbox.last_sequence
+            ).where(Mailbox.address.in_(addresses))
+            if not sqlite:  # lock the counters (sorted: no deadlock with another process)
+                boxes_query = boxes_query.order_by(Mailbox.address).with_for_update()
+            boxes: dict[str, Any] = {row.address: row for row in connection.execute(boxes_query)}
+            sequence = {row.id: row.last_sequence for row in boxes.values()}
             accepted: list[tuple[Submission, list[tuple[int, int]]]] = []
             for submission in batch:
                 outcome = _allocate(submission, taken, boxes, sequence)
@@ -119,7 +144,7 @@ class GroupCommitter:
                     taken.add(submission.message_id)
                     accepted.append((submission, outcome))
             if accepted:
-                await _write(session, accepted, sequence)
+                _write(connection, accepted, sequence)
         log.debug("group commit of %d submissions (%d accepted)", len(batch), len(accepted))
         return outcomes
 
@@ -127,7 +152,7 @@ class GroupCommitter:
 def _allocate(
     submission: Submission,
     taken: set[str],
-    boxes: dict[str, Row[int, str, bool, int]],
+    boxes: dict[str, Any],
     sequence: dict[int, int],
 ) -> list[tuple[int, int]] | RelayError | IdTaken:
     if submission.message_id in taken:
@@ -146,8 +171,8 @@ def _allocate(
     return pairs
 
 
-async def _write(
-    session: AsyncSession,
+def _write(
+    connection: Connection,
     accepted: list[tuple[Submission, list[tuple[int, int]]]],
     sequence: dict[int, int],
 ) -> None:
@@ -166,7 +191,7 @@ async def _write(
         for s, _ in accepted
     ]
     pks = list(
-        await session.scalars(
+        connection.scalars(
             insert(Message).returning(Message.id, sort_by_parameter_order=True), messages
         )
     )
@@ -181,8 +206,11 @@ async def _write(
         for pk, (s, pairs) in zip(pks, accepted, strict=True)
         for mailbox_id, number in pairs
     ]
-    await session.execute(insert(Delivery), deliveries)
+    connection.execute(insert(Delivery), deliveries)
     touched = {mailbox_id for _, pairs in accepted for mailbox_id, _ in pairs}
-    await session.execute(
-        update(Mailbox), [{"id": i, "last_sequence": sequence[i]} for i in sorted(touched)]
+    connection.execute(
+        update(Mailbox)
+        .where(Mailbox.id == bindparam("box"))
+        .values(last_sequence=bindparam("last")),
+        [{"box": i, "last": sequence[i]} for i in sorted(touched)],
     )

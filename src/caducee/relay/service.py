@@ -134,7 +134,7 @@ def _item(delivery: Delivery, message: Message) -> MailboxItem:
 class RelayService:
     """The relay on one database, blob store and notifier; ``now`` is the clock.
 
-    With a ``committer`` (SQLite: ``GroupCommitter``, shared by the process), concurrent
+    With a ``committer`` (``GroupCommitter``, shared by the process), concurrent
     submissions share transactions; without one, each submission has its own.
     """
 

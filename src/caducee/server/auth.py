@@ -4,16 +4,24 @@ Agents never have passwords: they earn short-lived tokens by signing challenges
 (``routes_auth``). The operator token is a random secret kept in ``<data>/operator_token``
 (mode 0600, created on first use or by ``ensure_operator_token`` at init); only its SHA-256
 is held in memory. ``ServerState.extras["operator_token_sha256"]`` overrides the file.
+
+Authenticated access tokens are remembered for at most ``AUTH_CACHE_SECONDS`` (5 s, by the
+server's clock) and never past the token's or its certificate's expiry: an agent sending a
+burst of messages costs one database lookup per 5 s, not one per request. The price is
+that revoking a certificate, or closing a mailbox, takes effect on tokens already in use
+within those 5 s rather than at once (new logins are refused at once).
+``extras["auth_cache_seconds"] = 0`` turns the cache off.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -29,11 +37,11 @@ from caducee.relay import (
 )
 from caducee.server.domain_problems import to_problem
 from caducee.server.problems import ProblemError
-from caducee.server.state import ServerState, get_state
-from caducee.store import is_sqlite
+from caducee.server.state import ServerState
 from caducee.store.models import utcnow
 
 __all__ = [
+    "AUTH_CACHE_SECONDS",
     "OPERATOR_TOKEN_FILE",
     "Agent",
     "Operator",
@@ -45,10 +53,13 @@ __all__ = [
     "notifier",
     "relay_service",
     "require_operator",
+    "server_state",
 ]
 
 log = logging.getLogger(__name__)
 OPERATOR_TOKEN_FILE = "operator_token"  # noqa: S105 (a file name, not a secret)
+AUTH_CACHE_SECONDS = 5.0
+AUTH_CACHE_MAX_ENTRIES = 10_000
 
 
 def clock(state: ServerState) -> Callable[[], datetime]:
@@ -69,7 +80,7 @@ def notifier(state: ServerState) -> MailboxNotifier:
 def relay_service(state: ServerState) -> RelayService:
     max_size = state.extras.get("relay_max_message_size", state.settings.max_message_size)
     committer = state.extras.get("relay_committer")
-    if committer is None and is_sqlite(state.database.url):
+    if committer is None:  # SQLite and PostgreSQL alike: one transaction per batch
         committer = state.extras["relay_committer"] = GroupCommitter(state.database)
     return RelayService(
         state.database,
@@ -81,6 +92,13 @@ def relay_service(state: ServerState) -> RelayService:
     )
 
 
+async def server_state(request: Request) -> ServerState:
+    """``get_state`` as a coroutine: FastAPI runs a plain function in a worker thread, a hop
+    per request that the hot routes (submission, listing) need not pay."""
+    state: ServerState = request.app.state.caducee
+    return state
+
+
 def bearer_token(request: Request) -> str | None:
     """The token of an ``Authorization: Bearer`` header (RFC 6750 §2.1), if any."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -90,16 +108,61 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def authenticated_mailbox(
-    request: Request, state: Annotated[ServerState, Depends(get_state)]
+    request: Request, state: Annotated[ServerState, Depends(server_state)]
 ) -> AuthenticatedMailbox:
     """FastAPI dependency: the caller's mailbox, or 401 problem+json saying why not."""
     token = bearer_token(request)
     if token is None:
         raise ProblemError(401, "unauthenticated", "send `Authorization: Bearer <access token>`")
+    cache: dict[str, tuple[AuthenticatedMailbox, datetime]] = state.extras.setdefault(
+        "auth_cache", {}
+    )
+    key = digest(token)
+    now = clock(state)()
+    hit = cache.get(key)
+    if hit is not None:
+        if now < hit[1]:
+            return hit[0]
+        del cache[key]
+    # One lookup per token at a time: the concurrent requests of an agent share it.
+    lookups: dict[str, asyncio.Task[AuthenticatedMailbox]] = state.extras.setdefault(
+        "auth_lookups", {}
+    )
+    lookup = lookups.get(key)
+    if lookup is None:
+        lookup = lookups[key] = asyncio.create_task(_authenticate(state, token, key, now))
+        lookup.add_done_callback(lambda task: _forget(lookups, key, task))
     try:
-        return await credential_service(state).authenticate(token)
+        return await asyncio.shield(lookup)
     except CredentialError as exc:
         raise to_problem(exc) from None
+
+
+def _forget(
+    lookups: dict[str, asyncio.Task[AuthenticatedMailbox]],
+    key: str,
+    task: asyncio.Task[AuthenticatedMailbox],
+) -> None:
+    lookups.pop(key, None)
+    if not task.cancelled():
+        task.exception()  # retrieved here too, in case every waiter went away
+
+
+async def _authenticate(
+    state: ServerState, token: str, key: str, now: datetime
+) -> AuthenticatedMailbox:
+    mailbox = await credential_service(state).authenticate(token)
+    seconds = float(state.extras.get("auth_cache_seconds", AUTH_CACHE_SECONDS))
+    if seconds > 0:
+        cache: dict[str, tuple[AuthenticatedMailbox, datetime]] = state.extras["auth_cache"]
+        until = now + timedelta(seconds=seconds)
+        if mailbox.valid_until is not None:
+            until = min(until, mailbox.valid_until)
+        if len(cache) >= AUTH_CACHE_MAX_ENTRIES:  # bounded: forget the stale, else all
+            for stale in [k for k, (_, end) in cache.items() if end <= now] or list(cache):
+                del cache[stale]
+        cache[key] = (mailbox, until)
+    return mailbox
 
 
 def ensure_operator_token(data_dir: Path) -> str | None:
@@ -130,7 +193,7 @@ def _operator_digest(state: ServerState) -> str:
 
 
 async def require_operator(
-    request: Request, state: Annotated[ServerState, Depends(get_state)]
+    request: Request, state: Annotated[ServerState, Depends(server_state)]
 ) -> None:
     """FastAPI dependency: 401 unless the caller presents the operator token."""
     token = bearer_token(request)

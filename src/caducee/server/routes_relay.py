@@ -1,8 +1,12 @@
 """The relay's HTTP face for agents (every route needs an access token).
 
 - ``POST /api/v1/messages``: JSON {message_id, from, to[], date, subject, ciphertext} where
-  ``ciphertext`` is the base64 of a DER CMS envelopedData/authEnvelopedData. 201 when
-  accepted, 200 with the same answer for an idempotent retry (same id, same ciphertext).
+  ``ciphertext`` is the base64 of a DER CMS envelopedData/authEnvelopedData; or the DER
+  itself as ``application/pkcs7-mime`` with the envelope in ``Caducee-Message-Id``,
+  ``Caducee-From``, ``Caducee-To`` (comma-separated), ``Caducee-Date`` and
+  ``Caducee-Subject`` (percent-encoded UTF-8) headers, which spares both sides the base64
+  and the JSON. 201 when accepted, 200 with the same answer for an idempotent retry (same
+  id, same ciphertext).
 - ``GET /api/v1/mailbox/messages?cursor=&limit=``: the caller's unacknowledged messages
   after ``cursor`` (a sequence number), with ``next_cursor``.
 - ``GET /api/v1/mailbox/messages/{id}``: the ciphertext, ``application/pkcs7-mime``.
@@ -22,23 +26,25 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from caducee.errors import CaduceeError
 from caducee.relay import Envelope, MailboxItem, RelayService
-from caducee.server.auth import Agent, notifier, relay_service
+from caducee.server.auth import Agent, notifier, relay_service, server_state
 from caducee.server.domain_problems import to_problem
 from caducee.server.problems import ProblemError
 from caducee.server.requests import MAX_DB_INTEGER, StrictRequest
-from caducee.server.state import ServerState, get_state
+from caducee.server.state import ServerState
 
 __all__ = ["SMIME_MEDIA_TYPE", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["relay"])
-State = Annotated[ServerState, Depends(get_state)]
+State = Annotated[ServerState, Depends(server_state)]
 SMIME_MEDIA_TYPE = "application/pkcs7-mime; smime-type=enveloped-data"
 HEARTBEAT_SECONDS = 15.0
 MAX_WAIT_SECONDS = 300.0
@@ -59,18 +65,86 @@ def _item_json(item: MailboxItem) -> dict[str, Any]:
     return data
 
 
-@router.post("/messages", status_code=201, summary="Submit an encrypted message")
-async def submit(body: SubmitRequest, agent: Agent, state: State) -> JSONResponse:
-    service = relay_service(state)
-    if len(body.ciphertext) > (service.max_size + 2) // 3 * 4 + 4:
-        raise ProblemError(
-            413, "message-too-large", f"a message may not exceed {service.max_size} bytes"
-        )
+def _base64_limit(max_size: int) -> int:
+    return (max_size + 2) // 3 * 4 + 4
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, or 413 as soon as it exceeds ``limit`` bytes."""
+    too_large = ProblemError(413, "message-too-large", "the message is too large for this relay")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _json_submission(request: Request, max_size: int) -> tuple[Envelope, bytes]:
+    # The envelope fields are small: allow them 64 KiB beside the base64 ciphertext.
+    raw = await _read_body(request, _base64_limit(max_size) + 65_536)
+    try:
+        body = SubmitRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+    if len(body.ciphertext) > _base64_limit(max_size):
+        raise ProblemError(413, "message-too-large", f"a message may not exceed {max_size} bytes")
     try:
         ciphertext = base64.b64decode(body.ciphertext, validate=True)
     except (binascii.Error, ValueError):
         raise ProblemError(400, "invalid-request", "ciphertext must be base64") from None
     envelope = Envelope(body.message_id, body.sender, tuple(body.to), body.date, body.subject)
+    return envelope, ciphertext
+
+
+async def _raw_submission(request: Request, max_size: int) -> tuple[Envelope, bytes]:
+    headers = request.headers
+    missing = [h for h in ("caducee-message-id", "caducee-from", "caducee-to") if h not in headers]
+    if missing:
+        raise ProblemError(400, "invalid-request", f"missing header(s): {', '.join(missing)}")
+    recipients = tuple(a.strip() for a in headers["caducee-to"].split(",") if a.strip())
+    envelope = Envelope(
+        headers["caducee-message-id"].strip(),
+        headers["caducee-from"],
+        recipients,
+        headers.get("caducee-date", ""),
+        unquote(headers.get("caducee-subject", SubmitRequest.model_fields["subject"].default)),
+    )
+    ciphertext = await _read_body(request, max_size)
+    if not ciphertext:
+        raise ProblemError(400, "invalid-request", "the body is the DER of the CMS message")
+    return envelope, ciphertext
+
+
+_SUBMIT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": SubmitRequest.model_json_schema(by_alias=True)},
+            "application/pkcs7-mime": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/messages",
+    status_code=201,
+    summary="Submit an encrypted message",
+    openapi_extra=_SUBMIT_BODY,
+)
+async def submit(request: Request, agent: Agent, state: State) -> JSONResponse:
+    service = relay_service(state)
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type == "application/pkcs7-mime":
+        envelope, ciphertext = await _raw_submission(request, service.max_size)
+    else:
+        envelope, ciphertext = await _json_submission(request, service.max_size)
     try:
         receipt = await service.submit(
             sender_mailbox_id=agent.mailbox_id,
