@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,6 +77,19 @@ class GpgSM:
         return proc.stdout
 
 
+def _import_with_retry(g: GpgSM, p12: Path, attempts: int = 3) -> None:
+    """gpgsm --import of a PKCS#12; gpg-agent may still be starting on a busy machine (seen
+    once as "error parsing or decrypting the PKCS#12 file"), so try again after a pause."""
+    for attempt in range(1, attempts + 1):
+        try:
+            g("--import", p12, secret=True)
+            return
+        except pytest.fail.Exception:
+            if attempt == attempts:
+                raise
+            time.sleep(1.0 * attempt)
+
+
 @pytest.fixture(scope="module")
 def gpgsm(pki: SyntheticPKI) -> Iterator[GpgSM]:
     tool = require_tool("gpgsm", "gpgsm")
@@ -113,7 +127,7 @@ def gpgsm(pki: SyntheticPKI) -> Iterator[GpgSM]:
                 "sha1",
             ]
         )
-        g("--import", p12, secret=True)
+        _import_with_retry(g, p12)
     g("--import", pki["sender_ec"].cert_pem)
     yield g
     subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=g.env, check=False, timeout=30)
