@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
@@ -186,18 +187,33 @@ async def test_a_batch_failing_on_a_constraint_is_retried_one_by_one(
     real = committer._commit_blocking
     sizes: list[int] = []
 
+    release = threading.Event()
+
     def flaky(batch: list[Submission]) -> list[object]:
         sizes.append(len(batch))
+        if batch[0].message_id == "first":
+            release.wait(30)  # hold the committer so that the next three share one batch
         if len(batch) > 1 or batch[0].message_id == "dup":
             raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
         return real(batch)  # type: ignore[return-value]
 
     monkeypatch.setattr(committer, "_commit_blocking", flaky)
-    await submit(relay, envelope("first", "gp@caducee.test"))  # a batch of one
-    results = await asyncio.gather(
-        *(submit(relay, envelope(i, "gp@caducee.test")) for i in ("a", "dup", "b")),
-        return_exceptions=True,
-    )
+    first = asyncio.ensure_future(submit(relay, envelope("first", "gp@caducee.test")))
+    for _ in range(1000):  # the batch of one is being committed, and held there below
+        if sizes:
+            break
+        await asyncio.sleep(0.01)
+    others = [
+        asyncio.ensure_future(submit(relay, envelope(i, "gp@caducee.test")))
+        for i in ("a", "dup", "b")
+    ]
+    for _ in range(1000):  # all three wait behind the held batch (10 s at most)
+        if len(committer._queue) >= 3:
+            break
+        await asyncio.sleep(0.01)
+    release.set()
+    await first
+    results = await asyncio.gather(*others, return_exceptions=True)
     assert max(sizes) > 1  # the three shared a batch, which failed whole
     assert [type(r).__name__ for r in results] == ["Receipt", "InvalidEnvelope", "Receipt"]
     assert await count(relay, Message) == 3
