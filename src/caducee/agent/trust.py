@@ -15,6 +15,7 @@ from cryptography import x509
 
 from caducee.agent.client import ServerClient
 from caducee.agent.config import AgentConfig
+from caducee.crypto.smime import enveloped_entity
 from caducee.crypto.x509_validation import PathValidator
 
 __all__ = [
@@ -69,14 +70,7 @@ def make_validator(config: AgentConfig, client: ServerClient) -> PathValidator:
 
 def der_to_smime(der: bytes) -> bytes:
     """Wrap a DER CMS enveloped ContentInfo as an application/pkcs7-mime entity (RFC 8551 §3.3)."""
-    body = base64.encodebytes(der).replace(b"\n", b"\r\n")
-    head = (
-        b"MIME-Version: 1.0\r\n"
-        b'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"\r\n'
-        b"Content-Transfer-Encoding: base64\r\n"
-        b'Content-Disposition: attachment; filename="smime.p7m"\r\n\r\n'
-    )
-    return head + body
+    return enveloped_entity(der)
 
 
 def smime_to_der(message: bytes) -> bytes:

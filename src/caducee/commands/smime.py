@@ -30,6 +30,7 @@ from caducee.crypto.keyfile import PrivateKey
 from caducee.crypto.smime import (
     OpenedMessage,
     build_smime,
+    enveloped_entity,
     open_smime,
     sign_smime,
     verify_smime_signed,
@@ -271,24 +272,10 @@ def encrypt(
                 encryption=CIPHERS[cipher],
                 key_transport=TRANSPORTS[key_transport],
             )
-            result = _wrap_enveloped(der, CIPHERS[cipher])
+            result = enveloped_entity(der, CIPHERS[cipher])
     except CaduceeError as exc:
         _fail(exc)
     _write(out, result)
-
-
-def _wrap_enveloped(der: bytes, encryption: ContentEncryption) -> bytes:
-    import base64
-
-    smime_type = "authEnveloped-data" if encryption.is_aead else "enveloped-data"
-    head = (
-        "MIME-Version: 1.0\r\n"
-        f'Content-Type: application/pkcs7-mime; smime-type={smime_type}; name="smime.p7m"\r\n'
-        "Content-Transfer-Encoding: base64\r\n"
-        'Content-Disposition: attachment; filename="smime.p7m"\r\n\r\n'
-    )
-    body = base64.encodebytes(der).replace(b"\n", b"\r\n")
-    return head.encode() + body
 
 
 def _enveloped_der(message: bytes) -> bytes:

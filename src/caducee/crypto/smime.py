@@ -49,6 +49,7 @@ __all__ = [
     "NEUTRAL_SUBJECT",
     "OpenedMessage",
     "build_smime",
+    "enveloped_entity",
     "open_smime",
     "sign_smime",
     "verify_smime_signed",
@@ -173,15 +174,30 @@ def build_smime(
     entity = b"Content-Type: message/rfc822\r\n\r\n" + crlf(inner_message)
     signed = _multipart_signed(entity, signer_cert, signer_key, digest, scheme, extra_certs)
     der = envelope(signed, recipients, encryption=encryption, key_transport=key_transport)
-    smime_type = encryption.smime_type
     extra = {
         "Subject": re.sub(r"[\r\n]+", " ", outer_subject),
         "MIME-Version": "1.0",
+        **_pkcs7_mime_headers(encryption.smime_type),
+    }
+    return _header_lines(inner_message, _COPIED_HEADERS, extra) + b"\r\n" + b64(der)
+
+
+def _pkcs7_mime_headers(smime_type: str) -> dict[str, str]:
+    return {
         "Content-Type": f'application/pkcs7-mime; smime-type={smime_type}; name="smime.p7m"',
         "Content-Transfer-Encoding": "base64",
         "Content-Disposition": 'attachment; filename="smime.p7m"',
     }
-    return _header_lines(inner_message, _COPIED_HEADERS, extra) + b"\r\n" + b64(der)
+
+
+def enveloped_entity(
+    der: bytes, encryption: ContentEncryption = ContentEncryption.AES256_CBC
+) -> bytes:
+    """A bare application/pkcs7-mime entity around a DER (Auth)EnvelopedData (RFC 8551 §3.3):
+    what the relay stores, made readable again by ``open_smime``."""
+    headers = {"MIME-Version": "1.0", **_pkcs7_mime_headers(encryption.smime_type)}
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return head.encode("ascii") + b"\r\n" + b64(der)
 
 
 def _verify_detached(signed_part: bytes, der: bytes) -> tuple[SignedContent, bytes]:
