@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from caducee import __version__
-from caducee.commands import agent, demo, formats, ledger, server, smime
+from caducee.commands import agent, console, demo, formats, ledger, prescriptions, server, smime
 
 __all__ = ["app"]
 
@@ -20,6 +20,8 @@ app.add_typer(formats.app, name="formats")
 app.add_typer(agent.app, name="agent")
 app.add_typer(demo.app, name="demo")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(prescriptions.app, name="prescriptions")
+app.add_typer(console.app, name="console")
 app.command("verify")(ledger.verify_command)
 
 

@@ -18,10 +18,13 @@ from caducee.relay import InProcessNotifier
 from caducee.server import (
     routes_admin,
     routes_auth,
+    routes_console,
     routes_directory,
+    routes_interop,
     routes_ledger,
     routes_pki,
     routes_policy,
+    routes_prescriptions,
     routes_relay,
     routes_status,
 )
@@ -63,9 +66,16 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         state.extras["evidence_log"] = EvidenceLog(database, identity)
         app.state.caducee = state
         edge = await start_smtp_edge(state) if settings.smtp_enabled else None
+        stoppers = [
+            stop
+            for part in (routes_prescriptions, routes_console, routes_interop)
+            if (stop := await part.start(state)) is not None
+        ]
         try:
             yield
         finally:
+            for stop in reversed(stoppers):
+                await stop()
             if edge is not None:
                 await edge.stop()
             await database.close()
@@ -86,4 +96,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.include_router(routes_admin.router)
     app.include_router(routes_ledger.router)
     app.include_router(routes_policy.router)
+    app.include_router(routes_prescriptions.router)
+    app.include_router(routes_console.router)
+    app.include_router(routes_interop.router)
     return app

@@ -4,10 +4,13 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 # Register every domain's tables on Base.metadata (autogenerate compares against them).
+import caducee.console.models
 import caducee.directory.content_policy
 import caducee.directory.models
 import caducee.evidence.models
+import caducee.gateway.models
 import caducee.gateway.passwords
+import caducee.prescriptions.models
 import caducee.relay.models  # noqa: F401
 from caducee.store.models import Base
 

@@ -1,0 +1,9 @@
+"""``caducee prescriptions``."""
+
+from __future__ import annotations
+
+import typer
+
+__all__ = ["app"]
+
+app = typer.Typer(help="prescriptions", no_args_is_help=True)

@@ -1,0 +1,1 @@
+"""The operator's console: establishments and the charter, moderation, figures (issue #7)."""

@@ -1,0 +1,1 @@
+"""Tables of the operator's console (registered on ``Base.metadata``)."""

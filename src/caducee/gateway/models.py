@@ -1,0 +1,1 @@
+"""Tables of the mail gateway: outbound queue, MDN, IMAP users (registered on ``Base.metadata``)."""

@@ -1,0 +1,1 @@
+"""Dematerialised prescriptions: deposit, card access, dispensing (issue #9)."""

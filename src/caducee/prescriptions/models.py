@@ -1,0 +1,1 @@
+"""Tables of the prescriptions service (registered on ``Base.metadata``)."""
