@@ -25,6 +25,7 @@ from caducee.agent.config import AgentConfig
 from caducee.agent.inbox import safe_component, write_exclusive
 from caducee.agent.journal import Journal
 from caducee.agent.ledger_watch import read_alarm
+from caducee.agent.prescriptions.web import add_prescription_routes
 from caducee.agent.recipients import SIDECAR_SUFFIX, addresses_in
 from caducee.agent.web.messages import translator
 from caducee.agent.web.results import add_result_routes, document_tables
@@ -222,4 +223,5 @@ def create_web_app(config: AgentConfig) -> FastAPI:
         return RedirectResponse(f"/sent?queued={quote(name)}", status_code=303)
 
     add_result_routes(app, config, render, csrf)
+    add_prescription_routes(app, config, render, csrf)
     return app

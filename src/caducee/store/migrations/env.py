@@ -4,14 +4,15 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 # Register every domain's tables on Base.metadata (autogenerate compares against them).
-import caducee.console.models
 import caducee.directory.content_policy
 import caducee.directory.models
 import caducee.evidence.models
 import caducee.gateway.models
 import caducee.gateway.passwords
+import caducee.policy.models
 import caducee.prescriptions.models
-import caducee.relay.models  # noqa: F401
+import caducee.relay.models
+import caducee.stats.models  # noqa: F401
 from caducee.store.models import Base
 
 config = context.config

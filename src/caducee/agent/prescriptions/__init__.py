@@ -1,0 +1,1 @@
+"""The prescriber's and the pharmacist's side of e-prescriptions in the agent (issue #9)."""

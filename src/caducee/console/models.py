@@ -1,1 +1,0 @@
-"""Tables of the operator's console (registered on ``Base.metadata``)."""

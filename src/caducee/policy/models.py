@@ -1,0 +1,1 @@
+"""Tables of the policy part: establishments' charter, limits, holds, moderation, reports."""

@@ -1,0 +1,1 @@
+"""Tables of the statistics rollups (registered on ``Base.metadata``)."""
