@@ -141,3 +141,52 @@ def test_the_same_message_again_after_a_crash_is_not_a_duplicate(writer: InboxWr
     assert writer.write_document(b"contenu", message_id="m1", **args) is not None
     assert writer.write_document(b"contenu", message_id="m1", **args) is None
     assert writer.journal.duplicate_count() == 0
+
+
+def _crash_after_writing(writer: InboxWriter, data: bytes, message_id: str, name: str) -> Path:
+    """What a kill -9 between the file's link and the journal's commit leaves behind."""
+    import hashlib
+
+    writer.journal.plan_document(hashlib.sha256(data).hexdigest(), message_id, "inbox", name)
+    return write_exclusive(writer.inbox, name, data)
+
+
+def test_a_write_interrupted_after_the_file_is_found_not_made_twice(writer: InboxWriter) -> None:
+    args = {"sender": "labo@x.test", "label": "FICTIF", "ext": "hpr", "when": WHEN}
+    name = document_name(WHEN, "labo@x.test", "FICTIF", "m1", "hpr")
+    write_exclusive(writer.inbox, name, b"un autre document du meme nom")  # name is taken
+    written = _crash_after_writing(writer, b"contenu", "m1", name)
+    assert written.name != name  # it went to name-2
+    again = writer.write_document(b"contenu", message_id="m1", **args)  # after the restart
+    assert again == written
+    assert sorted(p.name for p in writer.inbox.iterdir()) == sorted([name, written.name])
+    assert (
+        writer.journal.planned_document(__import__("hashlib").sha256(b"contenu").hexdigest())
+        is None
+    )
+    assert writer.write_document(b"contenu", message_id="m2", **args) is None  # a real duplicate
+    assert writer.journal.duplicate_count() == 1
+
+
+def test_a_write_interrupted_before_the_file_writes_it(writer: InboxWriter) -> None:
+    import hashlib
+
+    args = {"sender": "labo@x.test", "label": "FICTIF", "ext": "hpr", "when": WHEN}
+    name = document_name(WHEN, "labo@x.test", "FICTIF", "m1", "hpr")
+    writer.journal.plan_document(hashlib.sha256(b"contenu").hexdigest(), "m1", "inbox", name)
+    written = writer.write_document(b"contenu", message_id="m1", **args)
+    assert written is not None and written.read_bytes() == b"contenu"
+    assert [p.name for p in writer.inbox.iterdir()] == [name]
+
+
+def test_a_batch_is_all_or_nothing(writer: InboxWriter) -> None:
+    journal = writer.journal
+    with pytest.raises(RuntimeError), journal.batch():
+        journal.record_document("a" * 64, "m1", "x.hpr")
+        journal.set("cursor", "9")
+        raise RuntimeError("crash")
+    assert journal.document_path("a" * 64) is None and journal.cursor == 0
+    with journal.batch():
+        journal.record_document("a" * 64, "m1", "x.hpr")
+        journal.cursor = 9
+    assert journal.document_path("a" * 64) == "x.hpr" and journal.cursor == 9

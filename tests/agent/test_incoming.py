@@ -96,6 +96,8 @@ class FakeClient:
         self.bodies: dict[str, bytes] = {}
         self.acked: list[str] = []
         self.fail_fetch = 0
+        self.fail_ids: set[str] = set()  # fetching these fails once, whatever the order
+        self.fail_ack: set[str] = set()
 
     def add(self, message_id: str, sender: str, der: bytes) -> None:
         sequence = len(self.bodies) + 1
@@ -109,12 +111,18 @@ class FakeClient:
         return found, found[-1]["sequence"] if found else cursor
 
     def fetch(self, message_id: str) -> bytes:
+        if message_id in self.fail_ids:
+            self.fail_ids.discard(message_id)
+            raise NetworkError("down")
         if self.fail_fetch:
             self.fail_fetch -= 1
             raise NetworkError("down")
         return self.bodies[message_id]
 
-    def ack(self, message_id: str) -> None:
+    def ack(self, message_id: str, acknowledgement: bytes | None = None) -> None:
+        if message_id in self.fail_ack:
+            self.fail_ack.discard(message_id)
+            raise NetworkError("down")
         self.acked.append(message_id)
 
 
@@ -193,7 +201,7 @@ def test_network_trouble_postpones_without_acknowledging(
     receiver, client, _ = setup
     client.add("m1", LAB, _message(LAB, GP, b"un", "m1"))
     client.add("m2", LAB, _message(LAB, GP, b"deux", "m2"))
-    client.fail_fetch = 1
+    client.fail_ids = {"m1"}
     report = receiver.sync_once()
     assert report.failed == "network-error" and client.acked == [] and receiver.journal.cursor == 0
     assert receiver.sync_once().delivered == ["m1", "m2"]
@@ -240,3 +248,55 @@ def test_an_unforeseen_failure_quarantines_instead_of_blocking(
     client.add("m2", LAB, _message(LAB, GP, b"texte 2", "m2"))
     assert receiver.sync_once().quarantined == ["m1", "m2"]
     assert "code: unreadable" in _reasons(root / "q")[0]
+
+
+def test_a_failure_in_the_middle_keeps_what_came_before(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    """m2 cannot be fetched: m1 is written and acknowledged, the cursor stops before m2."""
+    receiver, client, root = setup
+    for number in range(1, 5):
+        client.add(f"m{number}", LAB, _message(LAB, GP, f"doc {number}".encode(), f"m{number}"))
+    client.fail_ids = {"m2"}
+    report = receiver.sync_once()
+    assert report.failed == "network-error" and report.delivered == ["m1"]
+    assert client.acked == ["m1"] and receiver.journal.cursor == 1
+    assert receiver.sync_once().delivered == ["m2", "m3", "m4"]
+    assert sorted(client.acked) == ["m1", "m2", "m3", "m4"] and receiver.journal.cursor == 4
+    assert len(list((root / "inbox").iterdir())) == 4
+
+
+def test_a_lost_ack_holds_the_cursor_and_writes_nothing_twice(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    receiver, client, root = setup
+    for number in range(1, 4):
+        client.add(f"m{number}", LAB, _message(LAB, GP, f"doc {number}".encode(), f"m{number}"))
+    client.fail_ack = {"m2"}
+    report = receiver.sync_once()
+    assert report.failed == "network-error" and receiver.journal.cursor == 1
+    again = receiver.sync_once()
+    assert again.delivered == [] and not again.failed  # written before: only acknowledged
+    assert sorted(client.acked) == ["m1", "m2", "m3"]
+    assert receiver.journal.cursor == 2  # m3, acknowledged at once, is no longer listed
+    assert len(list((root / "inbox").iterdir())) == 3
+
+
+def test_a_batch_is_opened_in_parallel(setup: tuple[Receiver, FakeClient, Path]) -> None:
+    receiver, client, root = setup
+    seen: set[str] = set()
+    fetch = client.fetch
+
+    def fetch_in_thread(message_id: str) -> bytes:
+        import threading
+
+        seen.add(threading.current_thread().name)
+        return fetch(message_id)
+
+    client.fetch = fetch_in_thread  # type: ignore[method-assign]
+    for number in range(1, 13):
+        client.add(f"m{number}", LAB, _message(LAB, GP, f"doc {number}".encode(), f"m{number}"))
+    report = receiver.sync_once()
+    assert report.delivered == [f"m{n}" for n in range(1, 13)]  # written in the mailbox's order
+    assert len(seen) > 1 and all(name.startswith("receive") for name in seen)
+    assert len(list((root / "inbox").iterdir())) == 12

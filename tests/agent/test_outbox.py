@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,26 +24,43 @@ class FakeSender:
 
     address = "labo.fictif@caducee.test"
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.prepared: list[Prepared] = []
         self.submitted: list[Prepared] = []
         self.failures: list[Exception] = []
+        self.fail_file: dict[str, Exception] = {}  # by file name, whatever the order
+        self.names: dict[str, str] = {}
+        self.delay = delay
+        self.active = self.most_active = 0
+        self._lock = threading.Lock()
 
     def prepare(self, to: list[str], name: str, data: bytes, *, message_id: str) -> Prepared:
         if any(not a.endswith("@caducee.test") for a in to):
             raise RecipientError(f"no valid certificate for {to[0]}")
         prepared = Prepared(message_id, tuple(to), "date", os.urandom(32))
         self.prepared.append(prepared)
+        self.names[message_id] = name
         return prepared
 
     def submit(self, prepared: Prepared) -> SendResult:
-        self.submitted.append(prepared)
-        if self.failures:
-            raise self.failures.pop(0)
-        return SendResult(prepared.message_id, prepared.recipients, "0" * 64)
+        with self._lock:
+            self.submitted.append(prepared)
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        try:
+            time.sleep(self.delay)  # a server's round trip
+            failure = self.fail_file.pop(self.names.get(prepared.message_id, ""), None)
+            if failure is not None:
+                raise failure
+            if self.failures:
+                raise self.failures.pop(0)
+            return SendResult(prepared.message_id, prepared.recipients, "0" * 64)
+        finally:
+            with self._lock:
+                self.active -= 1
 
 
-def make_watcher(root: Path, sender: Any, settle: float = 0.0) -> OutboxWatcher:
+def make_watcher(root: Path, sender: Any, settle: float = 0.0, workers: int = 4) -> OutboxWatcher:
     (root / "outbox").mkdir(exist_ok=True)
     return OutboxWatcher(
         sender,
@@ -52,6 +70,7 @@ def make_watcher(root: Path, sender: Any, settle: float = 0.0) -> OutboxWatcher:
         errors=root / "errors",
         pending=root / "pending",
         settle=settle,
+        workers=workers,
     )
 
 
@@ -177,8 +196,58 @@ def _key(path: Path) -> tuple[str, str]:
 
 def test_an_unexpected_bug_does_not_stop_the_outbox(tmp_path: Path, sender: FakeSender) -> None:
     watcher = make_watcher(tmp_path, sender)
-    sender.failures.append(RuntimeError("bug"))
+    sender.fail_file["a__to__dr.testeur@caducee.test.pdf"] = RuntimeError("bug")
     drop(tmp_path, "a__to__dr.testeur@caducee.test.pdf", b"%PDF a")
     drop(tmp_path, "b__to__dr.testeur@caducee.test.pdf", b"%PDF b")
     assert [o.state for o in watcher.process_ready()] == ["postponed", "sent"]
     assert [o.state for o in watcher.process_ready()] == ["sent"]
+
+
+def test_a_burst_is_sent_in_parallel_each_file_once(tmp_path: Path) -> None:
+    """60 files, 50 ms per submission, 6 workers: well under the 3 s one at a time would take."""
+    sender = FakeSender(delay=0.05)
+    watcher = make_watcher(tmp_path, sender, workers=6)
+    names = [f"r{n:02d}__to__dr.testeur@caducee.test.pdf" for n in range(60)]
+    for number, name in enumerate(names):
+        drop(tmp_path, name, b"%PDF " + str(number).encode())
+    started = time.monotonic()
+    outcomes = watcher.process_ready()
+    elapsed = time.monotonic() - started
+    assert [o.name for o in outcomes] == names and {o.state for o in outcomes} == {"sent"}
+    assert elapsed < 1.5, f"not parallel: {elapsed:.2f} s"
+    assert 1 < sender.most_active <= 6  # parallel, and bounded by the pool
+    ids = [p.message_id for p in sender.submitted]
+    assert len(ids) == len(set(ids)) == 60
+    assert sorted(p.name for p in (tmp_path / "sent").iterdir()) == names
+    assert watcher.process_ready() == []  # nothing left, nothing sent twice
+
+
+def test_a_file_in_flight_is_not_dispatched_again(tmp_path: Path) -> None:
+    sender = FakeSender(delay=0.3)
+    watcher = make_watcher(tmp_path, sender, workers=2)
+    drop(tmp_path, "a__to__dr.testeur@caducee.test.pdf", b"%PDF a")
+    first = watcher.dispatch()
+    assert len(first) == 1
+    assert watcher.dispatch() == []  # still being sent: not handed to a second worker
+    assert [o.state for o in (f.result() for f in first)] == ["sent"]
+    assert [o.state for o in watcher.reap()] == ["sent"]
+    assert watcher.dispatch() == [] and len(sender.submitted) == 1
+
+
+def test_the_watch_loop_sends_files_dropped_while_it_runs(tmp_path: Path) -> None:
+    sender = FakeSender()
+    watcher = make_watcher(tmp_path, sender, settle=0.2)
+    stop = threading.Event()
+    loop = threading.Thread(target=watcher.run, args=(stop,))
+    loop.start()
+    try:
+        for number in range(10):
+            drop(tmp_path, f"r{number}__to__dr.testeur@caducee.test.pdf", b"%PDF" + bytes([number]))
+        deadline = time.monotonic() + 10
+        while len(list((tmp_path / "sent").glob("*.pdf"))) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        loop.join(timeout=10)
+    assert len(list((tmp_path / "sent").glob("*.pdf"))) == 10
+    assert len(sender.submitted) == 10 and not loop.is_alive()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class ServerClient:
             headers={"User-Agent": f"caducee-agent/{__version__}"},
         )
         self._token: str | None = None
+        self._login_lock = threading.Lock()
         self._expires_at = datetime.min.replace(tzinfo=UTC)
 
     def close(self) -> None:
@@ -148,10 +150,11 @@ class ServerClient:
 
     # -- login ---------------------------------------------------------------------------
     def _bearer(self) -> str:
-        if self._token is None or datetime.now(UTC) + TOKEN_MARGIN >= self._expires_at:
-            self.login()
-        assert self._token is not None
-        return self._token
+        with self._login_lock:  # worker threads share one token: one login at a time
+            if self._token is None or datetime.now(UTC) + TOKEN_MARGIN >= self._expires_at:
+                self.login()
+            assert self._token is not None
+            return self._token
 
     def login(self) -> None:
         """Challenge, sign, token (``POST /api/v1/auth/challenge`` then ``/auth/token``)."""

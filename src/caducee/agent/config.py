@@ -11,6 +11,7 @@ Relative paths in the settings are relative to the folder. ``key`` is a file pat
 ``split``/``hprim`` (HPRIM as received, one file per document), ``original`` (the file as
 sent), ``hl7`` (HL7 v2 ORU^R01) or ``fhir`` (FHIR R4B JSON). ``patients_csv`` names the
 practice's patient list (a CSV export); when set, documents are matched to its patients.
+``workers`` bounds the threads that sign, encrypt and submit (and fetch, decrypt, verify).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class AgentConfig:
     patients_csv: str = ""
     settle_seconds: float = 2.0
     poll_timeout: float = 30.0
+    workers: int = 6  # parallel sends, and parallel fetch/decrypt when receiving
     extra: dict[str, Any] = field(default_factory=dict)
 
     # -- paths -------------------------------------------------------------------------

@@ -8,7 +8,8 @@ in the journal and not written again. Results are written in the agent's ``outpu
 too. With a patient list, each document is matched: EXACT → the name carries the practice's
 patient id; UNCERTAIN → the "to match" queue, never the inbox; NONE → the inbox without an
 id (the practice software creates the patient). Ciphertexts are archived; what cannot be
-opened goes to ``quarantine/`` with ``<id>.reason.txt``.
+opened goes to ``quarantine/`` with ``<id>.reason.txt``. Each write is planned in the journal
+first and confirmed after, so a write interrupted by a crash is found, not made twice.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from glob import escape as glob_escape
 from pathlib import Path
 
 from caducee.agent.journal import Journal
@@ -36,12 +38,30 @@ __all__ = [
     "Delivered",
     "InboxWriter",
     "document_name",
+    "find_written",
     "hprim_label",
     "safe_component",
     "write_exclusive",
 ]
 
 log = logging.getLogger(__name__)
+
+
+def find_written(folder: Path, name: str, data: bytes) -> Path | None:
+    """The file ``write_exclusive(folder, name, data)`` made, if it is there (same bytes)."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    for path in sorted(folder.glob(f"{glob_escape(stem)}*{dot}{glob_escape(ext)}")):
+        rest = path.name[len(stem) : len(path.name) - len(dot + ext)]
+        if rest and not (rest.startswith("-") and rest[1:].isdigit()):
+            continue
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return path
+        except OSError:
+            continue
+    return None
 
 
 @dataclass(frozen=True)
@@ -112,8 +132,20 @@ class InboxWriter:
             self.journal.record_document(digest, message_id, QUEUE_PREFIX + path.name)
             return path
         name = document_name(when, sender, label, message_id, ext, patient_id=patient_id)
+        planned = self.journal.planned_document(digest)
+        if planned is not None:  # a write begun before a crash: was it finished?
+            found = find_written(self.inbox, planned[2], data)
+            if found is not None:
+                self.journal.confirm_document(digest, planned[0], found.name)
+                log.info("document %s of %s found written after a restart", digest[:16],
+                         planned[0])  # fmt: skip
+                if planned[0] != message_id:
+                    self.journal.record_duplicate(digest, message_id)
+                    return None
+                return found
+        self.journal.plan_document(digest, message_id, "inbox", name)
         path = write_exclusive(self.inbox, name, data)
-        self.journal.record_document(digest, message_id, path.name)
+        self.journal.confirm_document(digest, message_id, path.name)
         log.info("document %s of %s written into the inbox", digest[:16], message_id)
         return path
 

@@ -7,12 +7,20 @@ Each message is classified by the content policy first: a PDF-only result is sti
 (nothing is ever lost) and its flags are kept in the journal for the local pages.
 Network trouble stops the pass without acknowledging: the next pass tries again. New mail is
 awaited with the server's long poll (``/mailbox/wait``), never a busy loop.
+
+A pass works in batches (one mailbox page): fetching, archiving, decrypting and verifying run
+on a bounded pool of worker threads (``workers``); writing into the inbox and the journal
+then happens in the mailbox's order on one thread (so "the same content twice" is decided
+once), and the acknowledgements go out in parallel again. The cursor only moves past a
+message once it is written (or set aside) and acknowledged.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -34,9 +42,12 @@ from caducee.crypto.trust import CertificateValidator
 from caducee.errors import CaduceeError
 from caducee.policy.content import Part, ReceivedFlag, classify_received
 
-__all__ = ["Receiver", "SyncReport", "attachments_of", "flags_of"]
+__all__ = ["DEFAULT_WORKERS", "Receiver", "SyncReport", "attachments_of", "flags_of"]
 
 log = logging.getLogger(__name__)
+DEFAULT_WORKERS = 6
+PAGE = 200  # messages listed (and handled) per batch
+LEDGER_CHECK_SECONDS = 10.0  # the evidence log is checked at most this often while busy
 
 
 @dataclass
@@ -87,6 +98,24 @@ def _message_time(message: EmailMessage) -> datetime:
     return when.astimezone() if when.tzinfo else when
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """What the workers made of one listed message, before anything is written."""
+
+    item: dict[str, Any]
+    done: bool = False  # handled before (a crash, a lost ack): only acknowledge
+    ciphertext: bytes = b""
+    sender: str = ""
+    message: EmailMessage | None = None
+    attachments: tuple[tuple[str, bytes], ...] = ()
+    code: str = ""  # set: quarantine with ``reason``
+    reason: str = ""
+
+    @property
+    def message_id(self) -> str:
+        return str(self.item["message_id"])
+
+
 class Receiver:
     """Brings one mailbox's messages into the inbox folder."""
 
@@ -100,6 +129,7 @@ class Receiver:
         key: RecipientKey,
         validator: CertificateValidator,
         ledger: LedgerWatch | None = None,
+        workers: int = DEFAULT_WORKERS,
     ) -> None:
         self.client = client
         self.journal = journal
@@ -108,12 +138,27 @@ class Receiver:
         self.key = key
         self.validator = validator
         self.ledger = ledger
+        self.workers = max(1, workers)
+        self._pool: ThreadPoolExecutor | None = None
+        self._ledger_checked = float("-inf")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="receive")
+        return self._pool
 
     def check_ledger(self) -> None:
         """Prove the server's evidence log only grew since last time; an alarm never stops
         the reception of mail (it is shown in the pages and the status instead)."""
         if self.ledger is None:
             return
+        self._ledger_checked = time.monotonic()
         try:
             self.ledger.check()
         except LedgerAlarm:
@@ -126,33 +171,59 @@ class Receiver:
         report = SyncReport()
         while True:
             try:
-                items, _ = self.client.list_messages(self.journal.cursor)
+                items, _ = self.client.list_messages(self.journal.cursor, PAGE)
             except (NetworkError, ServerError) as exc:
                 report.failed = exc.code
                 log.warning("sync: cannot list the mailbox (%s)", exc.code)
                 return report
-            if not items:
+            if not items or not self.handle_batch(items, report):
                 return report
-            for item in items:
-                try:
-                    self._handle(item, report)
-                except (AgentError, OSError) as exc:
-                    report.failed = getattr(exc, "code", type(exc).__name__)
-                    log.warning(
-                        "sync: message %s postponed (%s)", item["message_id"], report.failed
-                    )
-                    return report
-                self.journal.cursor = max(self.journal.cursor, int(item["sequence"]))
 
-    def _handle(self, item: dict[str, Any], report: SyncReport) -> None:
+    def handle_batch(self, items: list[dict[str, Any]], report: SyncReport) -> bool:
+        """Open in parallel, write in order, acknowledge in parallel; move the cursor.
+
+        Returns ``False`` when a transient failure stopped the batch (``report.failed``).
+        """
+        items = [i for i in items if int(i["sequence"]) > self.journal.cursor]
+        opening = [self.pool.submit(self._open, item) for item in items]
+        settled: list[_Opened] = []
+        for item, future in zip(items, opening, strict=True):
+            try:
+                opened = future.result()
+                self._settle(opened, report)
+            except (AgentError, OSError) as exc:
+                self._stop(report, item, exc)
+                for rest in opening:
+                    rest.cancel()
+                break
+            settled.append(opened)
+        acks = [self.pool.submit(self._acknowledge, opened) for opened in settled]
+        cursor, acknowledged = self.journal.cursor, True
+        for opened, ack in zip(settled, acks, strict=True):
+            try:
+                ack.result()
+            except (AgentError, OSError) as exc:
+                if acknowledged and not report.failed:
+                    self._stop(report, opened.item, exc)
+                acknowledged = False
+            if acknowledged:  # the cursor never passes a message not acknowledged
+                cursor = max(cursor, int(opened.item["sequence"]))
+        self.journal.cursor = cursor
+        return not report.failed
+
+    @staticmethod
+    def _stop(report: SyncReport, item: dict[str, Any], exc: Exception) -> None:
+        report.failed = getattr(exc, "code", type(exc).__name__)
+        log.warning("sync: message %s postponed (%s)", item["message_id"], report.failed)
+
+    def _open(self, item: dict[str, Any]) -> _Opened:
+        """Fetch, archive, decrypt and verify (a worker thread); network trouble raises."""
         message_id = str(item["message_id"])
         envelope_sender = str(item.get("sender", "")).lower()
         if self.journal.incoming_state(message_id) in ("delivered", "quarantined"):
-            self.client.ack(message_id)  # handled before a crash or lost ack: just confirm
-            return
+            return _Opened(item, done=True)
         ciphertext = self.client.fetch(message_id)
         self.writer.archive(message_id, ciphertext)
-        sequence = int(item["sequence"])
         try:
             opened = open_smime(
                 der_to_smime(ciphertext), self.certificate, self.key, self.validator
@@ -167,32 +238,55 @@ class Receiver:
         except (CryptoError, ValueError) as exc:
             code = exc.code if isinstance(exc, CaduceeError) else "malformed-message"
             reason = exc.reason if isinstance(exc, CaduceeError) else str(exc)
-            self._set_aside(item, ciphertext, reason, code, report)
-            return
+            return _Opened(item, ciphertext=ciphertext, code=code, reason=reason)
         except AgentError:
             raise  # network trouble while fetching a CRL: try again later, not quarantine
         except Exception as exc:  # an unforeseen input must not block the mailbox
             name = type(exc).__name__
-            self._set_aside(item, ciphertext, f"unreadable message ({name})", "unreadable", report)
+            return _Opened(
+                item,
+                ciphertext=ciphertext,
+                code="unreadable",
+                reason=f"unreadable message ({name})",
+            )
+        return _Opened(
+            item,
+            ciphertext=ciphertext,
+            sender=opened.sender,
+            message=opened.message,
+            attachments=tuple(attachments),
+        )
+
+    def _settle(self, opened: _Opened, report: SyncReport) -> None:
+        """Write the documents (or set the message aside) and record it: one thread, in order."""
+        if opened.done:
             return
+        if opened.code:
+            self._set_aside(opened, report)
+            return
+        message_id, item = opened.message_id, opened.item
+        attachments = list(opened.attachments)
         flags = flags_of(attachments)
         if flags:
             self.journal.record_flags(message_id, flags)
         if ReceivedFlag.PDF_ONLY.value in flags:
             report.flagged.append(message_id)
             log.warning("message %s is a PDF-only result: delivered, flagged", message_id)
+        assert opened.message is not None
         delivered = self.writer.deliver(
             attachments,
             sender=opened.sender,
             message_id=message_id,
             when=_message_time(opened.message),
         )
-        self.journal.record_incoming(message_id, sequence, envelope_sender, "delivered")
+        envelope_sender = str(item.get("sender", "")).lower()
+        self.journal.record_incoming(
+            message_id, int(item["sequence"]), envelope_sender, "delivered"
+        )
         report.delivered.append(message_id)
         report.files += len(delivered.written)
         report.duplicates += delivered.duplicates
         report.queued += len(delivered.queued)
-        self.client.ack(message_id)
         log.info(
             "message %s delivered: %d file(s), %d to match, %d duplicate(s)",
             message_id,
@@ -201,34 +295,45 @@ class Receiver:
             delivered.duplicates,
         )
 
-    def _set_aside(
-        self, item: dict[str, Any], ciphertext: bytes, reason: str, code: str, report: SyncReport
-    ) -> None:
-        """Quarantine with a reason, record, acknowledge: kept, never dropped."""
-        message_id = str(item["message_id"])
-        self.writer.quarantine(message_id, ciphertext, reason, code)
+    def _set_aside(self, opened: _Opened, report: SyncReport) -> None:
+        """Quarantine with a reason and record it: kept, never dropped."""
+        message_id, item = opened.message_id, opened.item
+        self.writer.quarantine(message_id, opened.ciphertext, opened.reason, opened.code)
         sender = str(item.get("sender", "")).lower()
-        self.journal.record_incoming(message_id, int(item["sequence"]), sender, "quarantined", code)
+        self.journal.record_incoming(
+            message_id, int(item["sequence"]), sender, "quarantined", opened.code
+        )
         report.quarantined.append(message_id)
-        self.client.ack(message_id)
+
+    def _acknowledge(self, opened: _Opened) -> None:
+        """Tell the server the message is safe here (a worker thread)."""
+        self.client.ack(opened.message_id)
 
     def run(self, stop: threading.Event, *, poll_timeout: float = 30.0) -> None:
         """Sync, then long-poll for more, until ``stop`` is set; never raises on one message."""
         failures = 0
-        while not stop.is_set():
-            self.check_ledger()
-            try:
-                report = self.sync_once()
-            except Exception as exc:  # a bug must not stop the reception of mail
-                log.error("sync: unexpected %s; retrying later", type(exc).__name__)
-                report = SyncReport(failed=type(exc).__name__)
-            if report.failed:
-                failures += 1
-                stop.wait(min(60.0, 2.0**failures))
-                continue
-            failures = 0
-            try:
-                self.client.wait(self.journal.cursor, poll_timeout)
-            except AgentError as exc:
-                log.warning("sync: waiting failed (%s)", exc.code)
-                stop.wait(5.0)
+        waiting: list[dict[str, Any]] = []
+        try:
+            while not stop.is_set():
+                if time.monotonic() - self._ledger_checked >= LEDGER_CHECK_SECONDS:
+                    self.check_ledger()
+                try:
+                    report = SyncReport()
+                    if not waiting or self.handle_batch(waiting, report):
+                        report = self.sync_once()
+                except Exception as exc:  # a bug must not stop the reception of mail
+                    log.error("sync: unexpected %s; retrying later", type(exc).__name__)
+                    report = SyncReport(failed=type(exc).__name__)
+                waiting = []
+                if report.failed:
+                    failures += 1
+                    stop.wait(min(60.0, 2.0**failures))
+                    continue
+                failures = 0
+                try:
+                    waiting, _ = self.client.wait(self.journal.cursor, poll_timeout)
+                except AgentError as exc:
+                    log.warning("sync: waiting failed (%s)", exc.code)
+                    stop.wait(5.0)
+        finally:
+            self.close()

@@ -8,15 +8,23 @@
 - ``flags``: what the content policy noticed in a received message (``pdf-only``...).
 - ``state``: small values such as the sync cursor.
 
-One ``Journal`` per thread; it holds ids and digests only, never content.
+A ``Journal`` may be shared by the agent's worker threads: every statement runs under one
+lock, and ``batch()`` groups several writes into one transaction (one commit, one fsync). A
+document is recorded *before* it is written (``planned``) and confirmed after: a crash between
+the two leaves a trace that tells the next attempt to look for the file instead of writing it
+again. It holds ids and digests only, never content.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Journal", "OutgoingRecord"]
 
@@ -30,6 +38,9 @@ CREATE TABLE IF NOT EXISTS incoming (
     state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     sha256 TEXT PRIMARY KEY, message_id TEXT NOT NULL, path TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS planned (
+    sha256 TEXT PRIMARY KEY, message_id TEXT NOT NULL, folder TEXT NOT NULL,
+    name TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS duplicates (
     sha256 TEXT NOT NULL, message_id TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (sha256, message_id));
@@ -62,13 +73,33 @@ class Journal:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+        self._connection = sqlite3.connect(
+            path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA synchronous=FULL")
+        self._connection.executescript(_SCHEMA)
+        self._db = _Locked(self._connection, self._lock)
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._connection.close()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several writes in one transaction (one commit): all of them or none."""
+        with self._lock:
+            if self._connection.in_transaction:  # nested: the outer batch commits
+                yield
+                return
+            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._connection.execute("ROLLBACK")
+                raise
+            self._connection.execute("COMMIT")
 
     def __enter__(self) -> Journal:
         return self
@@ -172,6 +203,28 @@ class Journal:
             (sha256, message_id, path, _now()),
         )
 
+    def plan_document(self, sha256: str, message_id: str, folder: str, name: str) -> None:
+        """Before writing: which file this content is about to become (crash recovery)."""
+        self._db.execute(
+            "INSERT INTO planned (sha256, message_id, folder, name, at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (sha256) DO UPDATE SET message_id = excluded.message_id,"
+            " folder = excluded.folder, name = excluded.name, at = excluded.at",
+            (sha256, message_id, folder, name, _now()),
+        )
+
+    def planned_document(self, sha256: str) -> tuple[str, str, str] | None:
+        """(message id, folder, name) of a write begun and not confirmed, if any."""
+        row = self._db.execute(
+            "SELECT message_id, folder, name FROM planned WHERE sha256 = ?", (sha256,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+
+    def confirm_document(self, sha256: str, message_id: str, path: str) -> None:
+        """The file is in place: record it and forget the plan, in one transaction."""
+        with self.batch():
+            self.record_document(sha256, message_id, path)
+            self._db.execute("DELETE FROM planned WHERE sha256 = ?", (sha256,))
+
     def move_document(self, sha256: str, path: str) -> None:
         """A document moved (from the "to match" queue into the inbox)."""
         self._db.execute("UPDATE documents SET path = ? WHERE sha256 = ?", (path, sha256))
@@ -225,3 +278,36 @@ class Journal:
     @cursor.setter
     def cursor(self, value: int) -> None:
         self.set("cursor", str(value))
+
+
+class _Cursor:
+    """Rows fetched while the lock was held (a cursor must not be shared across threads)."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+
+class _Locked:
+    """The connection's ``execute``/``executemany`` under the journal's lock."""
+
+    def __init__(self, connection: sqlite3.Connection, lock: threading.RLock) -> None:
+        self._connection = connection
+        self._lock = lock
+
+    def execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> _Cursor:
+        with self._lock:
+            return _Cursor(self._connection.execute(sql, parameters).fetchall())
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> _Cursor:
+        with self._lock:
+            self._connection.executemany(sql, rows)
+            return _Cursor([])

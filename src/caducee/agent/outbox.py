@@ -9,6 +9,11 @@ After sending, the file (and its ``.to`` side-car) moves to ``sent/``; a file th
 sent moves to ``errors/`` with ``<name>.reason.txt``. Network trouble leaves it for later.
 Hidden files, ``*.tmp``, ``*.part``, ``*~`` and side-cars are never taken.
 
+Stable files are handed to a bounded pool of worker threads (``workers``): each one signs,
+encrypts and submits its file on its own, so the practice software's bursts are sent in
+parallel. A file is in at most one worker at a time (the watcher keeps the names in flight),
+and the journal, shared by the workers, serialises its writes.
+
 The content policy is applied before encrypting: a STRICT refusal moves the file to
 ``errors/`` with a reason in French then English saying what to do instead; an ADVISORY
 finding is logged and shown on the "sent" page. A file that is not HPRIM and has the stem
@@ -25,6 +30,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +54,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+DEFAULT_WORKERS = 6
+TICK_SECONDS = 0.2  # how often the outbox is looked at while files settle
 IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~", SIDECAR_SUFFIX)
 
 
@@ -132,6 +140,7 @@ class OutboxWatcher:
         errors: Path,
         pending: Path,
         settle: float = 2.0,
+        workers: int = DEFAULT_WORKERS,
     ) -> None:
         self.sender = sender
         self.journal = journal
@@ -140,7 +149,15 @@ class OutboxWatcher:
         self.errors = errors
         self.pending = pending
         self.settle = settle
+        self.workers = max(1, workers)
         self._seen: dict[str, tuple[int, int, float]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._flight: dict[str, Future[Outcome]] = {}  # name → the worker sending it
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     # -- stability -----------------------------------------------------------------------
     def candidates(self) -> list[Path]:
@@ -286,14 +303,40 @@ class OutboxWatcher:
         return Outcome(path.name, "failed", reason=code)
 
     # -- loops ---------------------------------------------------------------------------
+    def _safe_process(self, path: Path, companions: list[Path]) -> Outcome:
+        try:
+            return self.process(path, companions)
+        except Exception as exc:  # a bug must not stop the outbox: log, retry later
+            log.error("outbox: unexpected %s; the file stays for a retry", type(exc).__name__)
+            return Outcome(path.name, "postponed", reason=type(exc).__name__)
+
+    def dispatch(self) -> list[Future[Outcome]]:
+        """Hand every stable file not already in flight to the workers (does not wait)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="outbox")
+        futures = []
+        for path, companions in group_companions(
+            [p for p in self.ready() if p.name not in self._flight]
+        ):
+            mates = [m for m in companions if m.name not in self._flight]
+            future = self._pool.submit(self._safe_process, path, mates)
+            for name in (path.name, *(m.name for m in mates)):
+                self._flight[name] = future
+            futures.append(future)
+        return futures
+
+    def reap(self) -> list[Outcome]:
+        """Outcomes of the workers that finished (their files have left the outbox)."""
+        done = {name: f for name, f in self._flight.items() if f.done()}
+        for name in done:
+            del self._flight[name]
+        return [f.result() for f in dict.fromkeys(done.values())]
+
     def process_ready(self) -> list[Outcome]:
-        outcomes = []
-        for path, companions in group_companions(self.ready()):
-            try:
-                outcomes.append(self.process(path, companions))
-            except Exception as exc:  # a bug must not stop the outbox: log, retry later
-                log.error("outbox: unexpected %s; the file stays for a retry", type(exc).__name__)
-                outcomes.append(Outcome(path.name, "postponed", reason=type(exc).__name__))
+        """Send every stable file now, in parallel; the outcomes in the outbox's order."""
+        futures = self.dispatch()
+        outcomes = [f.result() for f in futures]
+        self.reap()
         return outcomes
 
     def once(self) -> list[Outcome]:
@@ -304,17 +347,12 @@ class OutboxWatcher:
         return self.process_ready()
 
     def run(self, stop: threading.Event) -> None:
-        """Send files as they settle, until ``stop`` is set (file events, or a 1 s tick)."""
+        """Send files as they settle, until ``stop`` is set (file events, or a short tick)."""
         self.outbox.mkdir(parents=True, exist_ok=True)
         try:
-            from watchfiles import watch
-        except ImportError:  # pragma: no cover - watchfiles comes with uvicorn[standard]
             while not stop.is_set():
-                self.process_ready()
-                stop.wait(1.0)
-            return
-        self.process_ready()
-        for _changes in watch(
-            self.outbox, stop_event=stop, rust_timeout=1000, yield_on_timeout=True
-        ):
-            self.process_ready()
+                self.reap()
+                self.dispatch()
+                stop.wait(TICK_SECONDS)
+        finally:
+            self.close()

@@ -7,13 +7,17 @@ is encrypted, the content policy is applied: a STRICT rule raises ``ContentRefus
 ADVISORY one is logged (rule codes and digests) and kept in ``Prepared.warnings``. The
 outer envelope the server sees has the neutral subject only. Every recipient certificate
 given by the directory is validated first (chain to the pinned root, not revoked, fit for
-encryption); the sender's own certificate is added so the sent copy stays readable.
+encryption); the sender's own certificate is added so the sent copy stays readable. The
+directory's answer is kept for ``DIRECTORY_CACHE_SECONDS`` (as long as the CRLs), but every
+certificate is validated again for each message.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +42,7 @@ from caducee.policy.errors import ContentRefused
 __all__ = ["Prepared", "SendResult", "Sender", "build_inner_message", "new_message_id"]
 
 log = logging.getLogger(__name__)
+DIRECTORY_CACHE_SECONDS = 60.0
 
 
 def new_message_id(address: str) -> str:
@@ -118,6 +123,20 @@ class Sender:
         self.validator = validator
         self.extra_certs = tuple(extra_certs)
         self.policy = policy
+        self._directory: dict[str, tuple[float, list[x509.Certificate]]] = {}
+        self._directory_lock = threading.Lock()
+
+    def directory_certificates(self, address: str) -> list[x509.Certificate]:
+        """The directory's certificates for ``address`` (asked again after a minute)."""
+        now = time.monotonic()
+        with self._directory_lock:
+            cached = self._directory.get(address)
+        if cached is not None and now - cached[0] < DIRECTORY_CACHE_SECONDS:
+            return cached[1]
+        found = self.client.certificates(address)
+        with self._directory_lock:
+            self._directory[address] = (now, found)
+        return found
 
     def check_content(
         self, filename: str, data: bytes, companions: Sequence[tuple[str, bytes]] = ()
@@ -148,7 +167,7 @@ class Sender:
         for address in addresses:
             accepted: list[x509.Certificate] = []
             reasons: list[str] = []
-            for cert in self.client.certificates(address):
+            for cert in self.directory_certificates(address):
                 try:
                     chain = self.validator.validate(cert, purpose=KeyPurpose.EMAIL_ENCRYPTION)
                 except CertificateError as exc:

@@ -161,6 +161,7 @@ class AgentRuntime:
             key=self.key,
             validator=make_validator(cfg, self.client),
             ledger=LedgerWatch(cfg.directory, self.client),
+            workers=cfg.workers,
         )
 
     def watcher(self) -> OutboxWatcher:
@@ -173,4 +174,5 @@ class AgentRuntime:
             errors=cfg.folder("errors"),
             pending=cfg.directory / "pending",
             settle=cfg.settle_seconds,
+            workers=cfg.workers,
         )
