@@ -140,9 +140,7 @@ class Hold(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
-    sender_mailbox_id: Mapped[int] = mapped_column(
-        ForeignKey("directory_mailbox.id"), index=True
-    )
+    sender_mailbox_id: Mapped[int] = mapped_column(ForeignKey("directory_mailbox.id"), index=True)
     sender: Mapped[str] = mapped_column(String(320))
     recipients: Mapped[list[str]] = mapped_column(JSON)
     envelope_date: Mapped[str] = mapped_column(String(64))
