@@ -14,6 +14,7 @@ from caducee.gateway.errors import (
 )
 from caducee.gateway.headers import MSSHeaders, read_mss_headers, set_mss_headers
 from caducee.gateway.inbound import InboundHandler
+from caducee.gateway.models import IMAPCursor, OutboundMail, OutboundState
 from caducee.gateway.passwords import AppPasswordService, CreatedPassword, SMTPIdentity
 from caducee.gateway.submission import SubmissionHandler
 from caducee.gateway.trust_list import TrustList, TrustListRefresher, parse_trust_list
@@ -25,8 +26,11 @@ __all__ = [
     "GatewayConfig",
     "GatewayError",
     "HeaderError",
+    "IMAPCursor",
     "InboundHandler",
     "MSSHeaders",
+    "OutboundMail",
+    "OutboundState",
     "PasswordError",
     "SMTPEdge",
     "SMTPIdentity",
