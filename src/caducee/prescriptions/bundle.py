@@ -91,6 +91,7 @@ class Prescription:
 
 def _line_json(pid: str, index: int, line: PrescriptionLine, authored: str) -> dict[str, Any]:
     d = line.dosage
+    medication: dict[str, Any]
     if line.drug is not None:
         medication = {
             "coding": [{"system": line.drug.system, "code": line.drug.code, "display": line.label}]
