@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from caducee.directory import DirectoryService, luhn_complete
+from caducee.evidence import EvidenceLog, LogIdentity
 from caducee.relay import GroupCommitter, InProcessNotifier, RelayService
 from caducee.store import Database, open_blob_store
+from tests.evidence.samples import ORIGIN, identity_key
 from tests.server.conftest import (  # noqa: F401  (fixtures)
     FakeClock,
     migrated_url,
@@ -25,6 +27,7 @@ class Relay:
     notifier: InProcessNotifier
     clock: FakeClock
     ids: dict[str, int]
+    evidence: EvidenceLog
 
 
 @pytest.fixture
@@ -56,8 +59,15 @@ async def _relay(database: Database, tmp_path: Path) -> Relay:
     await directory.set_active("closed@caducee.test", False)
     notifier = InProcessNotifier()
     blobs = open_blob_store((tmp_path / "blobs").as_uri())
-    committer = GroupCommitter(database)
+    evidence = EvidenceLog(database, LogIdentity(ORIGIN, identity_key()), now=clock)
+    committer = GroupCommitter(database, evidence=evidence)
     service = RelayService(
-        database, blobs, notifier, max_size=64 * 1024, now=clock, committer=committer
+        database,
+        blobs,
+        notifier,
+        max_size=64 * 1024,
+        now=clock,
+        committer=committer,
+        evidence=evidence,
     )
-    return Relay(service, notifier, clock, ids)
+    return Relay(service, notifier, clock, ids, evidence)

@@ -165,19 +165,6 @@ async def test_a_mixed_burst_answers_each_submission_on_its_own(relay: Relay) ->
         await submit(relay, envelope("ok", "gp@caducee.test"), fake_enveloped())
 
 
-async def test_without_a_committer_each_submission_has_its_own_transaction(
-    relay: Relay,
-) -> None:
-    relay.service.committer = None
-    body = fake_enveloped()
-    first = await submit(relay, envelope("solo", "gp@caducee.test"), body)
-    again = await submit(relay, envelope("solo", "gp@caducee.test"), body)
-    assert first.created and not again.created  # type: ignore[attr-defined]
-    with pytest.raises(UnknownRecipient):
-        await submit(relay, envelope("solo-2", "nobody@caducee.test"))
-    assert await count(relay, Message) == 1 and await count(relay, Delivery) == 1
-
-
 async def test_a_batch_failing_on_a_constraint_is_retried_one_by_one(
     relay: Relay, monkeypatch: pytest.MonkeyPatch
 ) -> None:

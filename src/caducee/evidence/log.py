@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -117,7 +117,17 @@ class EvidenceLog:
     async def append_many(
         self, session: AsyncSession, records: Sequence[EvidenceRecord]
     ) -> list[tuple[int, SignedRecord]]:
-        """Append records in order, in the caller's transaction (commit = durable, all or none).
+        """Append records in order, in the caller's transaction (commit = durable, all or none)."""
+        if not records:
+            return []
+        return await session.run_sync(
+            lambda sync_session: self.append_many_sync(sync_session.connection(), records)
+        )
+
+    def append_many_sync(
+        self, connection: Connection, records: Sequence[EvidenceRecord]
+    ) -> list[tuple[int, SignedRecord]]:
+        """:meth:`append_many` on a blocking connection (the relay's group commit uses it).
 
         Records are signed first; then the head row's ``UPDATE ... RETURNING`` takes the write
         lock (SQLite) or the row lock (PostgreSQL), so concurrent appends queue up until this
@@ -133,12 +143,12 @@ class EvidenceLog:
         ]
         leaf_data = [_leaf_data(s, c) for s, c in zip(signed, canonical, strict=True)]
         leaves = [leaf_hash(d) for d in leaf_data]
-        end = await self._reserve(session, len(records))
+        end = self._reserve(connection, len(records))
         size = end - len(records)
-        known = await load_nodes(session, frontier(size))
+        known = load_nodes(connection, frontier(size))
         nodes = new_nodes(size, leaves, known)
         created = self._now()
-        await session.execute(
+        connection.execute(
             insert(RecordRow),
             [
                 {
@@ -155,14 +165,14 @@ class EvidenceLog:
                 )
             ],
         )
-        await session.execute(
+        connection.execute(
             insert(MerkleNode),
             [{"level": lv, "node_index": ix, "hash": h} for (lv, ix), h in nodes.items()],
         )
         log.debug("evidence leaves %d..%d appended", size, end - 1)
         return [(size + i, s) for i, s in enumerate(signed)]
 
-    async def _reserve(self, session: AsyncSession, count: int) -> int:
+    def _reserve(self, connection: Connection, count: int) -> int:
         """Grow the head by ``count`` under its lock; return the new size."""
         bump = (
             update(LogHead)
@@ -170,16 +180,16 @@ class EvidenceLog:
             .values(tree_size=LogHead.tree_size + count)
             .returning(LogHead.tree_size)
         )
-        end = (await session.execute(bump)).scalar_one_or_none()
+        end = connection.execute(bump).scalar_one_or_none()
         if end is None:  # the head row was removed (tables truncated): recreate it
-            base = await session.scalar(select(func.count()).select_from(RecordRow))
+            base = connection.scalar(select(func.count()).select_from(RecordRow))
             dialect = postgresql if self.database.dialect == "postgresql" else sqlite
-            await session.execute(
+            connection.execute(
                 dialect.insert(LogHead)
                 .values(id=HEAD_ID, tree_size=int(base or 0))
                 .on_conflict_do_nothing()
             )
-            end = (await session.execute(bump)).scalar_one()
+            end = connection.execute(bump).scalar_one()
         return int(end)
 
     # -- reads ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Connection, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from caducee.evidence.errors import LogCorrupted
@@ -62,8 +62,8 @@ def new_nodes(
     return made
 
 
-async def load_nodes(session: AsyncSession, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
-    """Read these nodes in one query (grouped by level)."""
+def load_nodes(connection: Connection, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
+    """Read these nodes in one query (grouped by level), on a blocking connection."""
     by_level: dict[int, set[int]] = {}
     for level, index in keys:
         by_level.setdefault(level, set()).add(index)
@@ -75,7 +75,7 @@ async def load_nodes(session: AsyncSession, keys: Iterable[NodeKey]) -> dict[Nod
             for level, indices in by_level.items()
         )
     )
-    rows = await session.execute(
+    rows = connection.execute(
         select(MerkleNode.level, MerkleNode.node_index, MerkleNode.hash).where(clause)
     )
     return {(level, index): bytes(h) for level, index, h in rows}
@@ -100,7 +100,8 @@ class DatabaseTreeReader:
 
     @classmethod
     async def load(cls, session: AsyncSession, keys: Iterable[NodeKey]) -> DatabaseTreeReader:
-        return cls(await load_nodes(session, keys))
+        wanted = list(keys)
+        return cls(await session.run_sync(lambda s: load_nodes(s.connection(), wanted)))
 
     def subtree_hash(self, start: int, level: int) -> bytes:
         key = (level, start >> level)

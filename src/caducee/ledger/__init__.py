@@ -5,6 +5,7 @@ No database, no web, no settings: only the standard library, ``cryptography`` an
 ``asn1crypto``. Verifiers raise a :class:`LedgerError`; they never return a bare boolean.
 """
 
+from caducee.ledger.acknowledgement import ACK_VERSION, AckStatement
 from caducee.ledger.canonical_json import canonicalize, loads_strict
 from caducee.ledger.checkpoint import (
     Checkpoint,
@@ -70,6 +71,8 @@ from caducee.ledger.timestamp import (
 )
 
 __all__ = [
+    "ACK_VERSION",
+    "AckStatement",
     "Checkpoint",
     "CheckpointSignatureInvalid",
     "ConsistencyProofInvalid",

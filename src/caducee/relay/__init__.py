@@ -4,14 +4,17 @@ from caducee.relay.batching import GroupCommitter
 from caducee.relay.errors import (
     DuplicateMessageId,
     InactiveRecipient,
+    InvalidAcknowledgement,
     InvalidEnvelope,
     MessageTooLarge,
     NotSMIME,
     NotYourMailbox,
     RelayError,
+    SubmissionHeld,
     UnknownMessage,
     UnknownRecipient,
 )
+from caducee.relay.hooks import Accepted, CommitHook, SubmissionGate
 from caducee.relay.notifications import InProcessNotifier, MailboxNotifier, Subscription
 from caducee.relay.service import (
     DEFAULT_MAX_SIZE,
@@ -25,11 +28,14 @@ from caducee.relay.smime import check_encrypted_cms
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
+    "Accepted",
+    "CommitHook",
     "DuplicateMessageId",
     "Envelope",
     "GroupCommitter",
     "InProcessNotifier",
     "InactiveRecipient",
+    "InvalidAcknowledgement",
     "InvalidEnvelope",
     "MailboxItem",
     "MailboxNotifier",
@@ -40,6 +46,8 @@ __all__ = [
     "Receipt",
     "RelayError",
     "RelayService",
+    "SubmissionGate",
+    "SubmissionHeld",
     "Subscription",
     "UnknownMessage",
     "UnknownRecipient",

@@ -11,6 +11,10 @@ the loop serves the other requests. Each submission still gets its own answer: a
 caller then replays it). If the batch's transaction fails on a constraint (another process
 recorded the same id meanwhile), each submission is retried alone, so one duplicate does not
 fail the others.
+
+The same transaction appends the evidence records of the batch (``SubmissionAcceptance`` or
+``ReceivedFromExternal``, then one ``ContentConsignment`` per recipient mailbox) and runs the
+commit hooks: no message without its evidence, no evidence without its message.
 """
 
 from __future__ import annotations
@@ -26,7 +30,10 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from caducee.directory.models import Mailbox
+from caducee.evidence import EvidenceLog
+from caducee.ledger import EvidenceEvent, EvidenceRecord
 from caducee.relay.errors import InactiveRecipient, RelayError, UnknownRecipient
+from caducee.relay.hooks import Accepted, CommitHook
 from caducee.relay.models import Delivery, DeliveryState, Message
 from caducee.store import Database, is_sqlite
 
@@ -54,6 +61,7 @@ class Submission:
     sha256: str
     accepted_at: datetime
     future: asyncio.Future[list[tuple[int, int]]] = field(repr=False)
+    external_origin: str | None = None
 
 
 def _settle(submission: Submission, outcome: list[tuple[int, int]] | BaseException) -> None:
@@ -68,8 +76,16 @@ def _settle(submission: Submission, outcome: list[tuple[int, int]] | BaseExcepti
 class GroupCommitter:
     """Records queued submissions, one transaction per batch, in arrival order."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        evidence: EvidenceLog | None = None,
+        hooks: list[CommitHook] | None = None,
+    ) -> None:
         self.database = database
+        self.evidence = evidence
+        self.hooks = hooks if hooks is not None else []  # shared: parts register later
         self._queue: list[Submission] = []
         self._task: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caducee-commit")
@@ -145,8 +161,80 @@ class GroupCommitter:
                     accepted.append((submission, outcome))
             if accepted:
                 _write(connection, accepted, sequence)
+                self._after_write(connection, accepted, boxes)
         log.debug("group commit of %d submissions (%d accepted)", len(batch), len(accepted))
         return outcomes
+
+    def _after_write(
+        self,
+        connection: Connection,
+        accepted: list[tuple[Submission, list[tuple[int, int]]]],
+        boxes: dict[str, Any],
+    ) -> None:
+        """Evidence and hooks, in the batch's transaction."""
+        if self.evidence is None and not self.hooks:
+            return
+        facts = [
+            Accepted(
+                message_id=s.message_id,
+                sender_mailbox_id=s.sender_id,
+                sender=s.sender,
+                recipients=tuple((a, boxes[a].id) for a in s.recipients),
+                size=s.size,
+                ciphertext_sha256=s.sha256,
+                accepted_at=s.accepted_at,
+                external_origin=s.external_origin,
+            )
+            for s, _ in accepted
+        ]
+        if self.evidence is not None:
+            records = [
+                r
+                for fact, (_, pairs) in zip(facts, accepted, strict=True)
+                for r in acceptance_records(fact, pairs, self.evidence.origin)
+            ]
+            self.evidence.append_many_sync(connection, records)
+        for hook in self.hooks:
+            hook(connection, facts)
+
+
+def acceptance_records(
+    fact: Accepted, pairs: list[tuple[int, int]], relay_id: str
+) -> list[EvidenceRecord]:
+    """The acceptance record, then one consignment record per recipient mailbox."""
+    extra = {"size": str(fact.size)}
+    if fact.external_origin is None:
+        event, actor = EvidenceEvent.SUBMISSION_ACCEPTANCE, fact.sender
+    else:
+        event, actor = EvidenceEvent.RECEIVED_FROM_EXTERNAL, relay_id
+        extra["origin_domain"] = fact.external_origin
+    accepted = EvidenceRecord(
+        event=event,
+        message_id=fact.message_id,
+        ciphertext_sha256=fact.ciphertext_sha256,
+        actor_id=actor,
+        time=fact.accepted_at,
+        sender_id=fact.sender,
+        recipient_ids=tuple(address for address, _ in fact.recipients),
+        extra=extra,
+    )
+    previous = accepted.record_digest()
+    records = [accepted]
+    for (address, _), (_, sequence) in zip(fact.recipients, pairs, strict=True):
+        records.append(
+            EvidenceRecord(
+                event=EvidenceEvent.CONTENT_CONSIGNMENT,
+                message_id=fact.message_id,
+                ciphertext_sha256=fact.ciphertext_sha256,
+                actor_id=relay_id,
+                time=fact.accepted_at,
+                sender_id=fact.sender,
+                recipient_ids=(address,),
+                previous_record_sha256=previous,
+                extra={"sequence": str(sequence)},
+            )
+        )
+    return records
 
 
 def _allocate(

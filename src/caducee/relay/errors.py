@@ -10,7 +10,9 @@
     ├── InvalidEnvelope      a bad message id, no recipient, a bad header value
     ├── DuplicateMessageId   the id was already used for another ciphertext or sender
     ├── NotYourMailbox       From is not the authenticated mailbox
-    └── UnknownMessage       no such message in this mailbox
+    ├── UnknownMessage       no such message in this mailbox
+    ├── InvalidAcknowledgement  a signed acknowledgement that does not verify
+    └── SubmissionHeld       held for moderation (not an error for the sender's data)
 """
 
 from caducee.errors import CaduceeError
@@ -18,11 +20,13 @@ from caducee.errors import CaduceeError
 __all__ = [
     "DuplicateMessageId",
     "InactiveRecipient",
+    "InvalidAcknowledgement",
     "InvalidEnvelope",
     "MessageTooLarge",
     "NotSMIME",
     "NotYourMailbox",
     "RelayError",
+    "SubmissionHeld",
     "UnknownMessage",
     "UnknownRecipient",
 ]
@@ -70,3 +74,18 @@ class NotYourMailbox(RelayError):
 
 class UnknownMessage(RelayError):
     code = "unknown-message"
+
+
+class InvalidAcknowledgement(RelayError):
+    code = "invalid-acknowledgement"
+
+
+class SubmissionHeld(RelayError):
+    """The message is kept, not delivered, until a moderator releases or refuses it."""
+
+    code = "submission-held"
+
+    def __init__(self, message: str, *, hold_id: str, charter_url: str | None = None) -> None:
+        super().__init__(message)
+        self.hold_id = hold_id
+        self.charter_url = charter_url

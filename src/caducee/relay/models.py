@@ -10,7 +10,15 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caducee.store.models import Base
@@ -60,3 +68,5 @@ class Delivery(Base):
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The recipient's signed acknowledgement (CMS SignedData, DER), when its agent sent one.
+    acknowledgement: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)

@@ -2,8 +2,11 @@
 
 ``submit`` puts the ciphertext in the blob store (durable, content-addressed) *before* the
 one transaction that records the message, takes a sequence number in every recipient
-mailbox and stores the deliveries: when it returns, "accepted" means durable. The client's
-message id is the idempotency key (RFC 9110 §9.2.2 semantics for a retried POST).
+mailbox and stores the deliveries and their evidence: when it returns, "accepted" means
+durable. The client's message id is the idempotency key (RFC 9110 §9.2.2 semantics for a
+retried POST). The first fetch of a delivery (``ContentHandover``) and its acknowledgement
+(``ConsignmentAcceptance``, with the recipient's signed statement when there is one) are
+recorded in the evidence log in the same transaction as the state change.
 """
 
 from __future__ import annotations
@@ -16,26 +19,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from caducee.directory.models import Mailbox
+from caducee.directory.models import CertificateStatus, Mailbox, MailboxCertificate
+from caducee.evidence import EvidenceLog
+from caducee.ledger import EvidenceEvent, EvidenceRecord
+from caducee.relay.acknowledgement import acknowledgement_digest, check_acknowledgement
 from caducee.relay.batching import GroupCommitter, IdTaken, Submission
 from caducee.relay.errors import (
     DuplicateMessageId,
-    InactiveRecipient,
     InvalidEnvelope,
     MessageTooLarge,
     NotYourMailbox,
     UnknownMessage,
-    UnknownRecipient,
 )
+from caducee.relay.hooks import SubmissionGate
 from caducee.relay.models import Delivery, DeliveryState, Message
 from caducee.relay.notifications import MailboxNotifier
 from caducee.relay.smime import check_encrypted_cms
 from caducee.store import BlobStore, Database
-from caducee.store.models import utcnow
+from caducee.store.models import IssuedCertificate, utcnow
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -117,6 +121,22 @@ class MailboxPage:
     next_cursor: int
 
 
+async def _valid_fingerprints(session: AsyncSession, mailbox_id: int, now: datetime) -> set[str]:
+    """SHA-256 of the mailbox's certificates that are attached, unrevoked and in date."""
+    rows = await session.scalars(
+        select(IssuedCertificate.fingerprint_sha256)
+        .join(MailboxCertificate, MailboxCertificate.serial_hex == IssuedCertificate.serial_hex)
+        .where(
+            MailboxCertificate.mailbox_id == mailbox_id,
+            MailboxCertificate.status == CertificateStatus.ACTIVE.value,
+            IssuedCertificate.revoked_at.is_(None),
+            IssuedCertificate.not_before <= now,
+            IssuedCertificate.not_after > now,
+        )
+    )
+    return set(rows)
+
+
 def _item(delivery: Delivery, message: Message) -> MailboxItem:
     return MailboxItem(
         sequence=delivery.sequence,
@@ -134,8 +154,10 @@ def _item(delivery: Delivery, message: Message) -> MailboxItem:
 class RelayService:
     """The relay on one database, blob store and notifier; ``now`` is the clock.
 
-    With a ``committer`` (``GroupCommitter``, shared by the process), concurrent
-    submissions share transactions; without one, each submission has its own.
+    ``committer`` (a :class:`GroupCommitter` shared by the process) lets concurrent
+    submissions share transactions; without one the service makes its own. ``evidence``
+    records fetches and acknowledgements (the committer records acceptances); ``gate`` may
+    hold a submission for moderation.
     """
 
     def __init__(
@@ -147,18 +169,34 @@ class RelayService:
         max_size: int = DEFAULT_MAX_SIZE,
         now: Callable[[], datetime] = utcnow,
         committer: GroupCommitter | None = None,
+        evidence: EvidenceLog | None = None,
+        gate: SubmissionGate | None = None,
     ) -> None:
         self.database = database
-        self.committer = committer
+        self.evidence = evidence
+        self.committer = committer or GroupCommitter(database, evidence=evidence)
         self.blobs = blobs
         self.notifier = notifier
         self.max_size = max_size
         self.now = now
+        self.gate = gate
 
     async def submit(
-        self, *, sender_mailbox_id: int, sender_address: str, envelope: Envelope, ciphertext: bytes
+        self,
+        *,
+        sender_mailbox_id: int,
+        sender_address: str,
+        envelope: Envelope,
+        ciphertext: bytes,
+        gated: bool = True,
+        external_origin: str | None = None,
     ) -> Receipt:
-        """Accept a ciphertext for every recipient, or refuse it whole with a ``RelayError``."""
+        """Accept a ciphertext for every recipient, or refuse it whole with a ``RelayError``.
+
+        ``gated=False`` skips the gate (a moderator's release); ``external_origin`` names the
+        domain of mail received from another operator (its evidence is
+        ``ReceivedFromExternal``).
+        """
         envelope = envelope.normalised()
         if envelope.sender != sender_address.lower():
             raise NotYourMailbox(f"you may send only as {sender_address}")
@@ -167,84 +205,31 @@ class RelayService:
         check_encrypted_cms(ciphertext)
         sha256 = hashlib.sha256(ciphertext).hexdigest()
         await self.blobs.put(ciphertext)  # durable before the commit that says "accepted"
+        if gated and self.gate is not None:
+            await self.gate(sender_mailbox_id, envelope, sha256, len(ciphertext))
         now = self.now()
         try:
-            if self.committer is not None:
-                sequences = await self.committer.record(
-                    Submission(
-                        sender_id=sender_mailbox_id,
-                        message_id=envelope.message_id,
-                        sender=envelope.sender,
-                        recipients=envelope.recipients,
-                        date=envelope.date,
-                        subject=envelope.subject,
-                        size=len(ciphertext),
-                        sha256=sha256,
-                        accepted_at=now,
-                        future=asyncio.get_running_loop().create_future(),
-                    )
+            sequences = await self.committer.record(
+                Submission(
+                    sender_id=sender_mailbox_id,
+                    message_id=envelope.message_id,
+                    sender=envelope.sender,
+                    recipients=envelope.recipients,
+                    date=envelope.date,
+                    subject=envelope.subject,
+                    size=len(ciphertext),
+                    sha256=sha256,
+                    accepted_at=now,
+                    future=asyncio.get_running_loop().create_future(),
+                    external_origin=external_origin,
                 )
-            else:
-                sequences = await self._record(sender_mailbox_id, envelope, ciphertext, sha256, now)
-        except (IntegrityError, IdTaken):
+            )
+        except IdTaken:
             return await self._replay(sender_mailbox_id, envelope.message_id, sha256)
         for mailbox_id, sequence in sequences:
             await self.notifier.publish(mailbox_id, sequence)
         log.info("accepted %s sha256=%s for %d", envelope.message_id, sha256, len(sequences))
         return Receipt(envelope.message_id, now, envelope.recipients, sha256, created=True)
-
-    async def _record(
-        self, sender_id: int, envelope: Envelope, ciphertext: bytes, sha256: str, now: datetime
-    ) -> list[tuple[int, int]]:
-        async with self.database.transaction() as session:
-            # 1. The message first: a duplicate id fails here, before any other lock.
-            message_pk = await session.scalar(
-                insert(Message)
-                .values(
-                    message_id=envelope.message_id,
-                    sender_mailbox_id=sender_id,
-                    size=len(ciphertext),
-                    ciphertext_sha256=sha256,
-                    envelope_from=envelope.sender,
-                    envelope_to=list(envelope.recipients),
-                    envelope_date=envelope.date,
-                    subject=envelope.subject,
-                    accepted_at=now,
-                )
-                .returning(Message.id)
-            )
-            # 2. One sequence number per recipient mailbox; unknown addresses do not match.
-            rows = (
-                await session.execute(
-                    update(Mailbox)
-                    .where(Mailbox.address.in_(sorted(envelope.recipients)))
-                    .values(last_sequence=Mailbox.last_sequence + 1)
-                    .returning(Mailbox.id, Mailbox.address, Mailbox.active, Mailbox.last_sequence)
-                    .execution_options(synchronize_session=False)
-                )
-            ).all()
-            found = {row.address: row for row in rows}
-            unknown = [a for a in envelope.recipients if a not in found]
-            if unknown:
-                raise UnknownRecipient(f"no mailbox for {', '.join(unknown)}", addresses=unknown)
-            inactive = [a for a in envelope.recipients if not found[a].active]
-            if inactive:
-                raise InactiveRecipient(f"closed mailbox {', '.join(inactive)}", addresses=inactive)
-            # 3. The deliveries.
-            await session.execute(
-                insert(Delivery),
-                [
-                    {
-                        "message_pk": message_pk,
-                        "mailbox_id": row.id,
-                        "sequence": row.last_sequence,
-                        "state": DeliveryState.STORED.value,
-                        "stored_at": now,
-                    }
-                    for row in rows
-                ],
-            )
-        return [(row.id, row.last_sequence) for row in rows]
 
     async def _replay(self, sender_id: int, message_id: str, sha256: str) -> Receipt:
         async with self.database.sessions() as session:
@@ -306,19 +291,88 @@ class RelayService:
             if delivery.state == DeliveryState.STORED.value:
                 delivery.state = DeliveryState.FETCHED.value
                 delivery.fetched_at = self.now()
+                await self._record_event(
+                    session, EvidenceEvent.CONTENT_HANDOVER, message, delivery, mailbox_id, {}
+                )
         body = await self.blobs.get(message.ciphertext_sha256)
         log.info("fetched %s by mailbox %s", message_id, mailbox_id)
         return _item(delivery, message), body
 
-    async def acknowledge(self, mailbox_id: int, message_id: str) -> MailboxItem:
-        """Mark a delivery acknowledged (idempotent)."""
+    async def acknowledge(
+        self, mailbox_id: int, message_id: str, acknowledgement: bytes | None = None
+    ) -> MailboxItem:
+        """Mark a delivery acknowledged (idempotent), with the recipient's signed statement.
+
+        ``acknowledgement`` is a CMS SignedData of an :class:`~caducee.ledger.AckStatement`;
+        a bad one is refused (``InvalidAcknowledgement``) and changes nothing.
+        """
         async with self.database.transaction() as session:
             delivery, message = await self._delivery(session, mailbox_id, message_id)
-            if delivery.state != DeliveryState.ACKNOWLEDGED.value:
-                delivery.state = DeliveryState.ACKNOWLEDGED.value
-                delivery.acknowledged_at = self.now()
+            if delivery.state == DeliveryState.ACKNOWLEDGED.value:
+                return _item(delivery, message)
+            extra = {"signed": "no"}
+            if acknowledgement is not None:
+                address = await session.scalar(
+                    select(Mailbox.address).where(Mailbox.id == mailbox_id)
+                )
+                check_acknowledgement(
+                    acknowledgement,
+                    message_id=message.message_id,
+                    ciphertext_sha256=message.ciphertext_sha256,
+                    recipient=str(address),
+                    fingerprints=await _valid_fingerprints(session, mailbox_id, self.now()),
+                )
+                delivery.acknowledgement = acknowledgement
+                extra = {"signed": "yes", "ack_sha256": acknowledgement_digest(acknowledgement)}
+            delivery.state = DeliveryState.ACKNOWLEDGED.value
+            delivery.acknowledged_at = self.now()
+            if delivery.fetched_at is None:
+                delivery.fetched_at = delivery.acknowledged_at
+            await self._record_event(
+                session, EvidenceEvent.CONSIGNMENT_ACCEPTANCE, message, delivery, mailbox_id, extra
+            )
         log.info("acknowledged %s by mailbox %s", message_id, mailbox_id)
         return _item(delivery, message)
+
+    async def acknowledgements(self, message_id: str) -> list[tuple[str, bytes]]:
+        """The signed acknowledgements of a message: (recipient address, CMS DER)."""
+        async with self.database.sessions() as session:
+            rows = await session.execute(
+                select(Mailbox.address, Delivery.acknowledgement)
+                .join(Delivery, Delivery.mailbox_id == Mailbox.id)
+                .join(Message, Message.id == Delivery.message_pk)
+                .where(Message.message_id == message_id, Delivery.acknowledgement.is_not(None))
+                .order_by(Mailbox.address)
+            )
+            return [(str(address), bytes(der)) for address, der in rows if der is not None]
+
+    async def _record_event(
+        self,
+        session: AsyncSession,
+        event: EvidenceEvent,
+        message: Message,
+        delivery: Delivery,
+        mailbox_id: int,
+        extra: dict[str, str],
+    ) -> None:
+        if self.evidence is None:
+            return
+        address = await session.scalar(select(Mailbox.address).where(Mailbox.id == mailbox_id))
+        when = delivery.acknowledged_at if event is EvidenceEvent.CONSIGNMENT_ACCEPTANCE else None
+        record = EvidenceRecord(
+            event=event,
+            message_id=message.message_id,
+            ciphertext_sha256=message.ciphertext_sha256,
+            actor_id=str(address),
+            time=_aware(when or delivery.fetched_at or self.now()),
+            sender_id=message.envelope_from,
+            recipient_ids=(str(address),),
+            previous_record_sha256=await self.evidence.last_record_digest(
+                session, message.message_id
+            ),
+            extra=extra,
+        )
+        await self.evidence.append(session, record)
 
     async def purge_expired(self, retention: timedelta, *, batch: int = 1000) -> int:
         """Delete messages accepted before now − ``retention`` and their unshared blobs."""

@@ -28,6 +28,7 @@ from caducee.server import (
     routes_relay,
     routes_status,
 )
+from caducee.server.auth import relay_committer
 from caducee.server.deployment import is_initialised, load_deployment
 from caducee.server.problems import install_problem_handlers
 from caducee.server.state import ServerState
@@ -64,6 +65,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             load_log_identity, settings.data_dir, settings.mail_domain
         )
         state.extras["evidence_log"] = EvidenceLog(database, identity)
+        relay_committer(state)  # before the SMTP edge, which shares it
         app.state.caducee = state
         edge = await start_smtp_edge(state) if settings.smtp_enabled else None
         stoppers = [

@@ -51,6 +51,7 @@ __all__ = [
     "credential_service",
     "ensure_operator_token",
     "notifier",
+    "relay_committer",
     "relay_service",
     "require_operator",
     "server_state",
@@ -79,17 +80,28 @@ def notifier(state: ServerState) -> MailboxNotifier:
 
 def relay_service(state: ServerState) -> RelayService:
     max_size = state.extras.get("relay_max_message_size", state.settings.max_message_size)
-    committer = state.extras.get("relay_committer")
-    if committer is None:  # SQLite and PostgreSQL alike: one transaction per batch
-        committer = state.extras["relay_committer"] = GroupCommitter(state.database)
     return RelayService(
         state.database,
         state.blobs,
         notifier(state),
         max_size=int(max_size),
         now=clock(state),
-        committer=committer,
+        committer=relay_committer(state),
+        evidence=state.extras.get("evidence_log"),
+        gate=state.extras.get("submission_gate"),
     )
+
+
+def relay_committer(state: ServerState) -> GroupCommitter:
+    """The process's one group committer, with the evidence log and the parts' commit hooks."""
+    committer: GroupCommitter | None = state.extras.get("relay_committer")
+    if committer is None:  # SQLite and PostgreSQL alike: one transaction per batch
+        committer = state.extras["relay_committer"] = GroupCommitter(
+            state.database,
+            evidence=state.extras.get("evidence_log"),
+            hooks=state.extras.setdefault("relay_commit_hooks", []),
+        )
+    return committer
 
 
 async def server_state(request: Request) -> ServerState:

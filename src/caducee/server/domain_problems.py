@@ -19,6 +19,7 @@ from caducee.pki.errors import PKIError
 from caducee.relay.errors import (
     DuplicateMessageId,
     InactiveRecipient,
+    InvalidAcknowledgement,
     MessageTooLarge,
     NotSMIME,
     NotYourMailbox,
@@ -44,6 +45,7 @@ STATUS_BY_ERROR: tuple[tuple[type[CaduceeError], int], ...] = (
     (DuplicateMessageId, 409),
     (NotYourMailbox, 403),
     (UnknownMessage, 404),
+    (InvalidAcknowledgement, 422),
     (PKIError, 400),
     (StoreUnavailable, 503),
 )

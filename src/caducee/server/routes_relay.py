@@ -10,7 +10,11 @@
 - ``GET /api/v1/mailbox/messages?cursor=&limit=``: the caller's unacknowledged messages
   after ``cursor`` (a sequence number), with ``next_cursor``.
 - ``GET /api/v1/mailbox/messages/{id}``: the ciphertext, ``application/pkcs7-mime``.
-- ``POST /api/v1/mailbox/messages/{id}/ack``: the caller's agent has it (idempotent).
+- ``POST /api/v1/mailbox/messages/{id}/ack``: the caller's agent has it (idempotent); an
+  optional JSON {acknowledgement: base64 CMS SignedData of a ``caducee-ack/1`` statement}
+  signed with the mailbox's key, kept and referenced by the ConsignmentAcceptance record.
+- A submission held for moderation answers 202 {status: "held", detail, hold_id,
+  charter_url}: kept, not delivered until a moderator releases it.
 - ``GET /api/v1/mailbox/events?cursor=``: Server-Sent Events, one ``message`` event (id =
   sequence, data = {sequence, message_id}) per delivery; ``Last-Event-ID`` resumes.
 - ``GET /api/v1/mailbox/wait?cursor=&timeout=``: long-poll fallback; answers as soon as
@@ -34,7 +38,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import Field, ValidationError
 
 from caducee.errors import CaduceeError
-from caducee.relay import Envelope, MailboxItem, RelayService
+from caducee.relay import Envelope, MailboxItem, RelayService, SubmissionHeld
+from caducee.relay.acknowledgement import MAX_ACK_SIZE
 from caducee.server.auth import Agent, notifier, relay_service, server_state
 from caducee.server.domain_problems import to_problem
 from caducee.server.problems import ProblemError
@@ -152,6 +157,8 @@ async def submit(request: Request, agent: Agent, state: State) -> JSONResponse:
             envelope=envelope,
             ciphertext=ciphertext,
         )
+    except SubmissionHeld as held:
+        return _held_answer(envelope.message_id, held)
     except CaduceeError as exc:
         raise to_problem(exc) from None
     answer = {
@@ -189,10 +196,39 @@ async def fetch(message_id: str, agent: Agent, state: State) -> Response:
     return Response(body, media_type=SMIME_MEDIA_TYPE, headers=headers)
 
 
+def _held_answer(message_id: str, held: SubmissionHeld) -> JSONResponse:
+    """202: kept, not delivered, until a moderator decides (the sender is told why)."""
+    answer = {
+        "message_id": message_id,
+        "status": "held",
+        "code": held.code,
+        "detail": held.reason,
+        "hold_id": held.hold_id,
+        "charter_url": held.charter_url,
+    }
+    return JSONResponse(answer, status_code=202)
+
+
+class AckRequest(StrictRequest):
+    """The recipient's signed acknowledgement (base64 DER CMS SignedData), optional."""
+
+    acknowledgement: str | None = Field(default=None, max_length=2 * MAX_ACK_SIZE)
+
+
 @router.post("/mailbox/messages/{message_id}/ack", summary="Acknowledge a message")
-async def acknowledge(message_id: str, agent: Agent, state: State) -> dict[str, Any]:
+async def acknowledge(
+    message_id: str, agent: Agent, state: State, body: AckRequest | None = None
+) -> dict[str, Any]:
+    signed = None
+    if body is not None and body.acknowledgement is not None:
+        try:
+            signed = base64.b64decode(body.acknowledgement, validate=True)
+        except binascii.Error:
+            raise ProblemError(
+                422, "invalid-acknowledgement", "the acknowledgement is not base64"
+            ) from None
     try:
-        item = await relay_service(state).acknowledge(agent.mailbox_id, message_id)
+        item = await relay_service(state).acknowledge(agent.mailbox_id, message_id, signed)
     except CaduceeError as exc:
         raise to_problem(exc) from None
     return {"message_id": item.message_id, "state": item.state, "sequence": item.sequence}
