@@ -6,6 +6,11 @@
 - ``POST /api/v1/admin/mailboxes/{address}/active`` {active} → {address, active}
 - ``POST /api/v1/admin/people/{rpps}/enrolment-code`` {mailbox?} → 201 {code, expires_at}
 - ``POST /api/v1/admin/mailboxes/{address}/enrolment-code`` → 201 {code, expires_at}
+
+Enrolment codes pass the charter gate: once a charter is published, a mailbox's people can
+be enrolled only when its organisation is a registered establishment whose manager accepted
+the current charter (the manager alone may be enrolled before, to sign it): otherwise 409
+``establishment-not-registered`` or ``charter-not-signed``.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from pydantic import Field
 
 from caducee.directory import DirectoryService, MailboxKind, OrganisationType
 from caducee.errors import CaduceeError
+from caducee.policy.charter import CharterService
 from caducee.server.auth import Operator, clock, credential_service
 from caducee.server.domain_problems import to_problem
 from caducee.server.problems import ProblemError
 from caducee.server.requests import StrictRequest
+from caducee.server.routes_console import problem
 from caducee.server.state import ServerState, get_state
 
 __all__ = ["router"]
@@ -115,6 +122,7 @@ async def set_active(address: str, body: ActiveRequest, _op: Operator, state: St
 
 async def _code_for(state: ServerState, address: str) -> dict[str, Any]:
     mailbox = await _directory(state).get_mailbox(address)
+    await CharterService(state.database).check_enrolment(mailbox.id)  # the charter gate
     code, expires_at = await credential_service(state).new_enrolment_code(mailbox.id)
     return {"address": mailbox.address, "code": code, "expires_at": expires_at.isoformat()}
 
@@ -133,7 +141,7 @@ async def person_code(
             )
         return await _code_for(state, chosen[0].address)
     except CaduceeError as exc:
-        raise to_problem(exc) from None
+        raise problem(exc) from None
 
 
 @router.post("/mailboxes/{address}/enrolment-code", status_code=201)
@@ -141,4 +149,4 @@ async def mailbox_code(address: str, _op: Operator, state: State) -> Any:
     try:
         return await _code_for(state, address)
     except CaduceeError as exc:
-        raise to_problem(exc) from None
+        raise problem(exc) from None
