@@ -1,13 +1,16 @@
-"""Settings of the SMTP edge, with the embedded defaults.
+"""Settings of the SMTP edge, outbound queue and Dovecot, with the embedded defaults.
 
-``caducee.config.Settings`` does not hold them yet: ``GatewayConfig.from_settings`` reads a
-``smtp_<field>`` attribute when the settings object has one, else the default here, so
-adding the fields to ``Settings`` later needs no change in this package.
+``caducee.config.Settings`` holds a few of them: ``GatewayConfig.from_settings`` reads a
+``smtp_<field>`` attribute when the settings object has one, then the environment variable
+``CADUCEE_SMTP_<FIELD>`` (e.g. ``CADUCEE_SMTP_OUTBOUND_ROUTES``,
+``CADUCEE_SMTP_DOVECOT_ENABLED``), else the default here. Tuples are comma-separated.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+import os
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,22 @@ class GatewayConfig:
     max_message_size: int = 25 * 1024 * 1024  # the relay's ciphertext limit
     gateway_sender_address: str = ""  # default: mssante-gateway@<mail_domain>
     data_dir: Path = field(default=Path("var"))
+    # Outbound queue (RFC 5321 §4.5.4.1: retry, give up after days, then a DSN, RFC 3464).
+    outbound_enabled: bool = True
+    outbound_routes: tuple[str, ...] = ()  # "domain=host:port", "*=host:port"; else domain:25
+    outbound_ca_file: Path | None = None  # CAs for the peers' TLS; default: the system's
+    outbound_tls_domains: tuple[str, ...] = ("mssante.fr",)  # TLS required (and subdomains)
+    outbound_retry_seconds: tuple[float, ...] = (60.0, 300.0, 900.0, 1800.0, 3600.0)
+    outbound_max_age_seconds: float = 5 * 24 * 3600.0
+    outbound_poll_seconds: float = 5.0
+    outbound_timeout_seconds: float = 60.0
+    mss_nil: str = "CADUCEE"  # X-MSS-NIL product reference (convergence.esante.gouv.fr)
+    # Dovecot (IMAP for standard mail clients), started by Caducée on loopback.
+    dovecot_enabled: bool = False
+    dovecot_binary: str = "dovecot"
+    imap_host: str = "127.0.0.1"
+    imap_port: int = 10143
+    lmtp_port: int = 10024
 
     def __post_init__(self) -> None:
         domain = self.mail_domain.strip().lower()
@@ -55,6 +74,21 @@ class GatewayConfig:
         if not self.gateway_sender_address:
             object.__setattr__(self, "gateway_sender_address", f"mssante-gateway@{domain}")
 
+    def route(self, domain: str) -> tuple[str, int]:
+        """Where to send mail for ``domain``: a configured route, else the domain on port 25
+        (RFC 5321 §5.1 implicit MX; no MX lookup without a DNS library)."""
+        routes = dict(r.split("=", 1) for r in self.outbound_routes if "=" in r)
+        target = routes.get(domain.lower()) or routes.get("*")
+        if target is None:
+            return domain, 25
+        host, _, port = target.rpartition(":")
+        return (host, int(port)) if host else (target, 25)
+
+    def requires_tls(self, domain: str) -> bool:
+        """TLS is required towards MSSanté domains (Référentiel #1: SMTP with STARTTLS)."""
+        name = domain.lower().rstrip(".")
+        return any(name == d or name.endswith("." + d) for d in self.outbound_tls_domains)
+
     @property
     def data_size_limit(self) -> int:
         """The SMTP DATA limit (RFC 1870 SIZE): base64 of the largest ciphertext + headers."""
@@ -67,9 +101,12 @@ class GatewayConfig:
         return replace(self, **changes)
 
     @classmethod
-    def from_settings(cls, settings: Any, **overrides: Any) -> GatewayConfig:
-        """Build from a ``Settings``: ``mail_domain``, ``data_dir``, ``max_message_size`` and
-        any ``smtp_<field>`` it has; ``overrides`` win."""
+    def from_settings(
+        cls, settings: Any, *, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> GatewayConfig:
+        """Build from a ``Settings``: ``mail_domain``, ``data_dir``, ``max_message_size``,
+        any ``smtp_<field>`` it has, then ``CADUCEE_SMTP_<FIELD>``; ``overrides`` win."""
+        environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for name in ("mail_domain", "data_dir", "max_message_size"):
             if hasattr(settings, name):
@@ -78,8 +115,33 @@ class GatewayConfig:
             key = f"smtp_{item.name}"
             if hasattr(settings, key) and getattr(settings, key) is not None:
                 values[item.name] = getattr(settings, key)
-        for name in ("internal_domains", "trust_list_local"):
-            if isinstance(values.get(name), str):
-                values[name] = tuple(p for p in values[name].replace(",", " ").split() if p)
+            elif f"CADUCEE_{key.upper()}" in environ:
+                text = environ[f"CADUCEE_{key.upper()}"]
+                values[item.name] = (
+                    Path(text) if item.name.endswith("_file") else _coerce(item.default, text)
+                )
+        for item in fields(cls):
+            if isinstance(item.default, tuple) and isinstance(values.get(item.name), str):
+                values[item.name] = _coerce(item.default, values[item.name])
         values.update(overrides)
         return cls(**values)
+
+
+def _coerce(default: Any, text: str) -> Any:
+    """An environment string as the type of the field's default."""
+    if default is MISSING or default is None or isinstance(default, str):
+        return text
+    if isinstance(default, bool):
+        return text.strip().lower() in ("1", "true", "yes", "on", "oui")
+    if isinstance(default, int):
+        return int(text)
+    if isinstance(default, float):
+        return float(text)
+    if isinstance(default, tuple):
+        parts = tuple(p for p in text.replace(",", " ").split() if p)
+        if default and isinstance(default[0], float):
+            return tuple(float(p) for p in parts)
+        return parts
+    if isinstance(default, Path):
+        return Path(text)
+    return text

@@ -27,16 +27,18 @@ from caducee.directory import DirectoryService
 from caducee.gateway._mail import serve_smtp
 from caducee.gateway.config import GatewayConfig
 from caducee.gateway.inbound import InboundHandler, ensure_gateway_mailbox
+from caducee.gateway.outbound import OutboundQueue
 from caducee.gateway.passwords import AppPasswordService
 from caducee.gateway.submission import SubmissionHandler
 from caducee.gateway.trust_list import TrustList, TrustListRefresher
 from caducee.relay import GroupCommitter, InProcessNotifier, MailboxNotifier, RelayService
-from caducee.store import BlobStore, Database, is_sqlite
+from caducee.store import BlobStore, Database
 
 __all__ = [
     "EdgeState",
     "SMTPEdge",
     "load_tls_context",
+    "outbound_queue",
     "start_smtp_edge",
     "stop_smtp_edge",
     "write_self_signed",
@@ -123,16 +125,39 @@ def load_tls_context(config: GatewayConfig) -> ssl.SSLContext:
 
 
 def _relay(state: EdgeState, config: GatewayConfig) -> RelayService:
-    """The relay as the HTTP API builds it: shared notifier, shared SQLite group commit."""
+    """The relay as the HTTP API builds it: shared notifier, committer, evidence log."""
     notifier: MailboxNotifier = state.extras.setdefault("relay_notifier", InProcessNotifier())
+    evidence = state.extras.get("evidence_log")
     committer = state.extras.get("relay_committer")
-    if committer is None and is_sqlite(state.database.url):
-        committer = state.extras["relay_committer"] = GroupCommitter(state.database)
+    if committer is None:
+        committer = state.extras["relay_committer"] = GroupCommitter(
+            state.database,
+            evidence=evidence,
+            hooks=state.extras.setdefault("relay_commit_hooks", []),
+        )
     max_size = int(state.extras.get("relay_max_message_size", config.max_message_size))
-    kwargs: dict[str, Any] = {"max_size": max_size, "committer": committer}
+    kwargs: dict[str, Any] = {"max_size": max_size, "committer": committer, "evidence": evidence}
     if "clock" in state.extras:
         kwargs["now"] = state.extras["clock"]
     return RelayService(state.database, state.blobs, notifier, **kwargs)
+
+
+async def outbound_queue(state: EdgeState, config: GatewayConfig) -> OutboundQueue:
+    """The process's one outbound queue (made once, kept in ``extras["outbound_queue"]``)."""
+    queue: OutboundQueue | None = state.extras.get("outbound_queue")
+    if queue is None:
+        gateway_id = await ensure_gateway_mailbox(state.database, config.gateway_sender_address)
+        queue = state.extras["outbound_queue"] = OutboundQueue(
+            state.database,
+            state.blobs,
+            config,
+            relay=_relay(state, config),
+            directory=DirectoryService(state.database, **_clock(state)),
+            gateway_mailbox_id=gateway_id,
+            evidence=state.extras.get("evidence_log"),
+            **_clock(state),
+        )
+    return queue
 
 
 async def start_smtp_edge(state: EdgeState, config: GatewayConfig | None = None) -> SMTPEdge:
@@ -146,7 +171,10 @@ async def start_smtp_edge(state: EdgeState, config: GatewayConfig | None = None)
     context = await asyncio.to_thread(load_tls_context, config)
     try:
         if config.submission_enabled:
-            submission = SubmissionHandler(relay, directory, passwords, config)
+            outbound = await outbound_queue(state, config) if config.outbound_enabled else None
+            submission = SubmissionHandler(
+                relay, directory, passwords, config, trust_list=trust_list, outbound=outbound
+            )
             edge.servers["submission"] = await serve_smtp(
                 submission,
                 config.submission_host,
@@ -168,7 +196,8 @@ async def start_smtp_edge(state: EdgeState, config: GatewayConfig | None = None)
                 edge.refresher = TrustListRefresher(
                     trust_list, config.trust_list_source, config.trust_list_refresh_seconds
                 )
-                edge.refresher.start()
+                await edge.refresher.refresh()  # the list is there when the port opens
+                edge.refresher.start(refresh_now=False)
     except BaseException:
         await edge.stop()
         raise

@@ -2,10 +2,12 @@
 
 STARTTLS is offered (RFC 3207). MAIL FROM must be in a domain of the trust space (the
 national white list or the local allow-list), else 550 5.7.1. Each internal recipient
-needs a valid RSA certificate. At DATA the message (with our Received line, RFC 5321
-§4.4) is wrapped as ``message/rfc822`` and encrypted at once for every recipient's
-certificate (public keys only, RFC 5652 §6): only that ciphertext reaches the relay,
-under the original Message-ID, from the gateway's own (closed) mailbox.
+needs a valid RSA certificate. At DATA the clear MIME is checked (``mail_check``: loops,
+broken MIME, X-MSS-* headers, an unreadable IHE_XDM.ZIP are refused with 554), then the
+message (with our Received line, RFC 5321 §4.4) is wrapped as ``message/rfc822`` and
+encrypted at once for every recipient's certificate (public keys only, RFC 5652 §6):
+only that ciphertext reaches the relay, under the original Message-ID, from the gateway's
+own (closed) mailbox, recorded as ``ReceivedFromExternal`` evidence by the relay.
 """
 
 from __future__ import annotations
@@ -29,13 +31,11 @@ from caducee.gateway._mail import (
     domain_of,
     message_id_of,
     outer_date,
-    read_headers,
     refusal_for,
 )
 from caducee.gateway.config import GatewayConfig
 from caducee.gateway.errors import (
     DomainNotTrusted,
-    MailLoop,
     RecipientDisabled,
     RecipientNoCertificate,
     RecipientUnknown,
@@ -43,6 +43,7 @@ from caducee.gateway.errors import (
     SMTPRefusal,
     TemporaryFailure,
 )
+from caducee.gateway.mail_check import check_mail
 from caducee.gateway.trust_list import TrustList
 from caducee.relay import DuplicateMessageId, RelayError, RelayService
 from caducee.relay import Envelope as RelayEnvelope
@@ -166,12 +167,7 @@ class InboundHandler:
         sender = str(envelope.mail_from or "").strip()
         sender = "" if sender == "<>" else sender
         try:
-            headers = read_headers(content)
-            received = len(headers.get_all("Received") or [])
-            if received > self.config.max_received_headers:
-                raise MailLoop(
-                    f"too many Received headers ({received}): mail loop detected, refused"
-                )
+            headers = check_mail(content, max_received=self.config.max_received_headers).message
             message_id = message_id_of(headers, content, "in")
             seen = await self._already_accepted(message_id, sender)
             if seen:
@@ -196,6 +192,7 @@ class InboundHandler:
                     subject=NEUTRAL_SUBJECT,
                 ),
                 ciphertext=ciphertext,
+                external_origin=domain_of(sender) or str(session.host_name or "unknown")[:253],
             )
         except SMTPRefusal as refusal:
             log.info("inbound refused (%s)", refusal.code)

@@ -15,6 +15,7 @@ import binascii
 import logging
 from email.message import Message
 from email.parser import BytesParser
+from email.utils import formatdate
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
@@ -32,6 +33,7 @@ from caducee.gateway._mail import (
 from caducee.gateway.config import GatewayConfig
 from caducee.gateway.errors import (
     BadCredentials,
+    DomainNotTrusted,
     NotEncrypted,
     RecipientDisabled,
     RecipientUnknown,
@@ -40,7 +42,10 @@ from caducee.gateway.errors import (
     SMTPRefusal,
     TemporaryFailure,
 )
+from caducee.gateway.mail_check import CheckedMail, check_mail
+from caducee.gateway.outbound import OutboundQueue
 from caducee.gateway.passwords import AppPasswordService, SMTPIdentity
+from caducee.gateway.trust_list import TrustList
 from caducee.relay import Envelope as RelayEnvelope
 from caducee.relay import NotSMIME, RelayError, RelayService, check_encrypted_cms
 from caducee.relay.service import MAX_RECIPIENTS
@@ -101,11 +106,16 @@ class SubmissionHandler:
         directory: DirectoryService,
         passwords: AppPasswordService,
         config: GatewayConfig,
+        *,
+        trust_list: TrustList | None = None,
+        outbound: OutboundQueue | None = None,
     ) -> None:
         self.relay = relay
         self.directory = directory
         self.passwords = passwords
         self.config = config
+        self.trust_list = trust_list
+        self.outbound = outbound
         self._open_mailboxes: TTLCache[str, bool] = TTLCache(CHECK_TTL_SECONDS)
         self._valid_passwords: TTLCache[int, bool] = TTLCache(CHECK_TTL_SECONDS)
 
@@ -203,11 +213,12 @@ class SubmissionHandler:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
         try:
-            if not self.config.is_internal(domain_of(address)):
-                raise RelayDenied(
-                    "mail to other domains is not relayed by this server yet: "
-                    "send it from the Caducée agent"
-                )
+            domain = domain_of(address)
+            if not self.config.is_internal(domain):
+                self._check_external(domain)
+                envelope.rcpt_tos.append(address)
+                envelope.rcpt_options.extend(options)
+                return "250 2.1.5 Recipient OK (other operator: relayed over TLS)"
             await self._check_recipient(address)
         except SMTPRefusal as refusal:
             return refusal.reply
@@ -218,12 +229,32 @@ class SubmissionHandler:
         envelope.rcpt_options.extend(options)
         return "250 2.1.5 Recipient OK"
 
+    def _check_external(self, domain: str) -> None:
+        """Another operator's domain: relayed only into the MSSanté trust space."""
+        if self.outbound is None:
+            raise RelayDenied(
+                "mail to other domains is not relayed by this server: "
+                "send it from the Caducée agent"
+            )
+        if self.trust_list is not None and not self.trust_list.allows(domain):
+            raise DomainNotTrusted(
+                f"recipient domain {domain or '(none)'} is not in the MSSanté trust space "
+                "(liste blanche): not relayed"
+            )
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         identity = _identity(session)
         content = envelope.original_content or b""
+        internal = [a for a in envelope.rcpt_tos if self.config.is_internal(domain_of(a))]
+        external = [a for a in envelope.rcpt_tos if a not in internal]
         try:
             if not await self._password_valid(identity):
                 return "535 5.7.8 This application password was revoked"
+            checked = self._check_external_mail(content) if external else None
+            if not internal:
+                assert checked is not None
+                queued = await self._queue_external(identity, external, content, checked)
+                return f"250 2.0.0 queued as {queued} for {len(external)} external recipient(s)"
             headers, der = _parse_smime(content)
             message_id = message_id_of(headers, der, "smtp")
             receipt = await self.relay.submit(
@@ -232,12 +263,14 @@ class SubmissionHandler:
                 envelope=RelayEnvelope(
                     message_id=message_id,
                     sender=str(envelope.mail_from),
-                    recipients=tuple(envelope.rcpt_tos),
+                    recipients=tuple(internal),
                     date=outer_date(headers),
                     subject=NEUTRAL_SUBJECT,
                 ),
                 ciphertext=der,
             )
+            if checked is not None:
+                await self._queue_external(identity, external, content, checked)
         except SMTPRefusal as refusal:
             log.info("submission refused (%s) for mailbox %d", refusal.code, identity.mailbox_id)
             return refusal.reply
@@ -249,6 +282,36 @@ class SubmissionHandler:
             return TemporaryFailure("the message could not be stored now: try again later").reply
         state = "accepted" if receipt.created else "already accepted"
         return f"250 2.0.0 {state} as {receipt.message_id} sha256={receipt.ciphertext_sha256[:16]}"
+
+    def _check_external_mail(self, content: bytes) -> CheckedMail:
+        """MIME, X-MSS-*, XDM and loop checks for mail leaving for other operators."""
+        if self.outbound is None:
+            raise RelayDenied("mail to other domains is not relayed by this server")
+        return check_mail(content, max_received=self.config.max_received_headers)
+
+    async def _queue_external(
+        self, identity: SMTPIdentity, external: list[str], content: bytes, checked: CheckedMail
+    ) -> str:
+        """Queue checked mail for other operators (idempotent on the Message-ID)."""
+        assert self.outbound is not None
+        message_id = message_id_of(checked.message, content, "smtp")
+        extra = b""
+        if checked.mss.nil is None:  # ECO.2.4.3: every MSSanté message carries X-MSS-NIL
+            extra += f"X-MSS-NIL: {self.config.mss_nil}\r\n".encode("ascii")
+        if not checked.message.get("Message-ID"):
+            extra += f"Message-ID: <{message_id}>\r\n".encode("ascii")
+        trace = (
+            f"Received: from [{identity.address.partition('@')[2]}] by {self.config.hostname} "
+            f"with ESMTPSA id {message_id[:64]};\r\n\t{formatdate(usegmt=True)}\r\n"
+        ).encode("ascii", "replace")
+        await self.outbound.enqueue(
+            message_id=message_id,
+            sender=identity.address,
+            sender_mailbox_id=identity.mailbox_id,
+            recipients=external,
+            content=trace + extra + content,
+        )
+        return message_id
 
     def smtp_options(self) -> dict[str, Any]:
         """The aiosmtpd ``SMTP`` options for submission (secure defaults, RFC 3207/4954)."""

@@ -183,14 +183,17 @@ class TrustListRefresher:
         log.info("white list refreshed: %d domains", count)
         return True
 
-    async def _run(self) -> None:
+    async def _run(self, first: bool) -> None:
+        if not first:
+            await asyncio.sleep(self.interval)
         while True:
             await self.refresh()
             await asyncio.sleep(self.interval)
 
-    def start(self) -> None:
+    def start(self, *, refresh_now: bool = True) -> None:
+        """Refresh every ``interval`` in a task (``refresh_now=False``: the caller just did)."""
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="trust-list-refresh")
+            self._task = asyncio.create_task(self._run(refresh_now), name="trust-list-refresh")
 
     async def stop(self) -> None:
         if self._task is not None:
