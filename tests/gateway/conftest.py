@@ -27,6 +27,7 @@ from cryptography.x509.oid import NameOID
 
 from caducee.crypto.smime import build_smime
 from caducee.directory import DirectoryService
+from caducee.evidence import EvidenceLog, load_log_identity
 from caducee.gateway import AppPasswordService, GatewayConfig, SMTPEdge, start_smtp_edge
 from caducee.relay import RelayService
 from caducee.store import Database, open_blob_store
@@ -213,14 +214,19 @@ async def edge_world(
     settings = SimpleNamespace(
         mail_domain=DOMAIN, data_dir=tmp_path / "data", max_message_size=25 * 1024 * 1024
     )
-    state = SimpleNamespace(settings=settings, database=database, blobs=blobs, extras={})
+    identity = load_log_identity(tmp_path / "data", DOMAIN)
+    extras: dict[str, Any] = {"evidence_log": EvidenceLog(database, identity)}
+    state = SimpleNamespace(settings=settings, database=database, blobs=blobs, extras=extras)
     config = GatewayConfig.from_settings(
         settings,
+        environ={},
         submission_port=0,
         inbound_port=0,
         tls_cert_file=tls_files.cert,
         tls_key_file=tls_files.key,
         hostname="localhost",
+        outbound_ca_file=tls_files.cert,
+        outbound_retry_seconds=(60.0, 300.0),
     )
     edge = await start_smtp_edge(state, config)
     edge.trust_list.replace(WHITE_LIST)
