@@ -91,6 +91,14 @@ class AcceptedTask:
     secret: str
 
 
+def _changed(task: Task) -> TransitionRefused:
+    return TransitionRefused(
+        f"ordonnance modifiée entre-temps, maintenant « {task.status} » / the prescription "
+        f"changed meanwhile, now {task.status!r}",
+        status=task.status,
+    )
+
+
 def _opt(value: datetime | None) -> datetime | None:
     return None if value is None else aware(value)
 
@@ -339,9 +347,10 @@ class PrescriptionService:
                 expires_at=now + self.validity,
             )
             if not moved:
-                raise TransitionRefused(
-                    "ordonnance modifiée entre-temps / changed meanwhile", status=task.status
-                )
+                await session.refresh(task)
+                if task.status == TaskStatus.READY.value and task.bundle_sha256 == digest:
+                    return await self._view(session, task)  # a concurrent identical request
+                raise _changed(task)
             await record_access(session, prescription.nir, caller.address, "deposit", now, task.id)
             return await self._view(session, task)
 
@@ -364,9 +373,10 @@ class PrescriptionService:
                 cancel_reason="prescriber",
                 bundle_cms=None,
             ):
-                raise TransitionRefused(
-                    "ordonnance modifiée entre-temps / changed meanwhile", status=task.status
-                )
+                await session.refresh(task)
+                if task.status == TaskStatus.CANCELLED.value:
+                    return await self._view(session, task)
+                raise _changed(task)
             if task.patient_nir:
                 await record_access(
                     session, task.patient_nir, caller.address, "cancel", now, task.id
@@ -522,6 +532,9 @@ class PrescriptionService:
                 accepted_at=now,
             ):
                 await session.refresh(task)
+                if task.pharmacy_mailbox_id == caller.mailbox_id and task.accept_nonce:
+                    view = await self._view(session, task, content=True)
+                    return AcceptedTask(view, self._secret(task))
                 raise TransitionRefused(
                     "déjà prise en charge par une autre pharmacie / already accepted by another "
                     "pharmacy",
@@ -567,9 +580,10 @@ class PrescriptionService:
                 accept_nonce=None,
                 accepted_at=None,
             ):
-                raise TransitionRefused(
-                    "ordonnance modifiée entre-temps / changed meanwhile", status=task.status
-                )
+                await session.refresh(task)
+                if task.status == TaskStatus.READY.value:
+                    return await self._view(session, task)
+                raise _changed(task)
             assert task.patient_nir is not None
             await record_access(
                 session, task.patient_nir, caller.address, "reject", self.now(), task.id
@@ -611,9 +625,11 @@ class PrescriptionService:
             if not await self._transition(
                 session, task, Action.CLOSE, caller.address, completed_at=now, receipt_json=receipt
             ):
-                raise TransitionRefused(
-                    "ordonnance modifiée entre-temps / changed meanwhile", status=task.status
-                )
+                await session.refresh(task)
+                if task.status == TaskStatus.COMPLETED.value:
+                    self._check_holder(task, caller, secret)
+                    return await self._view(session, task)  # a concurrent identical close
+                raise _changed(task)
             for item in lines:
                 session.add(
                     DispenseLine(
