@@ -112,3 +112,46 @@ async def test_null_sender_judged_by_client_name(edge_world: EdgeWorld) -> None:
     assert (await in_thread(bounce, PEER_DOMAIN))[0] == 250
     assert (await in_thread(bounce, "mx.unlisted.example"))[0] == 550
     assert bob.address
+
+
+async def test_received_from_external_evidence(edge_world: EdgeWorld) -> None:
+    bob = await edge_world.person("Bob", password=False)
+    sender = f"dr.martin@{PEER_DOMAIN}"
+    data = clear_message(sender, bob.address, BODY + " (preuve)")
+    code, text = await in_thread(_deliver, edge_world, sender, [bob.address], data)
+    assert code == 250, text
+    [item] = (await edge_world.relay.list_mailbox(bob.mailbox_id)).items
+    records = await edge_world.state.extras["evidence_log"].records_of(item.message_id)
+    events = [signed.record.event.value for _, signed in records]
+    assert events[0] == "ReceivedFromExternal", events
+    assert records[0][1].record.extra["origin_domain"] == PEER_DOMAIN
+    assert records[0][1].record.ciphertext_sha256 == item.ciphertext_sha256
+
+
+BROKEN_XDM = (
+    "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+    "Content-Type: text/plain\r\n\r\nbonjour\r\n--b\r\n"
+    'Content-Type: application/zip; name="IHE_XDM.ZIP"\r\n'
+    'Content-Disposition: attachment; filename="IHE_XDM.ZIP"\r\n'
+    "Content-Transfer-Encoding: base64\r\n\r\nUEsDBAoAAAAAAA==\r\n--b--\r\n"
+)
+
+
+async def test_malformed_mime_and_xdm_refused(edge_world: EdgeWorld) -> None:
+    bob = await edge_world.person("Bob", password=False)
+    sender = f"dr.martin@{PEER_DOMAIN}"
+    head = f"From: {sender}\r\nTo: {bob.address}\r\nSubject: x\r\nMessage-ID: <bad-1@x.test>\r\n"
+    cases = {
+        b"5.6.0 the IHE_XDM.ZIP attachment cannot be read": (head + BROKEN_XDM).encode(),
+        b"5.6.0 malformed MIME": (
+            head + "Content-Type: multipart/mixed; boundary=zz\r\n\r\nno boundary\r\n"
+        ).encode(),
+        b"5.6.0 malformed message: no From": b"Subject: x\r\n\r\nno sender\r\n",
+        b"5.6.0 invalid MSSante header": clear_message(
+            sender, bob.address, BODY, extra="X-MSS-MES: PEUT-ETRE\r\n"
+        ),
+    }
+    for expected, data in cases.items():
+        code, text = await in_thread(_deliver, edge_world, sender, [bob.address], data)
+        assert (code, text[: len(expected)]) == (554, expected), text
+    assert (await edge_world.relay.list_mailbox(bob.mailbox_id)).items == ()
