@@ -158,7 +158,11 @@ def build_bundle(
 ) -> bytes:
     """The bundle as compact UTF-8 JSON (what the prescriber signs); checked by reading back."""
     pid = parse_prescription_id(prescription_id)
-    nir_value = parse_nir(nir).body + parse_nir(nir).key
+    try:
+        checked = parse_nir(nir)
+    except CaduceeError as exc:  # the NIR's own error (formats)
+        raise _fail(exc.reason) from None
+    nir_value = checked.body + checked.key
     if not lines or len(lines) > MAX_LINES:
         raise InvalidPrescription(f"de 1 à {MAX_LINES} lignes / 1 to {MAX_LINES} lines")
     authored = authored_on.isoformat(timespec="seconds")
