@@ -220,7 +220,7 @@ class CharterService:
                         .where(CharterSignature.finess.in_(ids))
                         .group_by(CharterSignature.finess)
                     )
-                ).tuples()
+                ).all()
             )
         return [
             EstablishmentView(

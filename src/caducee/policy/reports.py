@@ -132,5 +132,5 @@ class ReportService:
                 .where(Report.sender_mailbox_id.in_(sender_mailbox_ids), Report.created_at >= since)
                 .group_by(Report.sender_mailbox_id)
             )
-            found = {int(s): int(n) for s, n in rows.tuples()}
+            found = {int(s): int(n) for s, n in rows.all()}
         return {s: found.get(s, 0) for s in sender_mailbox_ids}

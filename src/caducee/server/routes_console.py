@@ -323,7 +323,7 @@ async def _people(state: ServerState, finess: str) -> list[dict[str, Any]]:
                 .where(Person.organisation_finess == finess)
                 .order_by(Person.family_name, Person.rpps)
             )
-        ).tuples()
+        ).all()
         return [
             {
                 "rpps": p.rpps,

@@ -77,7 +77,7 @@ async def _active_on(session: AsyncSession, day: date) -> dict[str, tuple[int, i
             DayFigures.active_establishments,
         ).where(DayFigures.day == day)
     )
-    return {t: (a, d, e) for t, a, d, e in rows.tuples()}
+    return {t: (a, d, e) for t, a, d, e in rows.all()}
 
 
 async def _messages_between(session: AsyncSession, after: date, until: date) -> int:
@@ -123,7 +123,7 @@ async def load_dashboard(database: Database, *, series_days: int = 400) -> Dashb
                 .group_by(month, DailyRollup.org_type)
                 .order_by(month)
             )
-        ).tuples():
+        ).all():
             months.setdefault(str(m), {})[t] = int(n)
         series = [
             (d.isoformat(), int(a))
@@ -134,7 +134,7 @@ async def load_dashboard(database: Database, *, series_days: int = 400) -> Dashb
                     .group_by(DayFigures.day)
                     .order_by(DayFigures.day)
                 )
-            ).tuples()
+            ).all()
         ]
         establishments: dict[str, dict[str, int]] = {}
         for region, t, n in (
@@ -143,7 +143,7 @@ async def load_dashboard(database: Database, *, series_days: int = 400) -> Dashb
                 .group_by(Organisation.region, Organisation.type)
                 .order_by(Organisation.region)
             )
-        ).tuples():
+        ).all():
             establishments.setdefault(region or "—", {})[t] = int(n)
         chu: dict[str, list[str]] = {}
         for region, name in (
@@ -152,7 +152,7 @@ async def load_dashboard(database: Database, *, series_days: int = 400) -> Dashb
                 .where(Organisation.type == OrganisationType.UNIVERSITY_HOSPITAL.value)
                 .order_by(Organisation.region, Organisation.name)
             )
-        ).tuples():
+        ).all():
             chu.setdefault(region or "—", []).append(name)
     headline = Headline(
         day=last,

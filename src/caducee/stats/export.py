@@ -42,7 +42,7 @@ async def daily_rows(
     if last is not None:
         query = query.where(DailyRollup.day <= last)
     async with database.sessions() as session:
-        rows = (await session.execute(query)).tuples().all()
+        rows = (await session.execute(query)).all()
     return [
         {
             "day": r.day.isoformat(),
