@@ -33,6 +33,16 @@ def agent_endpoints(world: World, owner: Identity, other: str) -> dict[str, Call
         "certificates": lambda h: c.get(
             f"/api/v1/directory/mailboxes/{owner.address}/certificates", headers=h
         ),
+        "evidence": lambda h: c.get("/api/v1/ledger/messages/m1/records", headers=h),
+        "acknowledgements": lambda h: c.get(
+            "/api/v1/ledger/messages/m1/acknowledgements", headers=h
+        ),
+        "key-transparency": lambda h: c.get(
+            "/api/v1/ledger/certificates", params={"address": owner.address}, headers=h
+        ),
+        "revoke-owners": lambda h: c.post(
+            f"/api/v1/certificates/{owner.serial_hex}/revoke", json={}, headers=h
+        ),
     }
 
 
@@ -76,6 +86,14 @@ async def test_every_endpoint_for_every_caller(world: World) -> None:
         problem(await calls["send-as-owner"](h), 403, "not-your-mailbox")
         assert (await calls["search"](h)).status_code == 200
         assert (await calls["certificates"](h)).status_code == 200  # public keys: by design
+        if stranger is lab:  # the sender is a party to m1's evidence
+            assert (await calls["evidence"](h)).status_code == 200
+            assert (await calls["acknowledgements"](h)).status_code == 200
+        else:
+            problem(await calls["evidence"](h), 404, "unknown-message")
+            problem(await calls["acknowledgements"](h), 404, "unknown-message")
+        assert (await calls["key-transparency"](h)).status_code == 200  # public: by design
+        problem(await calls["revoke-owners"](h), 404, "unknown-certificate")
     assert await _state_of_m1(world, owner) == "stored"  # strangers changed nothing
 
     # Callers without a valid token are refused everywhere, each with its reason.
@@ -98,7 +116,8 @@ async def test_every_endpoint_for_every_caller(world: World) -> None:
 
     # The owner may do everything to its own mailbox.
     calls = agent_endpoints(world, owner, lab.address)
-    for name in ("list", "fetch", "ack", "wait", "events", "search", "certificates"):
+    owners = ("list", "fetch", "ack", "wait", "events", "search", "certificates")
+    for name in (*owners, "evidence", "acknowledgements", "key-transparency"):
         assert (await calls[name](owner.headers)).status_code == 200, name
     assert (await calls["send-as-owner"](owner.headers)).status_code == 201
 

@@ -19,10 +19,12 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from caducee.directory.certificates import CertificateRegistry
 from caducee.directory.errors import (
     CertificateNotValid,
     CertificateRevoked,
@@ -43,6 +45,7 @@ from caducee.directory.models import (
     Organisation,
     Person,
 )
+from caducee.evidence import EvidenceLog
 from caducee.store import Database
 from caducee.store.models import IssuedCertificate, utcnow
 
@@ -132,9 +135,16 @@ def verify_signature(certificate: x509.Certificate, signature: bytes, data: byte
 class CredentialService:
     """Challenges, access tokens and enrolment codes on one database and one clock."""
 
-    def __init__(self, database: Database, *, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        evidence: EvidenceLog | None = None,
+    ) -> None:
         self.database = database
         self.now = now
+        self.certificates = CertificateRegistry(database, evidence=evidence, now=now)
 
     async def new_challenge(self, address: str) -> tuple[str, datetime]:
         """A fresh single-use challenge for an active mailbox, and when it expires."""
@@ -306,53 +316,54 @@ class CredentialService:
             )
             if mailbox_id is None:
                 raise InvalidEnrolmentCode("this enrolment code is unknown, expired or used")
-            row = (
-                await session.execute(
-                    select(Mailbox, Person, Organisation)
-                    .outerjoin(Person, Person.rpps == Mailbox.person_rpps)
-                    .outerjoin(
-                        Organisation,
-                        Organisation.finess
-                        == func.coalesce(Mailbox.organisation_finess, Person.organisation_finess),
-                    )
-                    .where(Mailbox.id == mailbox_id)
-                )
-            ).one()
-            mailbox, person, organisation = row
-            subject = EnrolmentSubject(
-                address=mailbox.address,
-                kind=mailbox.kind,
-                rpps=person.rpps if person else None,
-                given_name=person.given_name if person else None,
-                family_name=person.family_name if person else None,
-                organisation=organisation.name if organisation else None,
-            )
+            mailbox, subject = await _subject(session, mailbox_id)
             certificate = issue(subject)
             serial_hex = format(certificate.serial_number, "x")
-            session.add(
-                IssuedCertificate(
-                    serial_hex=serial_hex,
-                    profile=mailbox.kind,
-                    subject=certificate.subject.rfc4514_string()[:512],
-                    email=mailbox.address,
-                    not_before=certificate.not_valid_before_utc,
-                    not_after=certificate.not_valid_after_utc,
-                    fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
-                    der=certificate.public_bytes(serialization.Encoding.DER),
-                    created_at=now,
-                )
-            )
-            await session.flush()
-            session.add(
-                MailboxCertificate(
-                    mailbox_id=mailbox.id,
-                    serial_hex=serial_hex,
-                    status=CertificateStatus.ACTIVE.value,
-                    attached_at=now,
-                )
-            )
+            await self.certificates.record_issued(session, mailbox, certificate)
         log.info("enrolled mailbox %s with certificate %s", mailbox_id, serial_hex)
         return mailbox.address, certificate
+
+    async def renew(
+        self, mailbox_id: int, issue: Callable[[EnrolmentSubject], x509.Certificate]
+    ) -> x509.Certificate:
+        """A new certificate for an authenticated mailbox (its agent sent a fresh CSR).
+
+        The previous certificates stay valid until they expire or their agent revokes them,
+        so that a renewal never leaves a mailbox unable to decrypt what is on its way.
+        """
+        async with self.database.transaction() as session:
+            mailbox, subject = await _subject(session, mailbox_id)
+            if not mailbox.active:
+                raise InvalidToken("this mailbox is closed")
+            certificate = issue(subject)
+            await self.certificates.record_issued(session, mailbox, certificate)
+        log.info("renewed mailbox %s with certificate %x", mailbox_id, certificate.serial_number)
+        return certificate
+
+
+async def _subject(session: AsyncSession, mailbox_id: int) -> tuple[Mailbox, EnrolmentSubject]:
+    """The mailbox and what its certificate says about it (person, organisation)."""
+    row = (
+        await session.execute(
+            select(Mailbox, Person, Organisation)
+            .outerjoin(Person, Person.rpps == Mailbox.person_rpps)
+            .outerjoin(
+                Organisation,
+                Organisation.finess
+                == func.coalesce(Mailbox.organisation_finess, Person.organisation_finess),
+            )
+            .where(Mailbox.id == mailbox_id)
+        )
+    ).one()
+    mailbox, person, organisation = row
+    return mailbox, EnrolmentSubject(
+        address=mailbox.address,
+        kind=mailbox.kind,
+        rpps=person.rpps if person else None,
+        given_name=person.given_name if person else None,
+        family_name=person.family_name if person else None,
+        organisation=organisation.name if organisation else None,
+    )
 
 
 def normalise_code(code: str) -> str:

@@ -34,6 +34,7 @@ __all__ = [
     "InvalidSignature",
     "InvalidToken",
     "TokenExpired",
+    "UnknownCertificate",
     "UnknownMailbox",
     "UnknownOrganisation",
     "UnknownPerson",
@@ -66,6 +67,10 @@ class UnknownPerson(DirectoryError):
 
 class UnknownMailbox(DirectoryError):
     code = "unknown-mailbox"
+
+
+class UnknownCertificate(DirectoryError):
+    code = "unknown-certificate"
 
 
 class CredentialError(DirectoryError):

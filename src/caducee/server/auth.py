@@ -50,6 +50,7 @@ __all__ = [
     "clock",
     "credential_service",
     "ensure_operator_token",
+    "is_operator",
     "notifier",
     "relay_committer",
     "relay_service",
@@ -70,7 +71,9 @@ def clock(state: ServerState) -> Callable[[], datetime]:
 
 
 def credential_service(state: ServerState) -> CredentialService:
-    return CredentialService(state.database, now=clock(state))
+    return CredentialService(
+        state.database, now=clock(state), evidence=state.extras.get("evidence_log")
+    )
 
 
 def notifier(state: ServerState) -> MailboxNotifier:
@@ -204,12 +207,17 @@ def _operator_digest(state: ServerState) -> str:
     return digest(token)
 
 
+def is_operator(request: Request, state: ServerState) -> bool:
+    """Whether the caller presents the operator token."""
+    token = bearer_token(request)
+    return token is not None and hmac.compare_digest(digest(token), _operator_digest(state))
+
+
 async def require_operator(
     request: Request, state: Annotated[ServerState, Depends(server_state)]
 ) -> None:
     """FastAPI dependency: 401 unless the caller presents the operator token."""
-    token = bearer_token(request)
-    if token is None or not hmac.compare_digest(digest(token), _operator_digest(state)):
+    if not is_operator(request, state):
         raise ProblemError(401, "operator-only", "this operation needs the operator token")
 
 

@@ -6,18 +6,25 @@
   UTF-8 bytes of ``challenge`` (RSA PKCS#1 v1.5 or PSS with SHA-256, ECDSA SHA-256, Ed25519).
 - ``POST /api/v1/enrol`` {code, csr_pem} → 201 {certificate_pem, serial_hex, address}: the
   holder of a one-time enrolment code (made by the operator) gets a certificate from the CA.
+- ``POST /api/v1/certificates/renew`` {csr_pem} → 201 (same answer): an authenticated agent
+  gets a new certificate for its mailbox; the old one stays valid until revoked or expired.
+- ``POST /api/v1/certificates/{serial}/revoke`` {reason}: the operator revokes any
+  certificate, an agent only its own mailbox's. Takes effect at once (CRL, OCSP, tokens).
+
+Every issuance and revocation is also an evidence record (key transparency).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from caducee.directory import EnrolmentSubject, MailboxKind
@@ -25,7 +32,7 @@ from caducee.errors import CaduceeError
 from caducee.pki.authority import CertificateAuthority
 from caducee.pki.issuance import issue_from_csr
 from caducee.pki.profiles import Holder, Profile
-from caducee.server.auth import credential_service
+from caducee.server.auth import Agent, authenticated_mailbox, credential_service, is_operator
 from caducee.server.domain_problems import to_problem
 from caducee.server.problems import ProblemError
 from caducee.server.requests import StrictRequest
@@ -121,8 +128,8 @@ def _holder(subject: EnrolmentSubject) -> tuple[Profile, Holder]:
     return profile, holder
 
 
-@router.post("/enrol", status_code=201, summary="Spend an enrolment code for a certificate")
-async def enrol(body: EnrolRequest, state: State) -> EnrolAnswer:
+def _issuer(state: ServerState, csr_pem: str) -> Callable[[EnrolmentSubject], x509.Certificate]:
+    """Issue from ``csr_pem`` with the operator's issuing CA, for whichever subject."""
     deployment = state.authority
     if deployment is None:
         raise ProblemError(503, "ca-not-initialised", "the operator CA is not initialised")
@@ -131,14 +138,66 @@ async def enrol(body: EnrolRequest, state: State) -> EnrolAnswer:
 
     def issue(subject: EnrolmentSubject) -> x509.Certificate:
         profile, holder = _holder(subject)
-        return issue_from_csr(issuing, body.csr_pem.encode(), profile, holder, now=now())
+        return issue_from_csr(issuing, csr_pem.encode(), profile, holder, now=now())
 
-    try:
-        address, certificate = await credential_service(state).enrol(body.code, issue)
-    except CaduceeError as exc:
-        raise to_problem(exc) from None
+    return issue
+
+
+def _answer(address: str, certificate: x509.Certificate) -> EnrolAnswer:
     return EnrolAnswer(
         address=address,
         serial_hex=format(certificate.serial_number, "x"),
         certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
     )
+
+
+@router.post("/enrol", status_code=201, summary="Spend an enrolment code for a certificate")
+async def enrol(body: EnrolRequest, state: State) -> EnrolAnswer:
+    issue = _issuer(state, body.csr_pem)
+    try:
+        address, certificate = await credential_service(state).enrol(body.code, issue)
+    except CaduceeError as exc:
+        raise to_problem(exc) from None
+    return _answer(address, certificate)
+
+
+class RenewRequest(StrictRequest):
+    csr_pem: str = Field(min_length=1, max_length=16384)
+
+
+@router.post("/certificates/renew", status_code=201, summary="A new certificate for my mailbox")
+async def renew(body: RenewRequest, agent: Agent, state: State) -> EnrolAnswer:
+    issue = _issuer(state, body.csr_pem)
+    try:
+        certificate = await credential_service(state).renew(agent.mailbox_id, issue)
+    except CaduceeError as exc:
+        raise to_problem(exc) from None
+    return _answer(agent.address, certificate)
+
+
+class RevokeRequest(StrictRequest):
+    reason: str = Field(default="unspecified", max_length=32)
+
+
+@router.post("/certificates/{serial_hex}/revoke", summary="Revoke a certificate")
+async def revoke(
+    serial_hex: str, body: RevokeRequest, request: Request, state: State
+) -> dict[str, Any]:
+    """The operator revokes any certificate; an agent, only one of its own mailbox."""
+    if is_operator(request, state):
+        mailbox_id, actor = None, "operator"
+    else:
+        agent = await authenticated_mailbox(request, state)
+        mailbox_id, actor = agent.mailbox_id, agent.address
+    try:
+        changed = await credential_service(state).certificates.revoke(
+            serial_hex, reason=body.reason, actor=actor, mailbox_id=mailbox_id
+        )
+    except CaduceeError as exc:
+        raise to_problem(exc) from None
+    state.extras.get("auth_cache", {}).clear()  # no cached token outlives its certificate
+    return {
+        "serial_hex": serial_hex.lower().lstrip("0") or "0",
+        "revoked": True,
+        "changed": changed,
+    }

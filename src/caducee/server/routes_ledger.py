@@ -8,20 +8,32 @@
 - ``GET /api/v1/ledger/consistency?first=&second=``: RFC 9162 §2.1.4 consistency proof.
 - ``GET /api/v1/ledger/messages/{message_id}/records``: the receipts of one message, for its
   sender and recipients only (bearer token); anyone else gets 404, as for an unknown id.
+- ``GET /api/v1/ledger/messages/{message_id}/acknowledgements``: the recipients' signed
+  acknowledgements (base64 CMS), for the same parties.
+- ``GET /api/v1/ledger/certificates/{sha256}``: {issued, revoked} receipts of a certificate
+  (key transparency: agents encrypt only for certificates found here); 404
+  ``certificate-not-in-log`` otherwise.
+- ``GET /api/v1/ledger/certificates?address=``: every certificate of a mailbox with its log
+  indexes, for its agent to spot one it did not ask for.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import exists, select
 
+from caducee.directory.certificates import CertificateRegistry
+from caducee.errors import CaduceeError
 from caducee.evidence import EvidenceError, EvidenceLog, InvalidTreeRange, UnknownRecord
+from caducee.ledger import EvidenceEvent
 from caducee.relay.models import Delivery, Message
-from caducee.server.auth import Agent, clock
+from caducee.server.auth import Agent, clock, relay_service
+from caducee.server.domain_problems import to_problem
 from caducee.server.problems import ProblemError
 from caducee.server.state import ServerState, get_state
 
@@ -32,6 +44,7 @@ State = Annotated[ServerState, Depends(get_state)]
 EVIDENCE_LOG_KEY = "evidence_log"
 RECEIPT_MEDIA_TYPE = "application/json"
 MAX_INDEX = 2**62
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def _log(state: ServerState) -> EvidenceLog:
@@ -108,6 +121,75 @@ async def _is_party(state: ServerState, message_id: str, mailbox_id: int) -> boo
             (Delivery.message_pk == message.id) & (Delivery.mailbox_id == mailbox_id)
         )
         return bool(await session.scalar(select(delivered)))
+
+
+async def _receipt_json(state: ServerState, index: int) -> dict[str, Any]:
+    log = _log(state)
+    checkpoint = await log.current_checkpoint(clock(state)(), covering=index)
+    return (await log.receipt(index, checkpoint)).to_json_dict()
+
+
+@router.get("/messages/{message_id:path}/acknowledgements")
+async def get_acknowledgements(message_id: str, agent: Agent, state: State) -> JSONResponse:
+    """The recipients' signed acknowledgements of one message, for its parties."""
+    if not await _is_party(state, message_id, agent.mailbox_id):
+        raise ProblemError(404, "unknown-message", "no message with this id in your mailboxes")
+    found = await relay_service(state).acknowledgements(message_id)
+    items = [
+        {"recipient": address, "acknowledgement": base64.b64encode(der).decode("ascii")}
+        for address, der in found
+    ]
+    return JSONResponse({"message_id": message_id, "acknowledgements": items})
+
+
+@router.get("/certificates/{sha256}")
+async def get_certificate_records(sha256: str, _agent: Agent, state: State) -> JSONResponse:
+    """The receipts of a certificate's issuance and, if any, revocation."""
+    if not SHA256_HEX.fullmatch(sha256):
+        raise ProblemError(422, "invalid-request", "a certificate digest is 64 hex digits")
+    async with state.database.sessions() as session:
+        indexes = await CertificateRegistry.log_indexes(session, sha256.lower())
+    issued = indexes.get(EvidenceEvent.CERTIFICATE_ISSUED.value)
+    if issued is None:
+        raise ProblemError(
+            404,
+            "certificate-not-in-log",
+            "this certificate is not in the transparency log: do not encrypt for it",
+        )
+    revoked = indexes.get(EvidenceEvent.CERTIFICATE_REVOKED.value)
+    try:
+        answer = {
+            "issued": await _receipt_json(state, issued),
+            "revoked": None if revoked is None else await _receipt_json(state, revoked),
+        }
+    except EvidenceError as exc:
+        raise _problem(exc) from None
+    return JSONResponse(answer)
+
+
+@router.get("/certificates")
+async def get_mailbox_certificates(
+    address: Annotated[str, Query(min_length=3, max_length=320)], _agent: Agent, state: State
+) -> dict[str, Any]:
+    """Every certificate of a mailbox, with where its records are in the log."""
+    try:
+        entries = await CertificateRegistry(state.database).of_mailbox(address)
+    except CaduceeError as exc:
+        raise to_problem(exc) from None
+    return {
+        "address": address.strip().lower(),
+        "certificates": [
+            {
+                "sha256": e.sha256,
+                "serial": e.serial_hex,
+                "not_after": e.not_after.isoformat(),
+                "revoked_at": None if e.revoked_at is None else e.revoked_at.isoformat(),
+                "issued_index": e.issued_index,
+                "revoked_index": e.revoked_index,
+            }
+            for e in entries
+        ],
+    }
 
 
 @router.get("/messages/{message_id:path}/records")
