@@ -34,7 +34,9 @@ async def test_acceptance_and_one_consignment_per_mailbox_in_one_chain(relay: Re
     assert accepted.actor_id == "lab@caducee.test"
     assert accepted.recipient_ids == ("gp@caducee.test", "other@caducee.test")
     assert accepted.ciphertext_sha256 == receipt.ciphertext_sha256  # type: ignore[attr-defined]
-    for consigned, address in zip(found[1:], ("gp@caducee.test", "other@caducee.test")):
+    for consigned, address in zip(
+        found[1:], ("gp@caducee.test", "other@caducee.test"), strict=True
+    ):
         assert consigned.record.recipient_ids == (address,)
         assert consigned.record.previous_record_sha256 == accepted.record_digest()
         assert consigned.record.extra["sequence"] == "1"
