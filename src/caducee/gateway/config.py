@@ -57,6 +57,8 @@ class GatewayConfig:
     # Dovecot (IMAP for standard mail clients), started by Caducée on loopback.
     dovecot_enabled: bool = False
     dovecot_binary: str = "dovecot"
+    dovecot_dir: Path | None = None  # default: <data_dir>/dovecot (must be reachable by
+    # Dovecot's accounts when Caducée runs as root: every parent needs o+x)
     imap_host: str = "127.0.0.1"
     imap_port: int = 10143
     lmtp_port: int = 10024
