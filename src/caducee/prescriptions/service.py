@@ -412,7 +412,16 @@ class PrescriptionService:
             task = await self._load(session, task_id)
             self._check_code(task, access_code)
             await self._expire_if_due(session, task)
-            if task.status == TaskStatus.CANCELLED.value or task.patient_nir is None:
+            held_by_other = task.status != TaskStatus.READY.value and (
+                task.pharmacy_mailbox_id != caller.mailbox_id
+            )
+            if task.status == TaskStatus.IN_PROGRESS.value and held_by_other:
+                raise TransitionRefused(
+                    "prise en charge par une autre pharmacie / held by another pharmacy",
+                    status=task.status,
+                    code="already-accepted",
+                )
+            if held_by_other or task.patient_nir is None:
                 raise TransitionRefused(
                     f"ordonnance « {task.status} » / prescription is {task.status!r}",
                     status=task.status,
