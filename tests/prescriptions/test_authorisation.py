@@ -14,8 +14,14 @@ import httpx
 import pytest
 
 from caducee.pki import CertificateAuthority
-from tests.prescriptions.helpers import card_token, deposit, full_dispense, make_card, pharmacy
-from tests.prescriptions.helpers import trust_cards
+from tests.prescriptions.helpers import (
+    card_token,
+    deposit,
+    full_dispense,
+    make_card,
+    pharmacy,
+    trust_cards,
+)
 from tests.server.conftest import OPERATOR_TOKEN, World
 
 API = "/api/v1/prescriptions"
