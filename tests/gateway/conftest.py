@@ -32,7 +32,14 @@ from caducee.gateway import AppPasswordService, GatewayConfig, SMTPEdge, start_s
 from caducee.relay import RelayService
 from caducee.store import Database, open_blob_store
 from caducee.store.models import IssuedCertificate
-from tests.server.conftest import PrivateKey, make_certificate
+from tests.server.conftest import (  # noqa: F401 (the server's fixtures, for route tests)
+    PrivateKey,
+    make_certificate,
+    migrated_url,
+    postgres_migrated,
+    sqlite_template,
+    world,
+)
 
 DOMAIN = "caducee.test"
 PEER_DOMAIN = "ch-exemple.mssante.fr"
@@ -234,7 +241,7 @@ async def edge_world(
     assert handler.sockets
     from caducee.gateway.edge import _relay
 
-    world = EdgeWorld(
+    edge_world = EdgeWorld(
         database=database,
         edge=edge,
         relay=_relay(state, config),
@@ -244,7 +251,7 @@ async def edge_world(
         state=state,
     )
     try:
-        yield world
+        yield edge_world
     finally:
         await edge.stop()
 

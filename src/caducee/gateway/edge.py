@@ -41,6 +41,7 @@ __all__ = [
     "outbound_queue",
     "start_smtp_edge",
     "stop_smtp_edge",
+    "tls_files",
     "write_self_signed",
 ]
 
@@ -110,14 +111,20 @@ def write_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None:
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
 
 
-def load_tls_context(config: GatewayConfig) -> ssl.SSLContext:
-    """A server TLS context (TLS 1.2 or later) from the configured or default files."""
+def tls_files(config: GatewayConfig) -> tuple[Path, Path]:
+    """The configured TLS certificate and key, or a self-signed pair made once."""
     cert, key = config.tls_cert_file, config.tls_key_file
     if cert is None or key is None:
         folder = Path(config.data_dir) / "gateway"
         cert, key = folder / "smtp-tls-cert.pem", folder / "smtp-tls-key.pem"
         if not (cert.exists() and key.exists()):
             write_self_signed(cert, key, config.hostname)
+    return cert, key
+
+
+def load_tls_context(config: GatewayConfig) -> ssl.SSLContext:
+    """A server TLS context (TLS 1.2 or later) from the configured or default files."""
+    cert, key = tls_files(config)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)

@@ -15,7 +15,6 @@ import binascii
 import logging
 from email.message import Message
 from email.parser import BytesParser
-from email.utils import formatdate
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
@@ -33,7 +32,6 @@ from caducee.gateway._mail import (
 from caducee.gateway.config import GatewayConfig
 from caducee.gateway.errors import (
     BadCredentials,
-    DomainNotTrusted,
     NotEncrypted,
     RecipientDisabled,
     RecipientUnknown,
@@ -42,6 +40,7 @@ from caducee.gateway.errors import (
     SMTPRefusal,
     TemporaryFailure,
 )
+from caducee.gateway.external import check_external_recipient, queue_external
 from caducee.gateway.mail_check import CheckedMail, check_mail
 from caducee.gateway.outbound import OutboundQueue
 from caducee.gateway.passwords import AppPasswordService, SMTPIdentity
@@ -215,7 +214,7 @@ class SubmissionHandler:
         try:
             domain = domain_of(address)
             if not self.config.is_internal(domain):
-                self._check_external(domain)
+                self._check_external(address)
                 envelope.rcpt_tos.append(address)
                 envelope.rcpt_options.extend(options)
                 return "250 2.1.5 Recipient OK (other operator: relayed over TLS)"
@@ -229,18 +228,14 @@ class SubmissionHandler:
         envelope.rcpt_options.extend(options)
         return "250 2.1.5 Recipient OK"
 
-    def _check_external(self, domain: str) -> None:
-        """Another operator's domain: relayed only into the MSSanté trust space."""
-        if self.outbound is None:
+    def _check_external(self, address: str) -> None:
+        """Another operator's address: relayed only into the MSSanté trust space."""
+        if self.outbound is None or self.trust_list is None:
             raise RelayDenied(
                 "mail to other domains is not relayed by this server: "
                 "send it from the Caducée agent"
             )
-        if self.trust_list is not None and not self.trust_list.allows(domain):
-            raise DomainNotTrusted(
-                f"recipient domain {domain or '(none)'} is not in the MSSanté trust space "
-                "(liste blanche): not relayed"
-            )
+        check_external_recipient(self.config, self.trust_list, address)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         identity = _identity(session)
@@ -294,24 +289,15 @@ class SubmissionHandler:
     ) -> str:
         """Queue checked mail for other operators (idempotent on the Message-ID)."""
         assert self.outbound is not None
-        message_id = message_id_of(checked.message, content, "smtp")
-        extra = b""
-        if checked.mss.nil is None:  # ECO.2.4.3: every MSSanté message carries X-MSS-NIL
-            extra += f"X-MSS-NIL: {self.config.mss_nil}\r\n".encode("ascii")
-        if not checked.message.get("Message-ID"):
-            extra += f"Message-ID: <{message_id}>\r\n".encode("ascii")
-        trace = (
-            f"Received: from [{identity.address.partition('@')[2]}] by {self.config.hostname} "
-            f"with ESMTPSA id {message_id[:64]};\r\n\t{formatdate(usegmt=True)}\r\n"
-        ).encode("ascii", "replace")
-        await self.outbound.enqueue(
-            message_id=message_id,
+        return await queue_external(
+            self.outbound,
+            self.config,
             sender=identity.address,
             sender_mailbox_id=identity.mailbox_id,
             recipients=external,
-            content=trace + extra + content,
+            content=content,
+            checked=checked,
         )
-        return message_id
 
     def smtp_options(self) -> dict[str, Any]:
         """The aiosmtpd ``SMTP`` options for submission (secure defaults, RFC 3207/4954)."""
