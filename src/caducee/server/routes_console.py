@@ -37,7 +37,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -198,9 +198,12 @@ async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
         counter = RollupCounter()
         state.extras["console_rollups"] = counter
         hooks.append(counter)
-    gate = BulkGate(
-        state.database, _moderation(state), charter_url=charter_url(state), now=clock(state)
-    )
+
+    def now() -> datetime:  # read at each call: tests move the server's clock later
+        return clock(state)()
+
+    moderation = ModerationService(state.database, state.extras.get("evidence_log"), now=now)
+    gate = BulkGate(state.database, moderation, charter_url=charter_url(state), now=now)
     state.extras["submission_gate"] = gate
     hooks.append(gate.record_contacts)
 
