@@ -80,7 +80,8 @@ def render_pdf(dashboard: Dashboard, *, operator: str, year: int | None = None) 
             ax.bar(months, values, bottom=bottom, label=TYPE_LABELS.get(kind, kind))
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         ax.set_title("Messages par mois et type d'expéditeur / Messages by month and sender type")
-        ax.legend(fontsize=8)
+        if kinds:
+            ax.legend(fontsize=8)
         ax.tick_params(axis="x", rotation=45)
         pdf.savefig(fig)
         plt.close(fig)
@@ -104,7 +105,8 @@ def render_pdf(dashboard: Dashboard, *, operator: str, year: int | None = None) 
             ax.barh(regions, values, left=left, label=TYPE_LABELS.get(kind, kind))
             left = [a + v for a, v in zip(left, values, strict=True)]
         ax.set_title("Établissements par région et type / Establishments by region and type")
-        ax.legend(fontsize=8)
+        if kinds:
+            ax.legend(fontsize=8)
         fig.subplots_adjust(left=0.25)
         pdf.savefig(fig)
         plt.close(fig)
