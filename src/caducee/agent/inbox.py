@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from glob import escape as glob_escape
 from pathlib import Path
 
+from caducee.agent.errors import InboxError
 from caducee.agent.journal import Journal
 from caducee.agent.names import document_name, safe_component, write_exclusive
 from caducee.agent.pieces import Piece, hprim_label, pieces_of
@@ -36,7 +37,9 @@ from caducee.policy.matching import (
 
 __all__ = [
     "Delivered",
+    "Delivery",
     "InboxWriter",
+    "PlannedWrite",
     "document_name",
     "find_written",
     "hprim_label",
@@ -62,6 +65,32 @@ def find_written(folder: Path, name: str, data: bytes) -> Path | None:
         except OSError:
             continue
     return None
+
+
+@dataclass
+class PlannedWrite:
+    """One document decided on and not yet written (``path`` once it is)."""
+
+    digest: str
+    data: bytes
+    name: str
+    message_id: str
+    sender: str
+    label: str
+    ext: str
+    when: datetime
+    match: MatchResult | None = None  # uncertain: the "to match" queue, not the inbox
+    path: Path | None = None
+
+
+@dataclass
+class Delivery:
+    """What one message will give: the writes to make, files found, duplicates."""
+
+    message_id: str
+    writes: list[PlannedWrite] = field(default_factory=list)
+    found: list[Path] = field(default_factory=list)  # written before a crash
+    duplicates: int = 0
 
 
 @dataclass(frozen=True)
@@ -184,6 +213,107 @@ class InboxWriter:
             return existing
         return write_exclusive(self.archive_dir, name, data, mode=0o600)
 
+    def plan(
+        self,
+        attachments: list[tuple[str, bytes]],
+        *,
+        sender: str,
+        message_id: str,
+        when: datetime,
+        seen: set[str] | None = None,
+    ) -> Delivery:
+        """Decide what to write (run inside ``journal.batch()``): duplicates are recorded,
+        new documents planned; ``seen`` holds the digests planned earlier in the batch."""
+        seen = set() if seen is None else seen
+        pieces: list[Piece] = []
+        for index, (filename, data) in enumerate(attachments, start=1):
+            found = pieces_of(filename, data, self.output_format)
+            if any(p.converted for p in found):
+                self.keep_original(message_id, index, filename, data)
+            if any(p.failed for p in found):
+                log.warning("message %s: a document could not be converted", message_id)
+            pieces += found
+        delivery = Delivery(message_id)
+        for piece, match in zip(pieces, self._matches(pieces), strict=True):
+            digest = hashlib.sha256(piece.data).hexdigest()
+            if self._already(piece.data, digest, message_id, delivery, seen):
+                continue
+            patient_id = match.patient_id if match and match.status is MatchStatus.EXACT else ""
+            uncertain = match is not None and match.status is MatchStatus.UNCERTAIN
+            name = document_name(when, sender, piece.label, message_id, piece.ext,
+                                 patient_id=patient_id or "")  # fmt: skip
+            if not uncertain:
+                self.journal.plan_document(digest, message_id, "inbox", name)
+            delivery.writes.append(
+                PlannedWrite(
+                    digest,
+                    piece.data,
+                    name,
+                    message_id,
+                    sender,
+                    piece.label,
+                    piece.ext,
+                    when,
+                    match if uncertain else None,
+                )
+            )
+            seen.add(digest)
+        return delivery
+
+    def _already(
+        self, data: bytes, digest: str, message_id: str, delivery: Delivery, seen: set[str]
+    ) -> bool:
+        """Whether this content was delivered before (recorded), or is found after a crash."""
+        owner = self.journal.document_message(digest)
+        if owner is not None or digest in seen:
+            if owner != message_id:  # the same message again after a crash is no duplicate
+                self.journal.record_duplicate(digest, message_id)
+            log.info("document %s of %s already delivered: not written again", digest[:16],
+                     message_id)  # fmt: skip
+            delivery.duplicates += 1
+            return True
+        planned = self.journal.planned_document(digest)
+        found = find_written(self.inbox, planned[2], data) if planned is not None else None
+        if planned is None or found is None:
+            return False
+        self.journal.confirm_document(digest, planned[0], found.name)
+        log.info("document %s of %s found written after a restart", digest[:16], planned[0])
+        if planned[0] == message_id:
+            delivery.found.append(found)
+        else:
+            self.journal.record_duplicate(digest, message_id)
+            delivery.duplicates += 1
+        return True
+
+    def write(self, planned: PlannedWrite) -> Path:
+        """Write one planned document (thread-safe: exclusive create, never overwriting)."""
+        if planned.match is not None:
+            planned.path = self.queue.put(
+                planned.data,
+                sender=planned.sender,
+                label=planned.label,
+                message_id=planned.message_id,
+                ext=planned.ext,
+                when=planned.when,
+                match=planned.match,
+            )
+        else:
+            planned.path = write_exclusive(self.inbox, planned.name, planned.data)
+        return planned.path
+
+    def confirm(self, delivery: Delivery) -> Delivered:
+        """Record every planned document as written (run inside ``journal.batch()``)."""
+        written, queued = list(delivery.found), list[Path]()
+        for planned in delivery.writes:
+            if planned.path is None:
+                raise InboxError(f"a document of {delivery.message_id} was not written")
+            queue = planned.match is not None
+            recorded = (QUEUE_PREFIX if queue else "") + planned.path.name
+            self.journal.confirm_document(planned.digest, delivery.message_id, recorded)
+            (queued if queue else written).append(planned.path)
+            log.info("document %s of %s written", planned.digest[:16], delivery.message_id)
+        return Delivered(tuple(written), delivery.duplicates, tuple(queued))
+
     def deliver(
         self,
         attachments: list[tuple[str, bytes]],
@@ -193,30 +323,12 @@ class InboxWriter:
         when: datetime,
     ) -> Delivered:
         """Write every attachment in the output format, matched to patients when possible."""
-        written: list[Path] = []
-        queued: list[Path] = []
-        duplicates = 0
-        pieces: list[Piece] = []
-        for index, (filename, data) in enumerate(attachments, start=1):
-            found = pieces_of(filename, data, self.output_format)
-            if any(p.converted for p in found):
-                self.keep_original(message_id, index, filename, data)
-            if any(p.failed for p in found):
-                log.warning("message %s: a document could not be converted", message_id)
-            pieces += found
-        for piece, match in zip(pieces, self._matches(pieces), strict=True):
-            patient_id = match.patient_id if match and match.status is MatchStatus.EXACT else ""
-            path = self.write_document(
-                piece.data, sender=sender, label=piece.label, message_id=message_id,
-                ext=piece.ext, when=when, patient_id=patient_id or "", match=match,
-            )  # fmt: skip
-            if path is None:
-                duplicates += 1
-            elif path.parent == self.inbox:
-                written.append(path)
-            else:
-                queued.append(path)
-        return Delivered(tuple(written), duplicates, tuple(queued))
+        with self.journal.batch():
+            delivery = self.plan(attachments, sender=sender, message_id=message_id, when=when)
+        for planned in delivery.writes:
+            self.write(planned)
+        with self.journal.batch():
+            return self.confirm(delivery)
 
     def archive(self, message_id: str, ciphertext: bytes) -> Path:
         """Keep the ciphertext as received (``archive/<id>.p7m``), once."""

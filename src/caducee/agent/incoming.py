@@ -9,10 +9,11 @@ Network trouble stops the pass without acknowledging: the next pass tries again.
 awaited with the server's long poll (``/mailbox/wait``), never a busy loop.
 
 A pass works in batches (one mailbox page): fetching, archiving, decrypting and verifying run
-on a bounded pool of worker threads (``workers``); writing into the inbox and the journal
-then happens in the mailbox's order on one thread (so "the same content twice" is decided
-once), and the acknowledgements go out in parallel again. The cursor only moves past a
-message once it is written (or set aside) and acknowledged.
+on a bounded pool of worker threads (``workers``); then, in the mailbox's order and in one
+journal transaction, what each message writes is decided and planned (so "the same content
+twice" is decided once); the files are written in parallel; one more transaction records
+them; the acknowledgements go out in parallel. The cursor only moves past a message once
+it is written (or set aside) and acknowledged.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -31,7 +32,7 @@ from cryptography import x509
 
 from caducee.agent.client import ServerClient
 from caducee.agent.errors import AgentError, NetworkError, ServerError
-from caducee.agent.inbox import InboxWriter
+from caducee.agent.inbox import Delivery, InboxWriter
 from caducee.agent.journal import Journal
 from caducee.agent.ledger_watch import LedgerAlarm, LedgerWatch
 from caducee.agent.trust import der_to_smime
@@ -180,36 +181,61 @@ class Receiver:
                 return report
 
     def handle_batch(self, items: list[dict[str, Any]], report: SyncReport) -> bool:
-        """Open in parallel, write in order, acknowledge in parallel; move the cursor.
+        """Open in parallel; decide in order (one transaction); write in parallel; record
+        (one transaction); acknowledge in parallel; move the cursor.
 
         Returns ``False`` when a transient failure stopped the batch (``report.failed``).
         """
         items = [i for i in items if int(i["sequence"]) > self.journal.cursor]
-        opening = [self.pool.submit(self._open, item) for item in items]
-        settled: list[_Opened] = []
+        opening: list[Future[_Opened]] = [self.pool.submit(self._open, i) for i in items]
+        opened: list[_Opened] = []
         for item, future in zip(items, opening, strict=True):
             try:
-                opened = future.result()
-                self._settle(opened, report)
+                opened.append(future.result())
             except (AgentError, OSError) as exc:
                 self._stop(report, item, exc)
                 for rest in opening:
                     rest.cancel()
                 break
-            settled.append(opened)
-        acks = [self.pool.submit(self._acknowledge, opened) for opened in settled]
+        try:
+            with self.journal.batch():
+                plans = self._plan(opened, report)
+        except (AgentError, OSError) as exc:
+            if opened:
+                self._stop(report, opened[0].item, exc)
+            return False
+        writes = [self.pool.submit(self._write, one, plans.get(k)) for k, one in enumerate(opened)]
+        written: list[_Opened] = []
+        broken = False  # what follows a failed write stays planned: the next pass finds it
+        for one, write in zip(opened, writes, strict=True):
+            try:
+                write.result()
+            except (AgentError, OSError) as exc:
+                if not broken and not report.failed:
+                    self._stop(report, one.item, exc)
+                broken = True
+            if not broken:
+                written.append(one)
+        with self.journal.batch():
+            for k, one in enumerate(written):
+                self._record(one, plans.get(k), report)
+        self._acknowledge_all(written, report)
+        return not report.failed
+
+    def _acknowledge_all(self, settled: list[_Opened], report: SyncReport) -> None:
+        """Acknowledge in parallel; the cursor never passes a message not acknowledged."""
+        acks = [self.pool.submit(self._acknowledge, one) for one in settled]
         cursor, acknowledged = self.journal.cursor, True
-        for opened, ack in zip(settled, acks, strict=True):
+        for one, ack in zip(settled, acks, strict=True):
             try:
                 ack.result()
             except (AgentError, OSError) as exc:
                 if acknowledged and not report.failed:
-                    self._stop(report, opened.item, exc)
+                    self._stop(report, one.item, exc)
                 acknowledged = False
-            if acknowledged:  # the cursor never passes a message not acknowledged
-                cursor = max(cursor, int(opened.item["sequence"]))
+            if acknowledged:
+                cursor = max(cursor, int(one.item["sequence"]))
         self.journal.cursor = cursor
-        return not report.failed
 
     @staticmethod
     def _stop(report: SyncReport, item: dict[str, Any], exc: Exception) -> None:
@@ -257,53 +283,61 @@ class Receiver:
             attachments=tuple(attachments),
         )
 
-    def _settle(self, opened: _Opened, report: SyncReport) -> None:
-        """Write the documents (or set the message aside) and record it: one thread, in order."""
-        if opened.done:
+    def _plan(self, opened: list[_Opened], report: SyncReport) -> dict[int, Delivery]:
+        """Decide, in the mailbox's order, what each message writes (same content: once)."""
+        plans: dict[int, Delivery] = {}
+        seen: set[str] = set()
+        for k, one in enumerate(opened):
+            if one.done or one.code:
+                continue
+            attachments = list(one.attachments)
+            flags = flags_of(attachments)
+            if flags:
+                self.journal.record_flags(one.message_id, flags)
+            if ReceivedFlag.PDF_ONLY.value in flags:
+                report.flagged.append(one.message_id)
+                log.warning("message %s is a PDF-only result: delivered, flagged", one.message_id)
+            assert one.message is not None
+            plans[k] = self.writer.plan(
+                attachments,
+                sender=one.sender,
+                message_id=one.message_id,
+                when=_message_time(one.message),
+                seen=seen,
+            )
+        return plans
+
+    def _write(self, one: _Opened, plan: Delivery | None) -> None:
+        """Write one message's documents, or set it aside (a worker thread)."""
+        if one.code:
+            self.writer.quarantine(one.message_id, one.ciphertext, one.reason, one.code)
+        for planned in plan.writes if plan is not None else ():
+            self.writer.write(planned)
+
+    def _record(self, one: _Opened, plan: Delivery | None, report: SyncReport) -> None:
+        """Record what became of one message (inside the batch's transaction)."""
+        sender = str(one.item.get("sender", "")).lower()
+        sequence = int(one.item["sequence"])
+        if one.done:
             return
-        if opened.code:
-            self._set_aside(opened, report)
+        if one.code:
+            self.journal.record_incoming(one.message_id, sequence, sender, "quarantined", one.code)
+            report.quarantined.append(one.message_id)
             return
-        message_id, item = opened.message_id, opened.item
-        attachments = list(opened.attachments)
-        flags = flags_of(attachments)
-        if flags:
-            self.journal.record_flags(message_id, flags)
-        if ReceivedFlag.PDF_ONLY.value in flags:
-            report.flagged.append(message_id)
-            log.warning("message %s is a PDF-only result: delivered, flagged", message_id)
-        assert opened.message is not None
-        delivered = self.writer.deliver(
-            attachments,
-            sender=opened.sender,
-            message_id=message_id,
-            when=_message_time(opened.message),
-        )
-        envelope_sender = str(item.get("sender", "")).lower()
-        self.journal.record_incoming(
-            message_id, int(item["sequence"]), envelope_sender, "delivered"
-        )
-        report.delivered.append(message_id)
+        assert plan is not None
+        delivered = self.writer.confirm(plan)
+        self.journal.record_incoming(one.message_id, sequence, sender, "delivered")
+        report.delivered.append(one.message_id)
         report.files += len(delivered.written)
         report.duplicates += delivered.duplicates
         report.queued += len(delivered.queued)
         log.info(
             "message %s delivered: %d file(s), %d to match, %d duplicate(s)",
-            message_id,
+            one.message_id,
             len(delivered.written),
             len(delivered.queued),
             delivered.duplicates,
         )
-
-    def _set_aside(self, opened: _Opened, report: SyncReport) -> None:
-        """Quarantine with a reason and record it: kept, never dropped."""
-        message_id, item = opened.message_id, opened.item
-        self.writer.quarantine(message_id, opened.ciphertext, opened.reason, opened.code)
-        sender = str(item.get("sender", "")).lower()
-        self.journal.record_incoming(
-            message_id, int(item["sequence"]), sender, "quarantined", opened.code
-        )
-        report.quarantined.append(message_id)
 
     def _acknowledge(self, opened: _Opened) -> None:
         """Tell the server the message is safe here (a worker thread)."""

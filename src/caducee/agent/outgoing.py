@@ -22,21 +22,20 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
-from email.message import EmailMessage
 from email.utils import format_datetime
 
 from cryptography import x509
 
 from caducee.agent.client import ServerClient
 from caducee.agent.errors import RecipientError
+from caducee.agent.inner import build_inner_message
 from caducee.agent.trust import smime_to_der
 from caducee.crypto.cms_sign import SignerKey
 from caducee.crypto.errors import CertificateError
 from caducee.crypto.smime import NEUTRAL_SUBJECT, build_smime
 from caducee.crypto.trust import CertificateValidator, KeyPurpose
 from caducee.formats.sniff import FileKind
-from caducee.policy.content import ContentPolicy, Part, enforce_outgoing, unique_names
+from caducee.policy.content import ContentPolicy, Part, enforce_outgoing
 from caducee.policy.errors import ContentRefused
 
 __all__ = ["Prepared", "SendResult", "Sender", "build_inner_message", "new_message_id"]
@@ -49,37 +48,6 @@ def new_message_id(address: str) -> str:
     """A fresh, globally unique message id (RFC 5322 §3.6.4, without angle brackets)."""
     domain = address.rsplit("@", 1)[-1] or "caducee.invalid"
     return f"{uuid.uuid4().hex}@{domain}"
-
-
-def build_inner_message(
-    *,
-    sender: str,
-    recipients: Sequence[str],
-    filename: str,
-    data: bytes,
-    message_id: str,
-    date: datetime,
-    companions: Sequence[tuple[str, bytes]] = (),
-) -> bytes:
-    """The inner message: headers, a short text, the file and its companions unchanged."""
-    names = unique_names([filename, *(name for name, _ in companions)])
-    filename = names[0]
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message["Date"] = format_datetime(date)
-    message["Message-ID"] = f"<{message_id}>"
-    message["Subject"] = f"Document : {filename}"
-    message["X-Caducee-Document-SHA256"] = hashlib.sha256(data).hexdigest()
-    message.set_content(
-        f"Document transmis par Caducée / document sent with Caducée : {filename}\n"
-    )
-    files = [(filename, data), *zip(names[1:], (d for _, d in companions), strict=True)]
-    for name, content in files:
-        message.add_attachment(
-            content, maintype="application", subtype="octet-stream", filename=name
-        )
-    return message.as_bytes()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,306 @@
+"""End-to-end latency: a file dropped in a lab's outbox → the file in a GP's inbox.
+
+Real processes only: ``caducee server run`` (uvicorn, SQLite or PostgreSQL), a lab agent and
+a GP agent as ``caducee agent run`` processes. HPRIM results are dropped into the lab's
+outbox at a steady rate (default 50 files/s for 60 s, written under a hidden name then
+renamed, as practice software does); the GP's inbox is scanned every 20 ms. Printed: p50,
+p90, p99 and max latency, the sustained delivery rate, files lost (none expected), and how
+much of the latency is the outbox's settle time (a file is only taken once stable for
+``settle_seconds``, 2 s by default: the floor of any drop → send).
+
+The peer, measured in the same run: the same agents with one worker (``workers = 1``: one
+file at a time, as the agent worked before), against the default pool (``workers = 6``).
+
+Run: ``.venv/bin/python bench/bench_e2e_latency.py [--rate 50] [--seconds 60] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent.parent))
+
+from caducee.agent.runtime import initialise
+from caducee.commands.demo import DEMO_PASSPHRASE, synthetic_result
+from caducee.directory.identifiers import luhn_complete
+
+LAB, GP = "labo@bench.test", "gp@bench.test"
+LABEL = re.compile(r"_(P\d{7})-Fictif_")
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``caducee server init`` then ``server run`` in its own process."""
+
+    def __init__(self, data_dir: Path, database_url: str | None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "CADUCEE_PUBLIC_URL": self.base,
+            "CADUCEE_AGENT_PASSPHRASE": DEMO_PASSPHRASE,
+        }
+        if database_url:
+            self.env["CADUCEE_DATABASE_URL"] = database_url
+        cli = [sys.executable, "-m", "caducee.cli", "server"]
+        subprocess.run(
+            [*cli, "init", "--data-dir", str(data_dir)],
+            check=True,
+            env=self.env,
+            capture_output=True,
+        )
+        log = (data_dir / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [*cli, "run", "--data-dir", str(data_dir), "--port", str(self.port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start: see " + str(data_dir / "server.log"))
+
+    def enrolment_code(self, address: str, number: int) -> str:
+        from caducee.server.auth import OPERATOR_TOKEN_FILE, ensure_operator_token
+
+        ensure_operator_token(self.data_dir)
+        token = (self.data_dir / OPERATOR_TOKEN_FILE).read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=self.base, headers=headers, timeout=30) as admin:
+            finess = luhn_complete(f"{76000000 + number:08d}")
+            admin.post(
+                "/api/v1/admin/organisations",
+                json={"finess": finess, "name": f"Fictif {number}", "type": "lab", "city": "LYON"},
+            ).raise_for_status()
+            admin.post(
+                "/api/v1/admin/mailboxes",
+                json={"address": address, "kind": "organisational", "organisation": finess},
+            ).raise_for_status()
+            answer = admin.post(f"/api/v1/admin/mailboxes/{address}/enrolment-code")
+            answer.raise_for_status()
+            return str(answer.json()["code"])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # long polls still open
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    files: int
+    arrived: int
+    p50: float
+    p90: float
+    p99: float
+    worst: float
+    rate: float  # delivered per second, first drop → last arrival
+    errors: int
+    settle: float
+
+
+def _agent(server: Server, folder: Path, address: str, number: int, **settings: object) -> Path:
+    initialise(
+        folder,
+        server=server.base,
+        code=server.enrolment_code(address, number),
+        address=address,
+        key="key.pem",
+        secret=DEMO_PASSPHRASE.encode(),
+    )
+    path = folder / "agent.json"
+    data = json.loads(path.read_text())
+    data.update(settings)
+    path.write_text(json.dumps(data))
+    return folder
+
+
+def _start_agent(server: Server, folder: Path) -> subprocess.Popen[bytes]:
+    log = (folder / "agent.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "caducee.cli", "agent", "run", "--dir", str(folder), "--no-web"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=server.env,
+    )
+    log.close()
+    return process
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    return values[min(len(values) - 1, int(len(values) * fraction))] if values else float("nan")
+
+
+def measure(
+    name: str, database_url: str | None, *, rate: float, seconds: float, workers: int, settle: float
+) -> Row:
+    """One run: a fresh server and two fresh agents; files dropped at ``rate`` per second."""
+    with tempfile.TemporaryDirectory(prefix="caducee-e2e-") as folder:
+        root = Path(folder)
+        (root / "server").mkdir()
+        server = Server(root / "server", database_url)
+        agents: list[subprocess.Popen[bytes]] = []
+        try:
+            options = {"workers": workers, "settle_seconds": settle}
+            lab = _agent(server, root / "lab", LAB, 1, **options)
+            gp = _agent(server, root / "gp", GP, 2, **options)
+            agents = [_start_agent(server, lab), _start_agent(server, gp)]
+            time.sleep(3)  # log in, start waiting
+            total = int(rate * seconds)
+            contents = [
+                synthetic_result(GP, (f"P{n:07d}", "Fictif"), datetime.now()) for n in range(total)
+            ]
+            dropped: dict[str, float] = {}
+            arrived: dict[str, float] = {}
+            inbox, outbox = gp / "inbox", lab / "outbox"
+
+            def scan() -> None:
+                now = time.monotonic()
+                with os.scandir(inbox) as entries:
+                    for entry in entries:
+                        found = LABEL.search(entry.name)
+                        if found and found.group(1) not in arrived:
+                            arrived[found.group(1)] = now
+
+            start = time.monotonic()
+            next_scan = start
+            for number, data in enumerate(contents):
+                due = start + number / rate
+                while (now := time.monotonic()) < due:
+                    if now >= next_scan:
+                        scan()
+                        next_scan = now + 0.02
+                    time.sleep(min(0.005, max(0.0, due - now)))
+                label = f"P{number:07d}"
+                temporary = outbox / f".{label}.hpr.tmp"
+                temporary.write_bytes(data)
+                temporary.rename(outbox / f"{label}.hpr")
+                dropped[label] = time.monotonic()
+            deadline = time.monotonic() + max(60.0, seconds)
+            while len(arrived) < total and time.monotonic() < deadline:
+                scan()
+                time.sleep(0.02)
+            delays = sorted(arrived[k] - dropped[k] for k in arrived if k in dropped)
+            span = max(arrived.values()) - start if arrived else float("nan")
+            errors = sum(1 for p in (lab / "errors").iterdir() if not p.name.startswith("."))
+            errors += sum(1 for p in (gp / "quarantine").iterdir() if not p.name.startswith("."))
+            return Row(
+                name,
+                total,
+                len(delays),
+                statistics.median(delays) if delays else float("nan"),
+                _percentile(delays, 0.90),
+                _percentile(delays, 0.99),
+                delays[-1] if delays else float("nan"),
+                len(delays) / span if delays else 0.0,
+                errors,
+                settle,
+            )
+        finally:
+            for agent in agents:
+                agent.send_signal(signal.SIGINT)
+            for agent in agents:
+                try:
+                    agent.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    agent.kill()
+            server.stop()
+
+
+def _fresh_postgres() -> tuple[str, str] | None:
+    try:
+        import psycopg
+
+        name = f"caducee_e2e_{secrets.token_hex(4)}"
+        with psycopg.connect(POSTGRES.replace("+psycopg", "") + "postgres", autocommit=True) as db:
+            db.execute(f'CREATE DATABASE "{name}"')
+        return POSTGRES + name, name
+    except Exception as exc:
+        print(f"PostgreSQL not measured: {exc}")
+        return None
+
+
+def _drop_postgres(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES.replace("+psycopg", "") + "postgres", autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=50.0, help="files per second")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long files are dropped")
+    parser.add_argument("--workers", type=int, default=6, help="the agents' worker pool")
+    parser.add_argument("--settle", type=float, default=2.0, help="outbox settle time (s)")
+    parser.add_argument("--quick", action="store_true", help="SQLite only, no peer row")
+    args = parser.parse_args()
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    common = {"rate": args.rate, "seconds": args.seconds, "settle": args.settle}
+    rows: list[Row] = []
+    if not args.quick:
+        rows.append(measure("SQLite, 1 worker (peer)", None, workers=1, **common))
+    rows.append(measure(f"SQLite, {args.workers} workers", None, workers=args.workers, **common))
+    if not args.quick:
+        created = _fresh_postgres()
+        if created is not None:
+            try:
+                name = f"PostgreSQL, {args.workers} workers"
+                rows.append(measure(name, created[0], workers=args.workers, **common))
+            finally:
+                _drop_postgres(created[1])
+    print(f"load average at the end: {os.getloadavg()}")
+    print(
+        f"\noutbox drop → inbox file, {args.rate:.0f} files/s for {args.seconds:.0f} s, "
+        f"settle {args.settle:.1f} s (latency in seconds)"
+    )
+    head = (
+        f"{'run':28} {'files':>6} {'arrived':>7} {'p50':>6} {'p90':>6} {'p99':>6} "
+        f"{'max':>6} {'p99-settle':>10} {'files/s':>8} {'errors':>6} {'p99 × peer':>10}"
+    )
+    print(head)
+    peer = rows[0].p99 if not args.quick else float("nan")
+    for row in rows:
+        print(
+            f"{row.name:28} {row.files:6d} {row.arrived:7d} {row.p50:6.2f} {row.p90:6.2f} "
+            f"{row.p99:6.2f} {row.worst:6.2f} {row.p99 - row.settle:10.2f} {row.rate:8.1f} "
+            f"{row.errors:6d} {row.p99 / peer:10.2f}"
+        )
+    return 0 if all(r.arrived == r.files and not r.errors for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
