@@ -22,7 +22,7 @@ from datetime import date, timedelta
 import numpy as np
 from sqlalchemy import Connection, delete, func, insert, select
 
-from caducee.stats.models import DayFigures, UserMonth
+from caducee.stats.models import DailyRollup, DayFigures, UserMonth
 
 __all__ = [
     "ACTIVE_WINDOW_DAYS",
@@ -149,7 +149,7 @@ def close_days(
         if closed is not None:
             first = closed + timedelta(days=1)
         else:
-            earliest = connection.scalar(select(func.min(UserMonth.month)))
+            earliest = connection.scalar(select(func.min(DailyRollup.day)))
             if earliest is None:
                 return 0
             first = earliest
