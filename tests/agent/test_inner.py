@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caducee.agent.incoming import attachments_of
+from caducee.agent.incoming import attachments_of, parse_inner
 from caducee.agent.inner import build_inner_message
 from caducee.policy.content import unique_names
 
@@ -69,4 +69,19 @@ def test_any_names_and_bytes_come_back_unchanged(files: list[tuple[str, bytes]])
     )
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
     expected = list(zip(unique_names([n for n, _ in files]), (d for _, d in files), strict=True))
-    assert attachments_of(_parse(raw)) == expected
+    assert attachments_of(_parse(raw)) == expected  # the default policy
+    assert attachments_of(parse_inner(raw)) == expected  # what the receiver uses
+
+
+def test_a_message_from_another_mailer_is_read_too() -> None:
+    """A peer's message: an inline HTML body, a named inline part, a text-only message."""
+    raw = (
+        b"From: x@caducee.test\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/html\r\n\r\n<p>Bonjour</p>\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: inline; filename="cr.pdf"\r\n\r\n%PDF-1.7\r\n--b--\r\n'
+    )
+    assert attachments_of(parse_inner(raw)) == [("cr.pdf", b"%PDF-1.7")]
+    text = b"From: x@caducee.test\r\nContent-Type: text/plain\r\n\r\nBonjour\r\n"
+    assert attachments_of(parse_inner(text)) == [("message.txt", b"Bonjour\n")]
