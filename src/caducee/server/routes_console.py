@@ -83,6 +83,7 @@ from caducee.server.problems import ProblemError
 from caducee.server.requests import StrictRequest
 from caducee.server.state import ServerState, get_state
 from caducee.stats.dashboard import load_dashboard
+from caducee.stats.establishments import refresh_establishments
 from caducee.stats.export import daily_rows, to_csv
 from caducee.stats.figures import close_days
 from caducee.stats.report import TYPE_LABELS, render_pdf
@@ -186,6 +187,7 @@ async def close_finished_days(state: ServerState) -> int:
 
     def work() -> int:
         with state.database.sync_engine.begin() as connection:
+            refresh_establishments(connection)
             return close_days(connection, yesterday)
 
     return await asyncio.to_thread(work)

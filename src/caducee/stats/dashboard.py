@@ -1,4 +1,4 @@
-"""What the dashboard shows, read from the rollups only (never from messages).
+"""What the dashboard shows, read from the rollups only (never from messages nor the directory).
 
 :func:`load_dashboard` answers with the headline figures of the last closed day
 (active users and their growth year on year, the share of daily users, messages over the
@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from caducee.directory.models import Organisation, OrganisationType
-from caducee.stats.models import DailyRollup, DayFigures
+from caducee.directory.models import OrganisationType
+from caducee.stats.models import DailyRollup, DayFigures, RegionCount, UniversityHospital
 from caducee.store import Database
 
 __all__ = ["Dashboard", "Headline", "growth", "load_dashboard"]
@@ -109,7 +109,9 @@ async def load_dashboard(database: Database, *, series_days: int = 400) -> Dashb
         lab = OrganisationType.LAB.value
         labs = int(
             await session.scalar(
-                select(func.count()).select_from(Organisation).where(Organisation.type == lab)
+                select(func.coalesce(func.sum(RegionCount.establishments), 0)).where(
+                    RegionCount.org_type == lab
+                )
             )
             or 0
         )
@@ -139,21 +141,21 @@ async def load_dashboard(database: Database, *, series_days: int = 400) -> Dashb
         establishments: dict[str, dict[str, int]] = {}
         for region, t, n in (
             await session.execute(
-                select(Organisation.region, Organisation.type, func.count())
-                .group_by(Organisation.region, Organisation.type)
-                .order_by(Organisation.region)
+                select(
+                    RegionCount.region, RegionCount.org_type, RegionCount.establishments
+                ).order_by(RegionCount.region)
             )
         ).all():
-            establishments.setdefault(region or "—", {})[t] = int(n)
+            establishments.setdefault(region, {})[t] = int(n)
         chu: dict[str, list[str]] = {}
         for region, name in (
             await session.execute(
-                select(Organisation.region, Organisation.name)
-                .where(Organisation.type == OrganisationType.UNIVERSITY_HOSPITAL.value)
-                .order_by(Organisation.region, Organisation.name)
+                select(UniversityHospital.region, UniversityHospital.name).order_by(
+                    UniversityHospital.region, UniversityHospital.name
+                )
             )
         ).all():
-            chu.setdefault(region or "—", []).append(name)
+            chu.setdefault(region, []).append(name)
     headline = Headline(
         day=last,
         active_users=active,

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, insert, select
 
 from caducee.directory.identifiers import luhn_complete
 from caducee.directory.models import Mailbox, Organisation, OrganisationType, Person
+from caducee.stats.establishments import refresh_establishments
 from caducee.stats.figures import ActivityRow, compute_figures
 from caducee.stats.models import DailyRollup, DayFigures, UserMonth
 
@@ -204,6 +205,7 @@ def generate(
     with engine.begin() as connection:
         for chunk in _chunks(figures):
             connection.execute(insert(DayFigures), chunk)
+        refresh_establishments(connection)
     tick("figures", 1, 1)
     seconds = (datetime.now(UTC) - began).total_seconds()
     log.info("generated %d messages over %d users in %.1f s", total_messages, users, seconds)

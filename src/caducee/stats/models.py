@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from caducee.store.models import Base
 
-__all__ = ["DailyRollup", "DayFigures", "UserMonth"]
+__all__ = ["DailyRollup", "DayFigures", "RegionCount", "UniversityHospital", "UserMonth"]
 
 
 class DailyRollup(Base):
@@ -51,3 +51,23 @@ class DayFigures(Base):
     active_users: Mapped[int] = mapped_column(Integer, default=0)
     daily_users: Mapped[int] = mapped_column(Integer, default=0)
     active_establishments: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RegionCount(Base):
+    """Establishments of the directory per region and type (refreshed with each closing)."""
+
+    __tablename__ = "stats_region"
+
+    region: Mapped[str] = mapped_column(String(100), primary_key=True)
+    org_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    establishments: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UniversityHospital(Base):
+    """The university hospitals on the network (refreshed with each closing)."""
+
+    __tablename__ = "stats_university_hospital"
+
+    finess: Mapped[str] = mapped_column(String(9), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(100))

@@ -236,9 +236,25 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_policy_sanction_mailbox_id"), "policy_sanction", ["mailbox_id"], unique=False
     )
+    op.create_table(
+        "stats_region",
+        sa.Column("region", sa.String(length=100), nullable=False),
+        sa.Column("org_type", sa.String(length=32), nullable=False),
+        sa.Column("establishments", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("region", "org_type", name=op.f("pk_stats_region")),
+    )
+    op.create_table(
+        "stats_university_hospital",
+        sa.Column("finess", sa.String(length=9), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("region", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("finess", name=op.f("pk_stats_university_hospital")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("stats_university_hospital")
+    op.drop_table("stats_region")
     op.drop_index(op.f("ix_policy_sanction_mailbox_id"), table_name="policy_sanction")
     op.drop_table("policy_sanction")
     op.drop_index(op.f("ix_policy_report_sender_mailbox_id"), table_name="policy_report")
