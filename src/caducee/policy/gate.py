@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from caducee.policy.bulk import HoldReason, Limits, SenderBuckets, Traffic, Verdict, assess
 from caducee.policy.limits import LimitService
-from caducee.policy.models import Contact
+from caducee.policy.models import Contact, Hold
 from caducee.policy.moderation import HoldStatus, ModerationService
 from caducee.policy.sanctions import SanctionLevel, SanctionService, SenderBlocked, strongest
 from caducee.relay import Envelope
@@ -46,6 +46,7 @@ class _Sender:
     sanction: SanctionLevel | None
     contacts: set[str]
     loaded_at: float
+    has_holds: bool = False  # only then can a submission be the retry of a held one
     stale: bool = field(default=False)
 
 
@@ -81,18 +82,23 @@ class BulkGate:
             return cached
         _, limits = await LimitService(self.database).for_sender(mailbox_id)
         sanction = strongest(await SanctionService(self.database).of(mailbox_id))
-        if cached is None:
-            async with self.database.sessions() as session:
+        async with self.database.sessions() as session:
+            holds = await session.scalar(
+                select(Hold.id).where(Hold.sender_mailbox_id == mailbox_id).limit(1)
+            )
+            if cached is None:
                 contacts = set(
                     await session.scalars(
                         select(Contact.recipient).where(Contact.sender_mailbox_id == mailbox_id)
                     )
                 )
+        if cached is None:
             cached = _Sender(limits, SenderBuckets.full(limits, now), sanction, contacts, now)
         else:
             cached.limits, cached.sanction, cached.loaded_at = limits, sanction, now
             cached.buckets.follow(limits)
             cached.stale = False
+        cached.has_holds = holds is not None
         self._senders[mailbox_id] = cached
         self._senders.move_to_end(mailbox_id)
         while len(self._senders) > MAX_SENDERS_CACHED:
@@ -102,13 +108,14 @@ class BulkGate:
     async def __call__(
         self, sender_mailbox_id: int, envelope: Envelope, ciphertext_sha256: str, size: int
     ) -> None:
-        earlier = await self.moderation.find(envelope.message_id)
-        if earlier is not None and earlier.sender_mailbox_id == sender_mailbox_id:
-            if earlier.status in (HoldStatus.RELEASED, HoldStatus.RELEASING):
-                return  # a retry of a released message: the relay answers it as a replay
-            raise self._held(earlier.id, earlier.detail, earlier.status)
         now = self.now().timestamp()
         sender = await self._sender(sender_mailbox_id, now)
+        if sender.has_holds:  # no database read on the common path
+            earlier = await self.moderation.find(envelope.message_id)
+            if earlier is not None and earlier.sender_mailbox_id == sender_mailbox_id:
+                if earlier.status in (HoldStatus.RELEASED, HoldStatus.RELEASING):
+                    return  # a retry of a released message: the relay answers it as a replay
+                raise self._held(earlier.id, earlier.detail, earlier.status)
         if sender.sanction is SanctionLevel.BLOCK:
             raise SenderBlocked(
                 "your mailbox is blocked from sending after reports of misuse: "
@@ -133,6 +140,7 @@ class BulkGate:
             reason=verdict.reason.value,
             detail=verdict.detail,
         )
+        sender.has_holds = True
         raise self._held(held.id, held.detail, held.status)
 
     def _held(self, hold_id: int, detail: str, status: str) -> SubmissionHeld:

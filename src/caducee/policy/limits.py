@@ -24,9 +24,9 @@ from caducee.store.models import utcnow
 __all__ = ["DEFAULTS", "LimitService", "SenderProfile", "check_scope", "scopes_for"]
 
 DEFAULTS: Mapping[str, Limits] = {
-    MailboxKind.PERSONAL.value: Limits(20, 200, 30),
-    MailboxKind.ORGANISATIONAL.value: Limits(50, 1_000, 200),
-    MailboxKind.APPLICATIVE.value: Limits(100, 20_000, 2_000),
+    MailboxKind.PERSONAL.value: Limits(20, 500, 30),
+    MailboxKind.ORGANISATIONAL.value: Limits(50, 20_000, 500),
+    MailboxKind.APPLICATIVE.value: Limits(100, 50_000, 5_000),
 }
 _KINDS = "|".join(k.value for k in MailboxKind)
 _TYPES = "|".join(t.value for t in OrganisationType)
