@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from caducee.crypto.cms_decrypt import decrypt_enveloped
 from caducee.directory import DirectoryService
 from caducee.directory.identifiers import luhn_complete
 from caducee.evidence.models import RecordRow
+from caducee.formats.mdn import MDN, IntegrationError, make_mdn, mdn_requested, read_mdn
 from caducee.gateway import AppPasswordService
 from caducee.relay import InProcessNotifier, RelayService
 from caducee.store import Database, open_blob_store
@@ -265,7 +267,7 @@ async def test_mail_both_ways_through_the_trust_list(
 
 async def test_unlisted_peer_refused_by_swaks(operators: tuple[Operator, Operator]) -> None:
     a, _ = operators
-    alice = await _seed(a, "Alice", "1000000003")
+    alice = await _seed(a, "Emma", "1000000003")
     result = await asyncio.to_thread(
         subprocess.run,
         [
@@ -288,3 +290,34 @@ async def test_unlisted_peer_refused_by_swaks(operators: tuple[Operator, Operato
     assert "550 5.7.1 sender domain unlisted.example is not in the MSSante trust space" in (
         result.stdout
     )
+
+
+async def test_mdn_round_trip(operators: tuple[Operator, Operator], tmp_path: Path) -> None:
+    """B's reader answers A's request for an MDN (ANS form, error 902); A reads it back."""
+    a, b = operators
+    claire = await _seed(a, "Claire", "1000000004")
+    denis = await _seed(b, "Denis", "1000000005")
+    original = _mail(claire.address, denis.address, "XDM/1.0/DDM+CR TEST Camille 01/01/1970")
+    original = b"Message-ID: <mdn-orig-1@caducee.test>\r\n" + original
+    (tmp_path / "orig.eml").write_bytes(original)
+    await asyncio.to_thread(_swaks, a, claire, denis.address, tmp_path / "orig.eml")
+    received = await _wait_for_message(b, denis)
+    inner = received.split(b"\r\n\r\n", 1)[1]  # the message/rfc822 wrapper
+    headers = message_from_bytes(inner)
+    assert mdn_requested(headers) == claire.address
+    notification = MDN(
+        "mdn-orig-1@caducee.test",
+        denis.address,
+        "processed",
+        reporting_ua="Caducee test PFI",
+        error=IntegrationError("902"),
+    )
+    report = make_mdn(inner, notification, from_address=denis.address, message_id="mdn-1@b.test")
+    (tmp_path / "mdn.eml").write_bytes(report)
+    await asyncio.to_thread(_swaks, b, denis, claire.address, tmp_path / "mdn.eml")
+    back = await _wait_for_message(a, claire)
+    read = read_mdn(back.split(b"\r\n\r\n", 1)[1])
+    assert read.original_message_id == "mdn-orig-1@caducee.test"
+    assert read.final_recipient == denis.address
+    assert read.error is not None and read.error.code == "902"
+    assert read.subject.startswith("[KO Intégration système !][902] XDM/1.0/DDM+")
