@@ -9,7 +9,7 @@ much of the latency is the outbox's settle time (a file is only taken once stabl
 ``settle_seconds``, 2 s by default: the floor of any drop → send).
 
 The peer, measured in the same run: the same agents with one worker (``workers = 1``: one
-file at a time, as the agent worked before), against the default pool (``workers = 6``).
+file at a time, as the agent worked before), against the default pool (``workers = 16``).
 
 Run: ``.venv/bin/python bench/bench_e2e_latency.py [--rate 50] [--seconds 60] [--quick]``.
 """
@@ -168,8 +168,12 @@ def measure(
     name: str, database_url: str | None, *, rate: float, seconds: float, workers: int, settle: float
 ) -> Row:
     """One run: a fresh server and two fresh agents; files dropped at ``rate`` per second."""
-    with tempfile.TemporaryDirectory(prefix="caducee-e2e-") as folder:
+    keep = os.environ.get("CADUCEE_BENCH_KEEP")  # a folder to keep the logs in
+    with tempfile.TemporaryDirectory(prefix="caducee-e2e-", dir=keep) as folder:
         root = Path(folder)
+        if keep:
+            root = Path(tempfile.mkdtemp(prefix="caducee-e2e-", dir=keep))
+            print(f"{name}: files and logs kept in {root}", flush=True)
         (root / "server").mkdir()
         server = Server(root / "server", database_url)
         agents: list[subprocess.Popen[bytes]] = []
@@ -264,7 +268,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=50.0, help="files per second")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long files are dropped")
-    parser.add_argument("--workers", type=int, default=6, help="the agents' worker pool")
+    parser.add_argument("--workers", type=int, default=16, help="the agents' worker pool")
     parser.add_argument("--settle", type=float, default=2.0, help="outbox settle time (s)")
     parser.add_argument("--quick", action="store_true", help="SQLite only, no peer row")
     args = parser.parse_args()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from caducee.agent.errors import NetworkError
+from caducee.agent.errors import NetworkError, ServerError
 from caducee.agent.inbox import InboxWriter
 from caducee.agent.incoming import Receiver
 from caducee.agent.journal import Journal
@@ -98,6 +98,7 @@ class FakeClient:
         self.fail_fetch = 0
         self.fail_ids: set[str] = set()  # fetching these fails once, whatever the order
         self.fail_ack: set[str] = set()
+        self.gone: set[str] = set()
 
     def add(self, message_id: str, sender: str, der: bytes) -> None:
         sequence = len(self.bodies) + 1
@@ -123,6 +124,8 @@ class FakeClient:
         if message_id in self.fail_ack:
             self.fail_ack.discard(message_id)
             raise NetworkError("down")
+        if message_id in self.gone:
+            raise ServerError("404 gone", status=404, code="message-not-found")
         self.acked.append(message_id)
 
 
@@ -266,7 +269,7 @@ def test_a_failure_in_the_middle_keeps_what_came_before(
     assert len(list((root / "inbox").iterdir())) == 4
 
 
-def test_a_lost_ack_holds_the_cursor_and_writes_nothing_twice(
+def test_a_lost_ack_is_sent_again_and_nothing_is_written_twice(
     setup: tuple[Receiver, FakeClient, Path],
 ) -> None:
     receiver, client, root = setup
@@ -274,12 +277,23 @@ def test_a_lost_ack_holds_the_cursor_and_writes_nothing_twice(
         client.add(f"m{number}", LAB, _message(LAB, GP, f"doc {number}".encode(), f"m{number}"))
     client.fail_ack = {"m2"}
     report = receiver.sync_once()
-    assert report.failed == "network-error" and receiver.journal.cursor == 1
-    again = receiver.sync_once()
-    assert again.delivered == [] and not again.failed  # written before: only acknowledged
-    assert sorted(client.acked) == ["m1", "m2", "m3"]
-    assert receiver.journal.cursor == 2  # m3, acknowledged at once, is no longer listed
+    assert report.delivered == ["m1", "m2", "m3"] and not report.failed
+    assert sorted(client.acked) == ["m1", "m3"] and receiver.journal.cursor == 3
+    assert [row[0] for row in receiver.journal.unacknowledged()] == ["m2"]
+    again = receiver.sync_once()  # the journal remembers: m2 is acknowledged now
+    assert again.delivered == [] and not again.failed
+    assert sorted(client.acked) == ["m1", "m2", "m3"] and receiver.journal.unacknowledged() == []
     assert len(list((root / "inbox").iterdir())) == 3
+
+
+def test_an_ack_for_a_message_gone_from_the_mailbox_is_not_retried(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    receiver, client, _ = setup
+    client.add("m1", LAB, _message(LAB, GP, b"un", "m1"))
+    client.gone = {"m1"}
+    receiver.sync_once()
+    assert receiver.journal.unacknowledged() == []
 
 
 def test_a_batch_is_opened_in_parallel(setup: tuple[Receiver, FakeClient, Path]) -> None:

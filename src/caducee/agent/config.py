@@ -59,7 +59,7 @@ class AgentConfig:
     patients_csv: str = ""
     settle_seconds: float = 2.0
     poll_timeout: float = 30.0
-    workers: int = 6  # parallel sends, and parallel fetch/decrypt when receiving
+    workers: int = 16  # parallel sends; parallel fetch, decrypt and acks when receiving
     extra: dict[str, Any] = field(default_factory=dict)
 
     # -- paths -------------------------------------------------------------------------

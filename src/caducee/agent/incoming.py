@@ -1,8 +1,10 @@
 """Receiving: list → fetch → archive → decrypt → verify → write into the inbox → acknowledge.
 
-A message is acknowledged only once it is safe on disk: written into the inbox, recorded as
-a duplicate, or set aside in quarantine with a reason (a bad signature, a revoked or unknown
-sender certificate, a From that is not the authenticated sender, unreadable content).
+A message is acknowledged only once it is safe on disk and recorded: written into the
+inbox, recorded as a duplicate, or set aside in quarantine with a reason (a bad signature, a
+revoked or unknown sender certificate, a From that is not the authenticated sender,
+unreadable content). Acknowledgements go out in the background; one that fails stays marked
+in the journal and is sent again at the next pass.
 Each message is classified by the content policy first: a PDF-only result is still written
 (nothing is ever lost) and its flags are kept in the journal for the local pages.
 Network trouble stops the pass without acknowledging: the next pass tries again. New mail is
@@ -12,13 +14,14 @@ A pass works in batches (one mailbox page): fetching, archiving, decrypting and 
 on a bounded pool of worker threads (``workers``); then, in the mailbox's order and in one
 journal transaction, what each message writes is decided and planned (so "the same content
 twice" is decided once); the files are written in parallel; one more transaction records
-them; the acknowledgements go out in parallel. The cursor only moves past a message once
-it is written (or set aside) and acknowledged.
+them; the acknowledgements go out in parallel. The cursor moves past a message in the same
+transaction that records it as written (or set aside).
 """
 
 from __future__ import annotations
 
 import email.policy
+import hashlib
 import logging
 import threading
 import time
@@ -28,6 +31,7 @@ from datetime import datetime
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
+from itertools import pairwise
 from typing import Any
 
 from cryptography import x509
@@ -55,7 +59,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-DEFAULT_WORKERS = 6
+DEFAULT_WORKERS = 16
 PAGE = 200  # messages listed (and handled) per batch
 LEDGER_CHECK_SECONDS = 10.0  # the evidence log is checked at most this often while busy
 
@@ -138,6 +142,7 @@ class _Opened:
     attachments: tuple[tuple[str, bytes], ...] = ()
     code: str = ""  # set: quarantine with ``reason``
     reason: str = ""
+    ciphertext_sha256: str = ""
 
     @property
     def message_id(self) -> str:
@@ -169,6 +174,7 @@ class Receiver:
         self.workers = max(1, workers)
         self._pool: ThreadPoolExecutor | None = None
         self._ledger_checked = float("-inf")
+        self._acking: dict[str, Future[None]] = {}
 
     def close(self) -> None:
         if self._pool is not None:
@@ -194,18 +200,26 @@ class Receiver:
         except (CaduceeError, ValueError) as exc:  # network trouble: next round
             log.warning("ledger: checkpoint not checked (%s)", getattr(exc, "code", "error"))
 
-    def sync_once(self) -> SyncReport:
-        """Handle everything after the cursor; stop at the first transient failure."""
+    def sync_once(self, *, flush: bool = True) -> SyncReport:
+        """Handle everything after the cursor; stop at the first transient failure.
+
+        With ``flush``, wait for the acknowledgements before returning.
+        """
         report = SyncReport()
-        while True:
-            try:
-                items, _ = self.client.list_messages(self.journal.cursor, PAGE)
-            except (NetworkError, ServerError) as exc:
-                report.failed = exc.code
-                log.warning("sync: cannot list the mailbox (%s)", exc.code)
-                return report
-            if not items or not self.handle_batch(items, report):
-                return report
+        self.reap_acks()
+        self.retry_acks()
+        try:
+            while True:
+                try:
+                    items, _ = self.client.list_messages(self.journal.cursor, PAGE)
+                except (NetworkError, ServerError) as exc:
+                    report.failed = exc.code
+                    log.warning("sync: cannot list the mailbox (%s)", exc.code)
+                    return report
+                if not items or not self.handle_batch(items, report):
+                    return report
+        finally:
+            self.reap_acks(wait=flush)
 
     def handle_batch(self, items: list[dict[str, Any]], report: SyncReport) -> bool:
         """Open in parallel; decide in order (one transaction); write in parallel; record
@@ -213,7 +227,9 @@ class Receiver:
 
         Returns ``False`` when a transient failure stopped the batch (``report.failed``).
         """
+        self.reap_acks()
         items = [i for i in items if int(i["sequence"]) > self.journal.cursor]
+        clock = [time.perf_counter()]
         opening: list[Future[_Opened]] = [self.pool.submit(self._open, i) for i in items]
         opened: list[_Opened] = []
         for item, future in zip(items, opening, strict=True):
@@ -224,6 +240,7 @@ class Receiver:
                 for rest in opening:
                     rest.cancel()
                 break
+        clock.append(time.perf_counter())
         try:
             with self.journal.batch():
                 plans = self._plan(opened, report)
@@ -231,6 +248,7 @@ class Receiver:
             if opened:
                 self._stop(report, opened[0].item, exc)
             return False
+        clock.append(time.perf_counter())
         writes = [self.pool.submit(self._write, one, plans.get(k)) for k, one in enumerate(opened)]
         written: list[_Opened] = []
         broken = False  # what follows a failed write stays planned: the next pass finds it
@@ -243,26 +261,62 @@ class Receiver:
                 broken = True
             if not broken:
                 written.append(one)
-        with self.journal.batch():
+        clock.append(time.perf_counter())
+        with self.journal.batch():  # the records and the cursor: together or not at all
             for k, one in enumerate(written):
                 self._record(one, plans.get(k), report)
-        self._acknowledge_all(written, report)
+            if written:
+                self.journal.cursor = max(
+                    self.journal.cursor, *(int(one.item["sequence"]) for one in written)
+                )
+        clock.append(time.perf_counter())
+        self._send_acks(
+            [(one.message_id, "done" if one.done else ("quarantined" if one.code else
+              "delivered"), one.ciphertext_sha256) for one in written]
+        )  # fmt: skip
+        clock.append(time.perf_counter())
+        steps = " ".join(f"{b - a:.3f}" for a, b in pairwise(clock))
+        log.info("sync: batch of %d handled (open plan write record ack: %s s)", len(items), steps)
         return not report.failed
 
-    def _acknowledge_all(self, settled: list[_Opened], report: SyncReport) -> None:
-        """Acknowledge in parallel; the cursor never passes a message not acknowledged."""
-        acks = [self.pool.submit(self._acknowledge, one) for one in settled]
-        cursor, acknowledged = self.journal.cursor, True
-        for one, ack in zip(settled, acks, strict=True):
+    # -- acknowledgements ------------------------------------------------------------------
+    def _send_acks(self, messages: list[tuple[str, str, str]]) -> None:
+        """Acknowledge in the background; what fails stays in the journal and is sent again."""
+        for message_id, state, digest in messages:
+            if message_id not in self._acking:
+                self._acking[message_id] = self.pool.submit(
+                    self._acknowledge, message_id, state, digest
+                )
+
+    def reap_acks(self, *, wait: bool = False) -> int:
+        """Record the acknowledgements that went through; return how many failed."""
+        done, failed = [], 0
+        for message_id, future in list(self._acking.items()):
+            if not wait and not future.done():
+                continue
+            del self._acking[message_id]
             try:
-                ack.result()
+                future.result()
+            except ServerError as exc:
+                if exc.status == 404:  # gone from the mailbox (retention): nothing to tell
+                    done.append(message_id)
+                    continue
+                failed += 1
+                log.warning("ack of %s failed (%s): sent again later", message_id, exc.code)
+                continue
             except (AgentError, OSError) as exc:
-                if acknowledged and not report.failed:
-                    self._stop(report, one.item, exc)
-                acknowledged = False
-            if acknowledged:
-                cursor = max(cursor, int(one.item["sequence"]))
-        self.journal.cursor = cursor
+                failed += 1
+                log.warning("ack of %s failed (%s): sent again later", message_id,
+                            getattr(exc, "code", type(exc).__name__))  # fmt: skip
+                continue
+            done.append(message_id)
+        if done:
+            self.journal.mark_acknowledged(done)
+        return failed
+
+    def retry_acks(self) -> None:
+        """Send again the acknowledgements the journal says the server never received."""
+        self._send_acks(self.journal.unacknowledged())
 
     @staticmethod
     def _stop(report: SyncReport, item: dict[str, Any], exc: Exception) -> None:
@@ -276,6 +330,7 @@ class Receiver:
         if self.journal.incoming_state(message_id) in ("delivered", "quarantined"):
             return _Opened(item, done=True)
         ciphertext = self.client.fetch(message_id)
+        digest = hashlib.sha256(ciphertext).hexdigest()
         self.writer.archive(message_id, ciphertext)
         try:
             opened = open_smime(
@@ -292,7 +347,8 @@ class Receiver:
         except (CryptoError, ValueError) as exc:
             code = exc.code if isinstance(exc, CaduceeError) else "malformed-message"
             reason = exc.reason if isinstance(exc, CaduceeError) else str(exc)
-            return _Opened(item, ciphertext=ciphertext, code=code, reason=reason)
+            return _Opened(item, ciphertext=ciphertext, code=code, reason=reason,
+                           ciphertext_sha256=digest)  # fmt: skip
         except AgentError:
             raise  # network trouble while fetching a CRL: try again later, not quarantine
         except Exception as exc:  # an unforeseen input must not block the mailbox
@@ -309,6 +365,7 @@ class Receiver:
             sender=opened.sender,
             message=inner,
             attachments=tuple(attachments),
+            ciphertext_sha256=digest,
         )
 
     def _plan(self, opened: list[_Opened], report: SyncReport) -> dict[int, Delivery]:
@@ -349,12 +406,14 @@ class Receiver:
         if one.done:
             return
         if one.code:
-            self.journal.record_incoming(one.message_id, sequence, sender, "quarantined", one.code)
+            self.journal.record_incoming(one.message_id, sequence, sender, "quarantined",
+                                         one.code, one.ciphertext_sha256)  # fmt: skip
             report.quarantined.append(one.message_id)
             return
         assert plan is not None
         delivered = self.writer.confirm(plan)
-        self.journal.record_incoming(one.message_id, sequence, sender, "delivered")
+        self.journal.record_incoming(one.message_id, sequence, sender, "delivered", "",
+                                     one.ciphertext_sha256)  # fmt: skip
         report.delivered.append(one.message_id)
         report.files += len(delivered.written)
         report.duplicates += delivered.duplicates
@@ -367,9 +426,9 @@ class Receiver:
             delivered.duplicates,
         )
 
-    def _acknowledge(self, opened: _Opened) -> None:
+    def _acknowledge(self, message_id: str, state: str, ciphertext_sha256: str) -> None:
         """Tell the server the message is safe here (a worker thread)."""
-        self.client.ack(opened.message_id)
+        self.client.ack(message_id)
 
     def run(self, stop: threading.Event, *, poll_timeout: float = 30.0) -> None:
         """Sync, then long-poll for more, until ``stop`` is set; never raises on one message."""
@@ -382,7 +441,7 @@ class Receiver:
                 try:
                     report = SyncReport()
                     if not waiting or self.handle_batch(waiting, report):
-                        report = self.sync_once()
+                        report = self.sync_once(flush=False)
                 except Exception as exc:  # a bug must not stop the reception of mail
                     log.error("sync: unexpected %s; retrying later", type(exc).__name__)
                     report = SyncReport(failed=type(exc).__name__)

@@ -3,7 +3,8 @@
 - ``outbox``: every outgoing file by (content SHA-256, name): the message id chosen before
   the first try (so a retry, or a restart, submits the same id: the server is idempotent on
   it) and whether it was sent. A file already ``sent`` is never submitted again.
-- ``incoming``: every received message id and what became of it (written, quarantined).
+- ``incoming``: every received message id, what became of it (written, quarantined) and
+  whether the server was told (``acked``: an acknowledgement that failed is sent again).
 - ``documents``: the SHA-256 of every document written into the inbox (no duplicates).
 - ``flags``: what the content policy noticed in a received message (``pdf-only``...).
 - ``state``: small values such as the sync cursor.
@@ -80,11 +81,24 @@ class Journal:
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=FULL")
         self._connection.executescript(_SCHEMA)
+        self._upgrade()
         self._db = _Locked(self._connection, self._lock)
 
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+
+    def _upgrade(self) -> None:
+        """Columns added after the first release (rows from before were acknowledged)."""
+        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(incoming)")}
+        if "acked" not in columns:
+            self._connection.execute(
+                "ALTER TABLE incoming ADD COLUMN acked INTEGER NOT NULL DEFAULT 1"
+            )
+        if "ciphertext_sha256" not in columns:
+            self._connection.execute(
+                "ALTER TABLE incoming ADD COLUMN ciphertext_sha256 TEXT NOT NULL DEFAULT ''"
+            )
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -167,13 +181,34 @@ class Journal:
         return None if row is None else str(row[0])
 
     def record_incoming(
-        self, message_id: str, sequence: int, sender: str, state: str, reason: str = ""
+        self,
+        message_id: str,
+        sequence: int,
+        sender: str,
+        state: str,
+        reason: str = "",
+        ciphertext_sha256: str = "",
     ) -> None:
+        """What became of a message; it is then to be acknowledged (``unacknowledged``)."""
         self._db.execute(
-            "INSERT INTO incoming (message_id, sequence, sender, state, reason, at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET"
-            " state = excluded.state, reason = excluded.reason, at = excluded.at",
-            (message_id, sequence, sender, state, reason, _now()),
+            "INSERT INTO incoming (message_id, sequence, sender, state, reason, at, acked,"
+            " ciphertext_sha256) VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (message_id)"
+            " DO UPDATE SET state = excluded.state, reason = excluded.reason, at = excluded.at",
+            (message_id, sequence, sender, state, reason, _now(), ciphertext_sha256),
+        )
+
+    def unacknowledged(self, limit: int = 500) -> list[tuple[str, str, str]]:
+        """(message id, state, ciphertext SHA-256) of messages the server was not told of."""
+        rows = self._db.execute(
+            "SELECT message_id, state, ciphertext_sha256 FROM incoming WHERE acked = 0"
+            " ORDER BY sequence LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def mark_acknowledged(self, message_ids: list[str]) -> None:
+        self._db.executemany(
+            "UPDATE incoming SET acked = 1 WHERE message_id = ?", [(m,) for m in message_ids]
         )
 
     def recent_incoming(self, limit: int = 50) -> list[tuple[str, int, str, str, str, str]]:

@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-DEFAULT_WORKERS = 6
+DEFAULT_WORKERS = 16
 TICK_SECONDS = 0.2  # how often the outbox is looked at while files settle
 IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~", SIDECAR_SUFFIX)
 
