@@ -123,3 +123,25 @@ def test_a_key_on_a_token_is_created_there_and_signs(
         public.verify(signature, "défi".encode(), padding.PKCS1v15(), hashes.SHA256())
         with pytest.raises(KeystoreError):
             load_key(config, b"000000")
+
+
+def test_journals_opened_at_once_by_several_threads(tmp_path: Path) -> None:
+    """The outbox and sync threads open the same journal at start: no schema race."""
+    import threading
+
+    from caducee.agent.journal import Journal
+
+    failures: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            Journal(tmp_path / "journal.sqlite").close()
+        except BaseException as exc:  # pragma: no cover - what the test is about
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []

@@ -208,6 +208,23 @@ class ServerClient:
         ).json()
         return [base64.b64decode(item) for item in answer["proof"]]
 
+    def ledger_certificate(self, sha256: str) -> dict[str, Any]:
+        """{issued, revoked}: the receipts of a certificate (404 ``certificate-not-in-log``)."""
+        answer: dict[str, Any] = self._send("GET", f"/api/v1/ledger/certificates/{sha256}").json()
+        return answer
+
+    def ledger_certificates(self, address: str) -> list[dict[str, Any]]:
+        """Every certificate the log holds for a mailbox (sha256, serial, indexes...)."""
+        answer = self._send("GET", "/api/v1/ledger/certificates", params={"address": address})
+        found: list[dict[str, Any]] = answer.json()["certificates"]
+        return found
+
+    def message_receipts(self, message_id: str) -> list[dict[str, Any]]:
+        """The receipts of every record of one of my messages (sent or received)."""
+        answer = self._send("GET", f"/api/v1/ledger/messages/{message_id}/records").json()
+        receipts: list[dict[str, Any]] = answer["receipts"]
+        return receipts
+
     # -- agent API -----------------------------------------------------------------------
     def certificates(self, address: str) -> list[x509.Certificate]:
         """The certificates the directory says to encrypt to for ``address``."""
@@ -254,8 +271,14 @@ class ServerClient:
         """The DER CMS ciphertext of a message in my mailbox."""
         return self._send("GET", f"/api/v1/mailbox/messages/{message_id}").content
 
-    def ack(self, message_id: str) -> None:
-        self._send("POST", f"/api/v1/mailbox/messages/{message_id}/ack")
+    def ack(self, message_id: str, acknowledgement: bytes | None = None) -> None:
+        """Acknowledge a message, with the DER of the signed statement when there is one."""
+        path = f"/api/v1/mailbox/messages/{message_id}/ack"
+        if acknowledgement is None:
+            self._send("POST", path)
+            return
+        signed = base64.b64encode(acknowledgement).decode("ascii")
+        self._send("POST", path, json={"acknowledgement": signed})
 
     def content_policy(self) -> dict[str, Any]:
         """``GET /api/v1/policy``: {organisation, default, policy} for this agent's mailbox."""

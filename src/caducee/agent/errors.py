@@ -8,6 +8,7 @@
           │    └── AuthError         login refused (challenge, token, enrolment)
           ├── NetworkError           the server could not be reached after retries
           ├── RecipientError         no usable recipient for an outgoing file
+          │    └── CertificateNotInLog   a recipient certificate the evidence log does not prove
           └── InboxError             a document could not be written into the inbox
 
 Loops (outbox, sync) catch ``AgentError`` and crypto errors per item and never stop on them.
@@ -20,6 +21,7 @@ from caducee.errors import CaduceeError
 __all__ = [
     "AgentError",
     "AuthError",
+    "CertificateNotInLog",
     "ConfigError",
     "InboxError",
     "KeystoreError",
@@ -78,6 +80,13 @@ class RecipientError(AgentError):
     """An outgoing file names no recipient, or a recipient has no acceptable certificate."""
 
     code = "no-recipient"
+
+
+class CertificateNotInLog(RecipientError):
+    """Key transparency refused a recipient certificate: not in the log, revoked there, or
+    its receipt does not verify against the log key pinned at ``init``."""
+
+    code = "certificate-not-in-log"
 
 
 class InboxError(AgentError):

@@ -80,8 +80,16 @@ class Journal:
         )
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=FULL")
-        self._connection.executescript(_SCHEMA)
-        self._upgrade()
+        self._connection.execute("BEGIN IMMEDIATE")  # two threads may open it at once
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._connection.execute(statement)
+            self._upgrade()
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
         self._db = _Locked(self._connection, self._lock)
 
     def close(self) -> None:

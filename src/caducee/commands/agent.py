@@ -269,7 +269,7 @@ def run(
         if pages is not None:
             console.print(f"  Pages locales / local pages: http://127.0.0.1:{web_port}/")
         try:
-            while any(t.is_alive() for t in threads):
+            while all(t.is_alive() for t in threads):  # one loop gone: stop, be restarted
                 for thread in threads:
                     thread.join(timeout=0.5)
         except KeyboardInterrupt:
