@@ -247,9 +247,15 @@ def main() -> int:
     else:
         rows.append(("Postfix", "not installed (apt-get install postfix)"))
     print(f"\n{args.messages} messages of ~4 KB, one recipient, {args.sessions} sessions\n")
-    print("| server | messages/s |\n|---|---|")
+    postfix = rows[-1][1]
+    print("| server | messages/s | vs Postfix |\n|---|---|---|")
     for name, value in rows:
-        print(f"| {name} | {value} |")
+        ratio = (
+            f"{float(value) / float(postfix):.2f}x"
+            if value.isdigit() and postfix.isdigit() and float(postfix) > 0
+            else ""
+        )
+        print(f"| {name} | {value} | {ratio} |")
     return 0
 
 
