@@ -181,3 +181,38 @@ async def test_every_active_password_logs_in(imap_world: IMAPWorld) -> None:
     context = world.tls.client_context()
     for password in (bob.password, second):
         assert await in_thread(_read_inbox, imap_world.port, context, bob.address, password) == []
+
+
+async def test_fetchmail_reads_the_same_ciphertext(imap_world: IMAPWorld, tmp_path: Path) -> None:
+    """fetchmail (another IMAP client) over STARTTLS with certificate checks."""
+    fetchmail = shutil.which("fetchmail")
+    if fetchmail is None:
+        pytest.fail("fetchmail is missing: apt-get install fetchmail")
+    world = imap_world.world
+    alice = await world.person("Alice")
+    bob = await world.person("Bob")
+    await in_thread(_send, world, alice, bob, "<imap-fetchmail@caducee.test>")
+    assert await imap_world.delivery.run_once() == 1
+    out = tmp_path / "fetched.eml"
+    rc = tmp_path / "fetchmailrc"
+    rc.write_text(
+        f'poll localhost port {imap_world.port} proto IMAP user "{bob.address}" '
+        f'password "{bob.password}" sslproto "TLS1.2+" sslcertck '
+        f'sslcertfile "{world.tls.cert}" keep mda "/bin/sh -c \'cat > {out}\'"\n'
+    )
+    rc.chmod(0o600)
+    result = await in_thread(
+        subprocess.run,
+        [fetchmail, "-f", str(rc), "--nosyslog", "-v"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"HOME": str(tmp_path), "FETCHMAILHOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "STARTTLS" in result.stdout + result.stderr
+    raw = out.read_bytes()
+    assert BODY.encode() not in raw
+    der = message_from_bytes(raw).get_payload(decode=True)
+    assert isinstance(der, bytes)
+    assert BODY.encode() in decrypt_enveloped(der, bob.certificate, bob.key)
