@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 DEFAULT_WORKERS = 16
 PAGE = 200  # messages listed (and handled) per batch
 LEDGER_CHECK_SECONDS = 10.0  # the evidence log is checked at most this often while busy
+RETRY_CAP_SECONDS = 8.0  # longest pause after failed passes (each pass already retried)
 
 
 @dataclass
@@ -448,7 +449,7 @@ class Receiver:
                 waiting = []
                 if report.failed:
                     failures += 1
-                    stop.wait(min(60.0, 2.0**failures))
+                    stop.wait(min(RETRY_CAP_SECONDS, 2.0**failures))
                     continue
                 failures = 0
                 try:
