@@ -19,13 +19,23 @@ from tests.gateway.conftest import in_thread
 MODULES = [
     "caducee.gateway",
     "caducee.gateway.config",
+    "caducee.gateway.dovecot",
+    "caducee.gateway.dsn",
     "caducee.gateway.edge",
     "caducee.gateway.errors",
+    "caducee.gateway.external",
     "caducee.gateway.headers",
+    "caducee.gateway.imap_delivery",
     "caducee.gateway.inbound",
+    "caducee.gateway.mail_check",
+    "caducee.gateway.models",
+    "caducee.gateway.outbound",
     "caducee.gateway.passwords",
+    "caducee.gateway.subject",
     "caducee.gateway.submission",
     "caducee.gateway.trust_list",
+    "caducee.formats.xdm",
+    "caducee.formats.mdn",
 ]
 
 

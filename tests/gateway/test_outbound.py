@@ -299,3 +299,53 @@ async def test_clear_text_to_internal_and_external_refused_whole(outbound: Outbo
     )
     assert code == 554 and b"5.7.1" in text and b"S/MIME" in text
     assert await _rows(world) == []
+
+
+CDA = (
+    b'<?xml version="1.0" encoding="UTF-8"?><ClinicalDocument xmlns="urn:hl7-org:v3">'
+    b'<id root="1.2.250.1.999.1"/><code code="11488-4" codeSystem="2.16.840.1.113883.6.1"/>'
+    b"</ClinicalDocument>"
+)
+
+
+def _with_xdm(sender: str, to: str, archive: bytes) -> bytes:
+    import base64
+
+    encoded = base64.encodebytes(archive).decode().replace("\n", "\r\n")
+    return (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: XDM/1.0/DDM+CR TEST Camille 01/01/1970\r\n"
+        "Message-ID: <xdm-1@caducee.test>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nVoir le document.\r\n--b\r\n"
+        'Content-Type: application/zip; name="IHE_XDM.ZIP"\r\n'
+        'Content-Disposition: attachment; filename="IHE_XDM.ZIP"\r\n'
+        f"Content-Transfer-Encoding: base64\r\n\r\n{encoded}--b--\r\n"
+    ).encode()
+
+
+async def test_xdm_gets_its_mss_headers_and_logs_hold_no_content(
+    outbound: Outbound, caplog: pytest.LogCaptureFixture
+) -> None:
+    from caducee.formats.xdm import XDMDocument, XDMSubmission, make_xdm
+
+    world, alice = outbound.world, outbound.sender
+    archive = make_xdm(
+        XDMSubmission(
+            documents=(XDMDocument("DOC0001.XML", CDA),),
+            unique_id="1.2.250.1.999.3",
+            source_id="1.2.250.1.999",
+            patient_id="248000000000000^^^&1.2.250.1.213.1.4.8&ISO",
+        )
+    )
+    to = f"dr.martin@{PEER_DOMAIN}"
+    caplog.set_level("DEBUG", logger="caducee")
+    code, text = await in_thread(_submit, world, alice, [to], _with_xdm(alice.address, to, archive))
+    assert code == 250, text
+    await outbound.queue.run_once()
+    [(_, _, content, _)] = outbound.peer.received
+    sent = message_from_bytes(content)
+    assert sent["X-MSS-CODECDA"] == "11488-4" and sent["X-MSS-INS"] == "O"
+    assert sent["X-MSS-NIL"] == "CADUCEE"
+    logged = caplog.text
+    assert "TEST Camille" not in logged and "Voir le document" not in logged
+    assert "xdm-1@caducee.test" in logged  # ids are logged, content never
