@@ -65,10 +65,14 @@ class DrugCatalogue:
         return len(unique)
 
     async def search(self, text: str, limit: int = 20) -> list[DrugEntry]:
+        """Presentations whose label holds every word of ``text``, or whose CIP13 it is."""
         words = searchable(text[:100]).split()[:5]
         if not words:
             return []
         statement = select(Drug).order_by(Drug.marketed.desc(), Drug.label)
+        if len(words) == 1 and len(words[0]) == 13 and words[0].isdigit():
+            statement = statement.where(Drug.cip13 == words[0])
+            words = []
         for word in words:
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             statement = statement.where(Drug.search.like(f"%{escaped}%", escape="\\"))

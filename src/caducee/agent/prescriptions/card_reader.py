@@ -1,6 +1,6 @@
 """The card reader at the workstation: the card's key (PKCS#11 token) answers challenges.
 
-Settings in ``agent.json`` ``extra.card``: ``key`` (a ``pkcs11:`` URI, or a key file for a
+Settings: the ``card`` table of ``agent.json``: ``key`` (a ``pkcs11:`` URI, or a key file for a
 demonstration) and ``certificate`` (PEM, or read from the token's folder); the PIN comes from
 ``CADUCEE_CARD_PIN``. A card absent or pulled out mid-way is a ``CardReaderError``: nothing is
 sent, nothing is granted.

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from caducee.agent.web.messages import translator as agent_translator
-
 __all__ = ["MESSAGES", "translator"]
 
 FR: dict[str, str] = {
@@ -223,6 +221,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {"fr": FR, "en": EN}
 
 def translator(locale: str) -> Callable[..., str]:
     """``_("id", n=1)``: these pages' words first, then the agent's own catalogue."""
+    from caducee.agent.web.messages import translator as agent_translator  # no import cycle
+
     catalogue = MESSAGES.get(locale, FR)
     fallback = agent_translator(locale)
 

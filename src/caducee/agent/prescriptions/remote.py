@@ -1,7 +1,10 @@
-"""The prescriptions API as the agent calls it (through the agent's ``ServerClient``).
+"""The prescriptions API as the agent calls it (with the agent's ``ServerClient`` login).
 
 Refusals arrive as ``ServerError`` carrying the server's stable code and its French/English
-reason, which the pages show as they are.
+reason, which the pages show as they are. ``ServerClient._send`` sets its own headers, and
+card access travels in an ``X-Card-Access`` header, so requests are made here on the
+client's connection and bearer token (one retry after a fresh login on 401), without the
+network retries: a person is waiting at the counter.
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from caducee.agent.client import ServerClient
+import httpx
+
+from caducee.agent.client import ServerClient, _problem
+from caducee.agent.errors import NetworkError
 
 __all__ = ["PrescriptionAPI"]
 
@@ -20,9 +26,35 @@ class PrescriptionAPI:
     def __init__(self, client: ServerClient) -> None:
         self.client = client
 
-    def _json(self, method: str, path: str, *, auth: bool = True, **kw: Any) -> dict[str, Any]:
-        answer: dict[str, Any] = self.client._send(method, API + path, auth=auth, **kw).json()
-        return answer
+    def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: bool = True,
+        headers: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> dict[str, Any]:
+        for attempt in (0, 1):
+            sent = dict(headers or {})
+            if auth:
+                sent["Authorization"] = f"Bearer {self.client._bearer()}"
+            try:
+                response = self.client._http.request(method, API + path, headers=sent, **kw)
+            except httpx.TransportError as exc:
+                raise NetworkError(
+                    f"{self.client.base_url} unreachable: {type(exc).__name__}"
+                ) from None
+            if response.status_code == 401 and auth and attempt == 0:
+                code = response.headers.get("content-type", "").startswith("application/problem")
+                if code and response.json().get("code") in ("token-expired", "invalid-token"):
+                    self.client._token = None  # log in again, once
+                    continue
+            if response.status_code >= 400:
+                raise _problem(response)
+            answer: dict[str, Any] = response.json()
+            return answer
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # prescriber
     def create(self) -> dict[str, Any]:

@@ -155,6 +155,11 @@ def add_prescription_routes(app: FastAPI, config: AgentConfig, render: Render, c
         context = {"q": "", "found": [], "form": form, "lines": range(1, MAX_FORM_LINES + 1)}
         try:
             client = api()
+            for n in range(1, MAX_FORM_LINES + 1):  # the catalogue's label beside each code
+                code = form.get(f"line{n}_code", "").strip()
+                if code and not form.get(f"line{n}_label"):
+                    found = client.drugs(code) if code.isdigit() and len(code) == 13 else []
+                    form[f"line{n}_label"] = found[0]["label"] if found else ""
             created = client.create()
             signed = sign_prescription(form, created["id"], held.certificate, held.key)
             client.activate(created["id"], signed)
