@@ -110,6 +110,7 @@ async def test_agent_routes_need_an_access_token_and_public_ones_nothing(
     for method, path, body in (
         ("POST", "/api/v1/reports", {"message_id": "x@t", "reason": "bulk"}),
         ("GET", "/api/v1/policy/sanctions", None),
+        ("GET", "/api/v1/policy/limits", None),
         (
             "POST",
             "/api/v1/charter/signatures",

@@ -187,6 +187,8 @@ async def test_graduated_sanctions_are_applied_and_visible_to_the_sender(world: 
             assert result.status_code in (400, 403), result.text
             assert result.json()["code"] == "sender-blocked"
             assert "blocked" in result.json()["detail"]
+    limits = (await world.client.get("/api/v1/policy/limits", headers=sender.headers)).json()
+    assert limits["kind"] == "personal" and limits["recipients_per_message"] == 20
     mine = (await world.client.get("/api/v1/policy/sanctions", headers=sender.headers)).json()
     assert [s["level"] for s in mine["sanctions"]] == ["block", "hold", "warning"]
     assert len(mine["holds"]) == 1 and mine["charter_url"].endswith("/charter")

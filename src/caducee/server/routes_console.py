@@ -22,6 +22,7 @@ Agents (an access token):
   /api/v1/establishments/{finess}/people/{rpps}/enrolment-code``: a manager's own people
 - ``POST /api/v1/reports`` {message_id, reason, comment}: report an unwanted message
 - ``GET /api/v1/policy/sanctions``: the caller's sanctions and held messages
+- ``GET /api/v1/policy/limits``: the caller's sending limits (the agent warns before a send)
 - ``GET /api/v1/support``: the support contact and hours (public)
 
 Pages (French first): ``/console``, ``/console/establishments``, ``/console/moderation``,
@@ -632,6 +633,18 @@ async def lift_sanction(sanction_id: int, _op: ConsoleOperator, state: State) ->
     if (gate := _gate(state)) is not None:
         gate.forget()
     return {"id": sanction_id, "lifted": True}
+
+
+@router.get("/api/v1/policy/limits", tags=["moderation"])
+async def my_limits(agent: Agent, state: State) -> dict[str, Any]:
+    """The caller's sending limits: the agent warns before a send that would be held."""
+    profile, limits = await LimitService(state.database).for_sender(agent.mailbox_id)
+    return {
+        **asdict(limits),
+        "kind": profile.kind,
+        "organisation": profile.finess,
+        "charter_url": charter_url(state),
+    }
 
 
 @router.get("/api/v1/policy/sanctions", tags=["moderation"])

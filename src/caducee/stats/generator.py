@@ -201,6 +201,7 @@ def generate(
         tick("days", d + 1, days)
     rows = _month_rows(world, activity, start)
     _write_rollups(engine, daily_rows, rows, tick)
+    tick("figures", 0, 1)
     figures = compute_figures(rows, start, end)
     with engine.begin() as connection:
         for chunk in _chunks(figures):
