@@ -216,3 +216,33 @@ async def test_fetchmail_reads_the_same_ciphertext(imap_world: IMAPWorld, tmp_pa
     der = message_from_bytes(raw).get_payload(decode=True)
     assert isinstance(der, bytes)
     assert BODY.encode() in decrypt_enveloped(der, bob.certificate, bob.key)
+
+
+async def test_server_lifespan_starts_and_stops_dovecot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``CADUCEE_SMTP_DOVECOT_ENABLED``: ``routes_interop.start`` runs Dovecot with the app."""
+    from caducee.config import load_settings
+    from caducee.server import create_app
+
+    folder = Path(tempfile.mkdtemp(prefix="caducee-dovecot-"))
+    folder.chmod(0o711)
+    imap_port, lmtp_port = _free_port(), _free_port()
+    monkeypatch.setenv("CADUCEE_SMTP_DOVECOT_ENABLED", "true")
+    monkeypatch.setenv("CADUCEE_SMTP_IMAP_PORT", str(imap_port))
+    monkeypatch.setenv("CADUCEE_SMTP_LMTP_PORT", str(lmtp_port))
+    monkeypatch.setenv("CADUCEE_SMTP_DOVECOT_DIR", str(folder / "dovecot"))
+    app = create_app(load_settings(data_dir=tmp_path / "data"))
+    try:
+        async with app.router.lifespan_context(app):
+
+            def greeting() -> bytes:
+                with socket.create_connection(("127.0.0.1", imap_port), timeout=5) as sock:
+                    return sock.recv(200)
+
+            assert b"OK" in await in_thread(greeting)
+            assert "STARTTLS" in (await in_thread(greeting)).decode()
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", imap_port)) != 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

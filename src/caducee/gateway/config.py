@@ -120,7 +120,9 @@ class GatewayConfig:
             elif f"CADUCEE_{key.upper()}" in environ:
                 text = environ[f"CADUCEE_{key.upper()}"]
                 values[item.name] = (
-                    Path(text) if item.name.endswith("_file") else _coerce(item.default, text)
+                    Path(text)
+                    if item.name.endswith(("_file", "_dir"))
+                    else _coerce(item.default, text)
                 )
         for item in fields(cls):
             if isinstance(item.default, tuple) and isinstance(values.get(item.name), str):
