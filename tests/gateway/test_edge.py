@@ -111,3 +111,23 @@ def test_dependency_rule() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_config_from_environment_routes_and_tls_rule() -> None:
+    environ = {
+        "CADUCEE_SMTP_OUTBOUND_ROUTES": "ch-exemple.mssante.fr=10.0.0.5:25, *=relay.test:2525",
+        "CADUCEE_SMTP_OUTBOUND_RETRY_SECONDS": "1, 2.5",
+        "CADUCEE_SMTP_DOVECOT_ENABLED": "oui",
+        "CADUCEE_SMTP_IMAP_PORT": "1143",
+        "CADUCEE_SMTP_OUTBOUND_CA_FILE": "/etc/ssl/certs/ca.pem",
+    }
+    config = GatewayConfig.from_settings(SimpleNamespace(mail_domain="x.test"), environ=environ)
+    assert config.route("CH-exemple.mssante.fr") == ("10.0.0.5", 25)
+    assert config.route("autre.fr") == ("relay.test", 2525)
+    assert GatewayConfig().route("autre.fr") == ("autre.fr", 25)  # implicit MX
+    assert config.outbound_retry_seconds == (1.0, 2.5)
+    assert config.dovecot_enabled and config.imap_port == 1143
+    assert config.outbound_ca_file == Path("/etc/ssl/certs/ca.pem")
+    assert config.requires_tls("ch-exemple.mssante.fr") and config.requires_tls("mssante.fr")
+    assert not config.requires_tls("mssante.fr.example.com")
+    assert not config.requires_tls("labo.fr")
