@@ -138,3 +138,11 @@ def test_valid_scopes(scope: str) -> None:
 def test_invalid_scopes(scope: str) -> None:
     with pytest.raises(InvalidLimits):
         check_scope(scope)
+
+
+@given(st.text(max_size=80))
+def test_any_scope_text_is_accepted_or_refused_clearly(scope: str) -> None:
+    try:
+        assert check_scope(scope) == scope
+    except InvalidLimits as exc:
+        assert exc.code == "invalid-limits" and "scope" in exc.reason
