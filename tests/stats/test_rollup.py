@@ -167,3 +167,23 @@ async def test_a_day_is_marked_once_per_mailbox(database: Database) -> None:
         day_rows = list(await session.scalars(select(DailyRollup)))
     assert month.days == 1 << 4
     assert sum(r.messages for r in day_rows) == 2
+
+
+async def test_a_rolled_back_batch_marks_nothing(database: Database) -> None:
+    kind, _, address = await _directory(database)
+    a, b = sorted(kind)[:2]
+    moment = datetime(2026, 10, 6, 10, 0, tzinfo=UTC)
+    counter = RollupCounter()
+    fact = Accepted("y1", a, address[a], ((address[b], b),), 10, "0" * 64, moment)
+    connection = database.sync_engine.connect()
+    transaction = connection.begin()
+    counter(connection, [fact])
+    transaction.rollback()  # the relay's batch failed: nothing was written
+    connection.close()
+    with database.sync_engine.begin() as connection:
+        counter(
+            connection, [Accepted("y2", a, address[a], ((address[b], b),), 10, "0" * 64, moment)]
+        )
+    async with database.sessions() as session:
+        months = {m.mailbox_id: m.days for m in await session.scalars(select(UserMonth))}
+    assert months == {a: 1 << 5, b: 1 << 5}

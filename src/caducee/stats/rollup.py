@@ -4,7 +4,8 @@
 the batch's accepted messages, and upserts a few rows: one per (day, organisation type) in
 ``stats_daily``, and one per newly active (mailbox, month) in ``stats_user_month`` (a day
 already marked for a mailbox costs nothing). Days are French days (Europe/Paris). A
-mailbox's organisation type is looked up once and kept (bounded).
+mailbox's organisation type is looked up once and kept (bounded); the days marked are
+remembered only when the batch's transaction commits.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from caducee.directory.models import Mailbox, Organisation, Person
@@ -106,7 +107,9 @@ class RollupCounter:
             active[key] = active.get(key, 0) | day_bit(day)
         _upsert_daily(connection, daily)
         _upsert_months(connection, active, profiles)
-        self._marked.update(m for m in marks if m[1] == self._marked_day)
+        done = {m for m in marks if m[1] == self._marked_day}
+        if done:  # remembered once the batch commits: a rolled-back batch marks nothing
+            event.listen(connection, "commit", lambda _c: self._marked.update(done), once=True)
 
 
 def _dialect(connection: Connection) -> Any:
