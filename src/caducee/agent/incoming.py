@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 DEFAULT_WORKERS = 16
 PAGE = 200  # messages listed (and handled) per batch
 LEDGER_CHECK_SECONDS = 10.0  # the evidence log is checked at most this often while busy
+CERTIFICATE_CHECK_SECONDS = 300.0  # own certificates in the log (key transparency)
 RETRY_CAP_SECONDS = 8.0  # longest pause after failed passes (each pass already retried)
 
 
@@ -174,7 +175,7 @@ class Receiver:
         self.ledger = ledger
         self.workers = max(1, workers)
         self._pool: ThreadPoolExecutor | None = None
-        self._ledger_checked = float("-inf")
+        self._ledger_checked = self._certificates_checked = float("-inf")
         self._acking: dict[str, Future[None]] = {}
 
     def close(self) -> None:
@@ -189,13 +190,17 @@ class Receiver:
         return self._pool
 
     def check_ledger(self) -> None:
-        """Prove the server's evidence log only grew since last time; an alarm never stops
-        the reception of mail (it is shown in the pages and the status instead)."""
+        """Prove the server's evidence log only grew since last time, and (every five minutes)
+        that it holds no certificate of ours we did not ask for; an alarm never stops the
+        reception of mail (it is shown in the pages and the status instead)."""
         if self.ledger is None:
             return
-        self._ledger_checked = time.monotonic()
+        now = self._ledger_checked = time.monotonic()
         try:
             self.ledger.check()
+            if now - self._certificates_checked >= CERTIFICATE_CHECK_SECONDS:
+                self._certificates_checked = now
+                self.ledger.check_certificates()
         except LedgerAlarm:
             pass  # written and logged by the watch
         except (CaduceeError, ValueError) as exc:  # network trouble: next round

@@ -9,7 +9,9 @@ outer envelope the server sees has the neutral subject only. Every recipient cer
 given by the directory is validated first (chain to the pinned root, not revoked, fit for
 encryption); the sender's own certificate is added so the sent copy stays readable. The
 directory's answer is kept for ``DIRECTORY_CACHE_SECONDS`` (as long as the CRLs), but every
-certificate is validated again for each message.
+certificate is validated again for each message. With a ``CertificateLog``, a valid
+certificate that the evidence log does not prove (absent, revoked there, bad proof) refuses
+the whole message: a substituted key is never encrypted for.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from cryptography import x509
 from caducee.agent.client import ServerClient
 from caducee.agent.errors import RecipientError
 from caducee.agent.inner import build_inner_message
+from caducee.agent.transparency import CertificateLog
 from caducee.agent.trust import smime_to_der
 from caducee.crypto.cms_sign import SignerKey
 from caducee.crypto.errors import CertificateError
@@ -83,6 +86,7 @@ class Sender:
         validator: CertificateValidator,
         extra_certs: Sequence[x509.Certificate] = (),
         policy: Callable[[], ContentPolicy] | None = None,
+        certificate_log: CertificateLog | None = None,
     ) -> None:
         self.client = client
         self.address = address.lower()
@@ -91,6 +95,7 @@ class Sender:
         self.validator = validator
         self.extra_certs = tuple(extra_certs)
         self.policy = policy
+        self.certificate_log = certificate_log
         self._directory: dict[str, tuple[float, list[x509.Certificate]]] = {}
         self._directory_lock = threading.Lock()
 
@@ -144,6 +149,8 @@ class Sender:
                 if address.lower() not in chain.email_addresses:
                     reasons.append("address-mismatch")
                     continue
+                if self.certificate_log is not None:  # key transparency: refused, not skipped
+                    self.certificate_log.check(cert, address)
                 accepted.append(cert)
             if not accepted:
                 detail = f" ({', '.join(reasons)})" if reasons else ""

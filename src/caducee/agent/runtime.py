@@ -22,11 +22,12 @@ from caducee.agent.inbox import InboxWriter, write_exclusive
 from caducee.agent.incoming import Receiver
 from caducee.agent.journal import Journal
 from caducee.agent.keystore import build_csr, create_key, load_key
-from caducee.agent.ledger_watch import LedgerWatch
+from caducee.agent.ledger_watch import LedgerWatch, known_certificates
 from caducee.agent.outbox import OutboxWatcher
 from caducee.agent.outgoing import Sender
 from caducee.agent.policy_cache import POLICY_FILE, PolicyCache
 from caducee.agent.tomatch import PatientList
+from caducee.agent.transparency import CertificateLog
 from caducee.agent.trust import make_validator
 from caducee.crypto.cms_sign import SignerKey
 from caducee.crypto.errors import CryptoError
@@ -140,6 +141,9 @@ class AgentRuntime:
             validator=make_validator(self.config, self.client),
             extra_certs=[self.config.load_issuing()],
             policy=self.policy.current,
+            certificate_log=CertificateLog(
+                self.client, LedgerWatch(self.config.directory, self.client).pin_key
+            ),
         )
 
     def receiver(self) -> Receiver:
@@ -160,7 +164,12 @@ class AgentRuntime:
             certificate=self.certificate,
             key=self.key,
             validator=make_validator(cfg, self.client),
-            ledger=LedgerWatch(cfg.directory, self.client),
+            ledger=LedgerWatch(
+                cfg.directory,
+                self.client,
+                address=cfg.address,
+                known=lambda: known_certificates(cfg.directory, cfg.certificate),
+            ),
             workers=cfg.workers,
         )
 
