@@ -238,7 +238,7 @@ def test_bundle_parser_fuzz_bytes(data: bytes) -> None:
         parse_bundle(data)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.data())
 def test_bundle_parser_mutations(data: st.DataObject) -> None:
     """Replace one value anywhere in a valid bundle: either still valid, or a clear refusal."""

@@ -277,7 +277,7 @@ def _read_line(resource: dict[str, Any], pid: str) -> PrescriptionLine:
         request = resource["dispenseRequest"]
         quantity = request["quantity"]["value"]
         renewals = request.get("numberOfRepeatsAllowed", 0)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise _fail(f"structured dosage or quantity incomplete ({type(exc).__name__})") from None
     if isinstance(quantity, float) and quantity.is_integer():
         quantity = int(quantity)
@@ -314,7 +314,7 @@ def parse_bundle(data: bytes) -> Prescription:
         raise
     except CaduceeError as exc:  # the NIR's own error (formats)
         raise _fail(exc.reason) from None
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
         raise _fail("unexpected structure") from None
 
 

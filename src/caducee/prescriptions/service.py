@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -97,6 +98,28 @@ def _changed(task: Task) -> TransitionRefused:
         f"changed meanwhile, now {task.status!r}",
         status=task.status,
     )
+
+
+_READ: OrderedDict[str, Prescription] = OrderedDict()
+_READ_MAX = 2048
+
+
+def _remember(digest: str, prescription: Prescription) -> Prescription:
+    _READ[digest] = prescription
+    _READ.move_to_end(digest)
+    while len(_READ) > _READ_MAX:
+        _READ.popitem(last=False)
+    return prescription
+
+
+def _read_signed(signed: bytes) -> Prescription:
+    """The checked prescription inside a stored CMS: a signed bundle never changes, so it is
+    verified and parsed once per process (keyed by its SHA-256), not at every read."""
+    digest = hashlib.sha256(signed).hexdigest()
+    known = _READ.get(digest)
+    if known is not None:
+        return known
+    return _remember(digest, parse_bundle(verify_signed_data(signed).content))
 
 
 def _opt(value: datetime | None) -> datetime | None:
@@ -205,7 +228,7 @@ class PrescriptionService:
         prescription, signed = None, None
         if content and task.bundle_cms is not None:
             signed = bytes(task.bundle_cms)
-            prescription = parse_bundle(verify_signed_data(signed).content)
+            prescription = _read_signed(signed)
         return TaskView(
             id=task.id,
             status=TaskStatus(task.status),
@@ -219,7 +242,11 @@ class PrescriptionService:
             expires_at=_opt(task.expires_at),
             cancel_reason=task.cancel_reason,
             bundle_sha256=task.bundle_sha256,
-            dispense=await self._dispense(session, task.id),
+            dispense=(
+                await self._dispense(session, task.id)
+                if task.status == TaskStatus.COMPLETED.value
+                else ()
+            ),
             prescription=prescription,
             signed_bundle=signed,
             receipt=task.receipt_json,
@@ -311,6 +338,7 @@ class PrescriptionService:
             next_status(TaskStatus(task.status), Action.ACTIVATE)  # refuse early, clearly
             bundle = await self._check_signer(session, caller, signed)
             prescription = parse_bundle(bundle)
+            _remember(digest, prescription)
             if prescription.prescription_id != task.id:
                 raise SignatureRejected(
                     "l'ordonnance signée porte un autre numéro / the signed prescription has "
@@ -612,7 +640,7 @@ class PrescriptionService:
                 return await self._view(session, task)  # closed already: same receipt
             next_status(TaskStatus(task.status), Action.CLOSE)
             assert task.bundle_cms is not None and task.accepted_at is not None
-            prescription = parse_bundle(verify_signed_data(bytes(task.bundle_cms)).content)
+            prescription = _read_signed(bytes(task.bundle_cms))
             lines = check_dispense(prescription, items)
             codes = [i.code for i in lines if i.outcome is Outcome.SUBSTITUTED and i.code]
             unknown = await DrugCatalogue.unknown(session, codes)
