@@ -1,13 +1,15 @@
 """Evidence records: canonical bytes, digests, Ed25519 signatures, strict reading."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from caducee.ledger.canonical_json import canonicalize
-from caducee.ledger.errors import MalformedRecord, RecordSignatureInvalid
+from caducee.ledger.errors import MalformedRecord, NotCanonicalizable, RecordSignatureInvalid
 from caducee.ledger.merkle import leaf_hash
 from caducee.ledger.records import (
     EvidenceEvent,
@@ -143,3 +145,43 @@ def test_extra_is_frozen() -> None:
         record.extra["mailbox"] = "x"  # type: ignore[index]
     with pytest.raises(MalformedRecord):
         EvidenceRecord(**{**record.__dict__, "extra": {str(i): "" for i in range(17)}})
+
+
+# Any code point: controls, lone surrogates, and the U+E000-U+FFFF / astral names whose
+# UTF-16 order differs from their code point order.
+_ALPHABET = st.one_of(
+    st.characters(exclude_categories=()),
+    st.sampled_from(["\ud800", "\ufb01", "\U0001f600", "\x7f", "\u2028"]),
+)
+_TEXT = st.text(_ALPHABET, min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message_id=_TEXT,
+    actor=_TEXT,
+    recipients=st.lists(_TEXT, max_size=3),
+    extra=st.dictionaries(_TEXT, st.text(_ALPHABET, max_size=12), max_size=4),
+    when=st.datetimes(timezones=st.just(UTC)),
+)
+def test_the_records_fast_canonical_form_is_rfc_8785(
+    message_id: str, actor: str, recipients: list[str], extra: dict[str, str], when: datetime
+) -> None:
+    """The C encoder's shortcut writes exactly what the general RFC 8785 writer writes."""
+    record = EvidenceRecord(
+        event=EvidenceEvent.CONTENT_HANDOVER,
+        message_id=message_id,
+        ciphertext_sha256="ab" * 32,
+        actor_id=actor,
+        time=when,
+        recipient_ids=tuple(recipients),
+        extra=extra,
+    )
+    try:
+        expected = canonicalize(record.to_json_dict())
+    except NotCanonicalizable:
+        with pytest.raises(NotCanonicalizable):
+            record.to_canonical_bytes()
+        return
+    assert record.to_canonical_bytes() == expected
+    assert parse_time(format_time(when)) == when

@@ -37,3 +37,41 @@ def test_everything_else_is_refused(body: bytes) -> None:
 def test_garbage_only_ever_raises_not_smime(body: bytes) -> None:
     with contextlib.suppress(NotSMIME):
         check_encrypted_cms(body)
+
+
+def _slow(body: bytes) -> str | None:
+    """The reference answer: asn1crypto alone."""
+    from asn1crypto import cms
+
+    try:
+        info = cms.ContentInfo.load(body, strict=True)
+        name = info["content_type"].native
+        info["content"]["version"].native  # noqa: B018
+    except Exception:
+        return None
+    return str(name)
+
+
+def _fast(body: bytes) -> str | None:
+    from caducee.crypto.cms_peek import peek_content_type
+    from caducee.crypto.errors import MalformedMessage
+
+    try:
+        return peek_content_type(body)
+    except MalformedMessage:
+        return None
+
+
+@given(
+    st.sampled_from([fake_enveloped(64), fake_enveloped(64, auth=True), fake_signed()]),
+    st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), max_size=3),
+    st.integers(0, 8),
+)
+def test_the_fast_header_reader_agrees_with_asn1crypto(
+    body: bytes, flips: list[tuple[int, int]], cut: int
+) -> None:
+    mutated = bytearray(body[: len(body) - cut])
+    for position, value in flips:
+        if position < len(mutated):
+            mutated[position] = value
+    assert _fast(bytes(mutated)) == _slow(bytes(mutated))

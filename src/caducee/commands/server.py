@@ -75,6 +75,7 @@ def run(
     import uvicorn
 
     from caducee.server import create_app
+    from caducee.server.fast_submit import SubmissionFastPath
 
     overrides: dict[str, object] = {}
     if data_dir is not None:
@@ -89,7 +90,7 @@ def run(
     # httptools and uvloop when installed, no access log (one line per request costs more
     # than a submission's own logging); one process: the notification bus is in-process.
     config = uvicorn.Config(
-        create_app(settings),
+        SubmissionFastPath(create_app(settings)),
         host=settings.host,
         port=settings.port,
         log_level="info",

@@ -11,7 +11,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from caducee.errors import CaduceeError
 
-__all__ = ["ProblemError", "install_problem_handlers", "problem_response"]
+__all__ = [
+    "ProblemError",
+    "install_problem_handlers",
+    "problem_response",
+    "validation_problem",
+]
 
 PROBLEM_TYPE_BASE = "https://caducee.test/problems/"
 
@@ -37,6 +42,17 @@ def problem_response(status: int, code: str, detail: str, **extra: Any) -> JSONR
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
+def validation_problem(exc: RequestValidationError) -> JSONResponse:
+    """422 ``invalid-request`` listing where the request differs from the API."""
+    errors = [
+        {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+        for e in exc.errors()
+    ]
+    return problem_response(
+        422, "invalid-request", "The request does not match the API.", errors=errors
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map our errors, HTTP errors and validation errors to problem+json."""
 
@@ -53,13 +69,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [
-            {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
-            for e in exc.errors()
-        ]
-        return problem_response(
-            422, "invalid-request", "The request does not match the API.", errors=errors
-        )
+        return validation_problem(exc)
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)

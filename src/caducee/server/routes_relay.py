@@ -37,6 +37,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import Field, ValidationError
 
+from caducee.directory import AuthenticatedMailbox
 from caducee.errors import CaduceeError
 from caducee.relay import Envelope, MailboxItem, RelayService, SubmissionHeld
 from caducee.relay.acknowledgement import MAX_ACK_SIZE
@@ -46,12 +47,13 @@ from caducee.server.problems import ProblemError
 from caducee.server.requests import MAX_DB_INTEGER, StrictRequest
 from caducee.server.state import ServerState
 
-__all__ = ["SMIME_MEDIA_TYPE", "router"]
+__all__ = ["SMIME_MEDIA_TYPE", "SUBMIT_PATH", "accept_submission", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["relay"])
 State = Annotated[ServerState, Depends(server_state)]
 SMIME_MEDIA_TYPE = "application/pkcs7-mime; smime-type=enveloped-data"
 HEARTBEAT_SECONDS = 15.0
+SUBMIT_PATH = "/api/v1/messages"
 MAX_WAIT_SECONDS = 300.0
 
 
@@ -144,6 +146,16 @@ _SUBMIT_BODY = {
     openapi_extra=_SUBMIT_BODY,
 )
 async def submit(request: Request, agent: Agent, state: State) -> JSONResponse:
+    return await accept_submission(request, agent, state)
+
+
+async def accept_submission(
+    request: Request, agent: AuthenticatedMailbox, state: ServerState
+) -> JSONResponse:
+    """The submission itself, shared by the route and :mod:`caducee.server.fast_submit`.
+
+    Raises ``ProblemError`` or ``RequestValidationError`` for the caller to render.
+    """
     service = relay_service(state)
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type == "application/pkcs7-mime":
