@@ -9,10 +9,6 @@ asks for a certificate with another key, as a substituted key would be.
 from __future__ import annotations
 
 import json
-import os
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -21,59 +17,18 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import create_engine, update
 
 from caducee.agent.config import AgentConfig
-from caducee.agent.keystore import build_csr, load_key
+from caducee.agent.keystore import build_csr
 from caducee.agent.ledger_watch import ALARM_FILE, KEY_FILE, read_alarm
-from caducee.agent.runtime import AgentRuntime, initialise
 from caducee.agent.transparency import certificate_sha256
 from caducee.directory.certificates import certificate_log_id
 from caducee.evidence.models import RecordRow
-from tests.agent.helpers import PASSPHRASE, agent_cli, enrol_mailbox, hprim_file, operator_client
-from tests.servers import ServerProcess
+from tests.agent.conftest import World, drop, open_runtime
+from tests.agent.helpers import agent_cli, hprim_file
 
 LAB = "labo.fictif@caducee.test"
 GP = "dr.testeur@caducee.test"
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def world(tmp_path: Path, database_url: str) -> Iterator[tuple[ServerProcess, Path, Path, str]]:
-    """A server, and a lab's and a GP's agent folders enrolled with it."""
-    server = ServerProcess(tmp_path / "server", {"CADUCEE_DATABASE_URL": database_url})
-    server.start()
-    try:
-        with operator_client(server.base, server.data_dir) as admin:
-            codes = {
-                LAB: enrol_mailbox(admin, "lab", LAB, 1),
-                GP: enrol_mailbox(admin, "gp", GP, 2),
-            }
-        folders = []
-        for address, name in ((LAB, "lab"), (GP, "gp")):
-            config = initialise(
-                tmp_path / name,
-                server=server.base,
-                code=codes[address],
-                address=address,
-                key="key.pem",
-                secret=PASSPHRASE.encode(),
-            )
-            config.with_changes(settle_seconds=0.0).save()
-            folders.append(config.directory)
-        yield server, folders[0], folders[1], database_url
-    finally:
-        server.stop()
-
-
-def _runtime(folder: Path) -> AgentRuntime:
-    config = AgentConfig.load(folder)
-    return AgentRuntime.open(config, load_key(config, PASSPHRASE.encode()))
-
-
-def _drop(outbox: Path, name: str, data: bytes) -> None:
-    path = outbox / name
-    path.write_bytes(data)
-    past = time.time() - 10
-    os.utime(path, (past, past))
 
 
 def _hide_from_log(database_url: str, certificate: x509.Certificate) -> None:
@@ -92,18 +47,18 @@ def _hide_from_log(database_url: str, certificate: x509.Certificate) -> None:
 
 
 def test_a_certificate_in_the_log_is_used_one_not_in_the_log_is_refused(
-    world: tuple[ServerProcess, Path, Path, str],
+    world: World,
 ) -> None:
     _, lab, gp, database_url = world
-    with _runtime(lab) as runtime:
+    with open_runtime(lab) as runtime:
         watcher = runtime.watcher()
-        _drop(lab / "outbox", "avant.hpr", hprim_file(GP, [("AVANT", "ALICE")], tag="1"))
+        drop(lab / "outbox", "avant.hpr", hprim_file(GP, [("AVANT", "ALICE")], tag="1"))
         assert [o.state for o in watcher.process_ready()] == ["sent"]
 
     _hide_from_log(database_url, AgentConfig.load(gp).load_certificate())
-    with _runtime(lab) as runtime:  # a new process: nothing cached
+    with open_runtime(lab) as runtime:  # a new process: nothing cached
         watcher = runtime.watcher()
-        _drop(lab / "outbox", "apres.hpr", hprim_file(GP, [("APRES", "BRUNO")], tag="2"))
+        drop(lab / "outbox", "apres.hpr", hprim_file(GP, [("APRES", "BRUNO")], tag="2"))
         (outcome,) = watcher.process_ready()
     assert (outcome.state, outcome.reason) == ("failed", "certificate-not-in-log")
     reason = (lab / "errors" / "apres.hpr.reason.txt").read_text()
@@ -112,24 +67,24 @@ def test_a_certificate_in_the_log_is_used_one_not_in_the_log_is_refused(
 
 
 def test_a_receipt_that_does_not_verify_against_the_pinned_key_is_refused(
-    world: tuple[ServerProcess, Path, Path, str],
+    world: World,
 ) -> None:
     _, lab, _, _ = world
     other = "caducee.invalid/autre-journal+01020304+" + "A" * 43 + "="
     (lab / KEY_FILE).write_text(other + "\n")  # as if the server had swapped its log key
-    with _runtime(lab) as runtime:
+    with open_runtime(lab) as runtime:
         watcher = runtime.watcher()
-        _drop(lab / "outbox", "r.hpr", hprim_file(GP, [("CLE", "CHARLES")], tag="3"))
+        drop(lab / "outbox", "r.hpr", hprim_file(GP, [("CLE", "CHARLES")], tag="3"))
         (outcome,) = watcher.process_ready()
     assert (outcome.state, outcome.reason) == ("failed", "certificate-not-in-log")
     assert "does not verify" in (lab / "errors" / "r.hpr.reason.txt").read_text()
 
 
 def test_a_certificate_of_mine_i_did_not_ask_for_raises_the_alarm(
-    world: tuple[ServerProcess, Path, Path, str],
+    world: World,
 ) -> None:
     _, _, gp, _ = world
-    with _runtime(gp) as runtime:
+    with open_runtime(gp) as runtime:
         receiver = runtime.receiver()
         receiver.check_ledger()
         assert read_alarm(gp) is None  # its own certificate is known: no alarm
@@ -145,16 +100,16 @@ def test_a_certificate_of_mine_i_did_not_ask_for_raises_the_alarm(
     assert issued.fingerprint(hashes.SHA256()).hex() in alarm
     status = agent_cli("status", "--dir", str(gp))
     assert "ALARM" in status.stdout and "unexpected-certificate" in status.stdout
-    with _runtime(gp) as runtime:  # checked again later: the alarm is not repeated
+    with open_runtime(gp) as runtime:  # checked again later: the alarm is not repeated
         runtime.receiver().check_ledger()
     assert (gp / ALARM_FILE).read_text().count("unexpected-certificate") == 1
 
 
 def test_a_certificate_kept_in_the_history_raises_no_alarm(
-    world: tuple[ServerProcess, Path, Path, str],
+    world: World,
 ) -> None:
     _, _, gp, _ = world
-    with _runtime(gp) as runtime:
+    with open_runtime(gp) as runtime:
         renewed = runtime.client._send(
             "POST", "/api/v1/certificates/renew", json={"csr_pem": build_csr(runtime.key, GP)}
         ).json()
@@ -162,7 +117,7 @@ def test_a_certificate_kept_in_the_history_raises_no_alarm(
     history.mkdir()
     pem = x509.load_pem_x509_certificate(renewed["certificate_pem"].encode())
     (history / "renewed.pem").write_bytes(pem.public_bytes(serialization.Encoding.PEM))
-    with _runtime(gp) as runtime:
+    with open_runtime(gp) as runtime:
         runtime.receiver().check_ledger()
     assert read_alarm(gp) is None
     assert json.loads((gp / "agent.json").read_text())["address"] == GP

@@ -225,6 +225,12 @@ class ServerClient:
         receipts: list[dict[str, Any]] = answer["receipts"]
         return receipts
 
+    def message_acknowledgements(self, message_id: str) -> list[dict[str, Any]]:
+        """The recipients' signed acknowledgements of one of my messages (base64 DER)."""
+        path = f"/api/v1/ledger/messages/{message_id}/acknowledgements"
+        found: list[dict[str, Any]] = self._send("GET", path).json()["acknowledgements"]
+        return found
+
     # -- agent API -----------------------------------------------------------------------
     def certificates(self, address: str) -> list[x509.Certificate]:
         """The certificates the directory says to encrypt to for ``address``."""

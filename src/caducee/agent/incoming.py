@@ -25,6 +25,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -138,6 +139,7 @@ class _Opened:
 
     item: dict[str, Any]
     done: bool = False  # handled before (a crash, a lost ack): only acknowledge
+    state: str = ""  # what became of it before ("delivered", "quarantined"), when done
     ciphertext: bytes = b""
     sender: str = ""
     message: Message | None = None
@@ -165,8 +167,10 @@ class Receiver:
         validator: CertificateValidator,
         ledger: LedgerWatch | None = None,
         workers: int = DEFAULT_WORKERS,
+        signer: Callable[[str, str], bytes] | None = None,
     ) -> None:
         self.client = client
+        self.signer = signer
         self.journal = journal
         self.writer = writer
         self.certificate = certificate
@@ -277,7 +281,7 @@ class Receiver:
                 )
         clock.append(time.perf_counter())
         self._send_acks(
-            [(one.message_id, "done" if one.done else ("quarantined" if one.code else
+            [(one.message_id, one.state if one.done else ("quarantined" if one.code else
               "delivered"), one.ciphertext_sha256) for one in written]
         )  # fmt: skip
         clock.append(time.perf_counter())
@@ -333,8 +337,9 @@ class Receiver:
         """Fetch, archive, decrypt and verify (a worker thread); network trouble raises."""
         message_id = str(item["message_id"])
         envelope_sender = str(item.get("sender", "")).lower()
-        if self.journal.incoming_state(message_id) in ("delivered", "quarantined"):
-            return _Opened(item, done=True)
+        before = self.journal.incoming_record(message_id)
+        if before is not None and before[0] in ("delivered", "quarantined"):
+            return _Opened(item, done=True, state=before[0], ciphertext_sha256=before[1])
         ciphertext = self.client.fetch(message_id)
         digest = hashlib.sha256(ciphertext).hexdigest()
         self.writer.archive(message_id, ciphertext)
@@ -433,7 +438,17 @@ class Receiver:
         )
 
     def _acknowledge(self, message_id: str, state: str, ciphertext_sha256: str) -> None:
-        """Tell the server the message is safe here (a worker thread)."""
+        """Tell the server the message is safe here (a worker thread): with a signed
+        acknowledgement when it was decrypted and verified, else a plain one."""
+        if state == "delivered" and ciphertext_sha256 and self.signer is not None:
+            try:
+                self.client.ack(message_id, self.signer(message_id, ciphertext_sha256))
+                return
+            except ServerError as exc:
+                if exc.code != "invalid-acknowledgement":
+                    raise
+                log.error("the server refused our signed acknowledgement of %s: sent unsigned",
+                          message_id)  # fmt: skip
         self.client.ack(message_id)
 
     def run(self, stop: threading.Event, *, poll_timeout: float = 30.0) -> None:

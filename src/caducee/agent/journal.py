@@ -188,6 +188,13 @@ class Journal:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def incoming_record(self, message_id: str) -> tuple[str, str] | None:
+        """(state, ciphertext SHA-256) of a message handled before, if it was."""
+        row = self._db.execute(
+            "SELECT state, ciphertext_sha256 FROM incoming WHERE message_id = ?", (message_id,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
     def record_incoming(
         self,
         message_id: str,

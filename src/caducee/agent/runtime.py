@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from caducee.agent.acknowledgement import AckSigner
 from caducee.agent.client import Credentials, ServerClient
 from caducee.agent.config import CONFIG_JSON, CONFIG_TOML, AgentConfig
 from caducee.agent.errors import ConfigError, KeystoreError
@@ -171,6 +172,12 @@ class AgentRuntime:
                 known=lambda: known_certificates(cfg.directory, cfg.certificate),
             ),
             workers=cfg.workers,
+            signer=AckSigner(
+                address=cfg.address,
+                certificate=self.certificate,
+                key=self.key,
+                extra_certs=[cfg.load_issuing()],
+            ),
         )
 
     def watcher(self) -> OutboxWatcher:

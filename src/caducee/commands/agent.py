@@ -18,6 +18,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from caducee.agent.client import Credentials, ServerClient
 from caducee.agent.config import AgentConfig
 from caducee.agent.errors import AgentError
 from caducee.agent.journal import Journal
@@ -25,6 +26,7 @@ from caducee.agent.keystore import load_key, read_secret
 from caducee.agent.ledger_watch import read_alarm
 from caducee.agent.policy_cache import POLICY_FILE
 from caducee.agent.runtime import AgentRuntime, fingerprint, initialise
+from caducee.crypto.cms_sign import SignerKey
 from caducee.crypto.errors import CryptoError
 
 __all__ = ["app"]
@@ -219,13 +221,14 @@ def status(directory: AgentDir = DEFAULT_DIR) -> None:
                 typer.echo(f"received {state}\t{sequence}\t{sender}\t{message_id}\t{reason}")
 
 
-def _start_web(config: AgentConfig, port: int) -> uvicorn.Server:
+def _start_web(config: AgentConfig, port: int, key: SignerKey) -> uvicorn.Server:
     """Serve the local pages on 127.0.0.1:``port`` in a background thread."""
     from caducee.agent.web import create_web_app
 
+    client = ServerClient(config.server, Credentials(config.address, config.serial_hex, key))
     server = uvicorn.Server(
         uvicorn.Config(
-            create_web_app(config),
+            create_web_app(config, client),
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -264,7 +267,7 @@ def run(
         ]
         for thread in threads:
             thread.start()
-        pages = _start_web(config, web_port) if web else None
+        pages = _start_web(config, web_port, key) if web else None
         console.print(f"Agent {config.address} en marche / running (Ctrl-C)")
         if pages is not None:
             console.print(f"  Pages locales / local pages: http://127.0.0.1:{web_port}/")

@@ -10,6 +10,7 @@ Pages are never cached (they show health data).
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -21,17 +22,20 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from caducee.agent.client import ServerClient
 from caducee.agent.config import AgentConfig
 from caducee.agent.inbox import safe_component, write_exclusive
 from caducee.agent.journal import Journal
-from caducee.agent.ledger_watch import read_alarm
+from caducee.agent.ledger_watch import KEY_FILE, read_alarm
 from caducee.agent.prescriptions.web import add_prescription_routes
 from caducee.agent.recipients import SIDECAR_SUFFIX, addresses_in
+from caducee.agent.web.journey import journey_of, receipt_of
 from caducee.agent.web.messages import translator
 from caducee.agent.web.results import add_result_routes, document_tables
 from caducee.errors import CaduceeError
 from caducee.formats.text import to_text
 from caducee.i18n import negotiate
+from caducee.ledger import parse_verifier_key
 
 __all__ = ["LOOPBACK_HOSTS", "create_web_app"]
 
@@ -90,8 +94,9 @@ def _reason(path: Path) -> dict[str, str]:
     return fields
 
 
-def create_web_app(config: AgentConfig) -> FastAPI:
-    """The local pages of the agent configured by ``config``."""
+def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> FastAPI:
+    """The local pages of the agent configured by ``config``; ``client`` (logged in with the
+    agent's key) lets them show the evidence of a sent message's journey."""
     app = FastAPI(title="Caducée agent", docs_url=None, redoc_url=None, openapi_url=None)
     csrf = secrets.token_urlsafe(32)
 
@@ -177,6 +182,46 @@ def create_web_app(config: AgentConfig) -> FastAPI:
         ]
         context = {"records": records, "queued": queued, "waiting": waiting}
         return render(request, "sent.html", context)
+
+    @app.get("/sent/{message_id}", response_class=HTMLResponse)
+    def journey(request: Request, message_id: str) -> HTMLResponse:
+        with Journal(config.journal_path) as journal:
+            record = next(
+                (r for r in journal.recent_outgoing(10_000) if r.message_id == message_id), None
+            )
+        if record is None:
+            return render(request, "message.html", {"error": "error.not_found"}, 404)
+        context: dict[str, Any] = {"record": record, "steps": [], "log_key": "", "error": None}
+        if client is None:
+            context["error"] = "journey.unavailable"
+            return render(request, "journey.html", context, 503)
+        try:
+            key_text = (config.directory / KEY_FILE).read_text("utf-8").strip()
+            context["log_key"] = key_text
+            context["steps"] = journey_of(client, message_id, parse_verifier_key(key_text))
+        except (CaduceeError, OSError, ValueError):
+            context["error"] = "journey.unavailable"
+            return render(request, "journey.html", context, 503)
+        return render(request, "journey.html", context)
+
+    @app.get("/sent/{message_id}/receipts/{index}")
+    def receipt(message_id: str, index: int) -> Response:
+        with Journal(config.journal_path) as journal:
+            ours = any(r.message_id == message_id for r in journal.recent_outgoing(10_000))
+        if client is None or not ours:
+            return Response(status_code=404)
+        try:
+            found = receipt_of(client, message_id, index)
+        except (CaduceeError, ValueError):
+            return Response(status_code=503)
+        if found is None:
+            return Response(status_code=404)
+        name = f"recu-{safe_component(message_id, limit=40)}-{index}.json"
+        return Response(
+            json.dumps(found, ensure_ascii=False, indent=2).encode("utf-8"),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     @app.get("/quarantine", response_class=HTMLResponse)
     def quarantine(request: Request) -> HTMLResponse:

@@ -71,6 +71,33 @@ FR: dict[str, str] = {
     "error.file": "Choisissez un document non vide.",
     "error.forbidden": "Requête refusée (jeton de formulaire invalide).",
     "error.not_found": "Document introuvable.",
+    "journey.title": "Parcours du message",
+    "journey.help": (
+        "Chaque étape est une preuve signée du journal du serveur, vérifiée ici avec la clé "
+        "du journal enregistrée à l'installation."
+    ),
+    "journey.accepted": "Accepté par le serveur (dépôt de {who})",
+    "journey.rejected": "Refusé par le serveur",
+    "journey.consigned": "Déposé dans la boîte de {who}",
+    "journey.fetched": "Retiré par le poste de {who}",
+    "journey.acknowledged": "Accusé de réception de {who}",
+    "journey.relayed": "Transmis hors de la messagerie ({who})",
+    "journey.received": "Reçu de l'extérieur ({who})",
+    "journey.other": "Événement enregistré ({who})",
+    "journey.unverified": "Preuve invalide",
+    "journey.verified": "preuve vérifiée",
+    "journey.not_verified": "preuve NON vérifiée : {reason}",
+    "journey.ack.verified": "accusé signé par le destinataire, signature vérifiée",
+    "journey.ack.unsigned": "accusé non signé",
+    "journey.ack.invalid": "accusé signé INVALIDE",
+    "journey.save": "Enregistrer le reçu",
+    "journey.none": "Aucune preuve pour ce message pour l'instant.",
+    "journey.unavailable": "Parcours indisponible : le serveur ne répond pas. Réessayez.",
+    "journey.verify_help": "Pour vérifier un reçu enregistré, hors ligne :",
+    "col.step": "Étape",
+    "col.time": "Heure (UTC)",
+    "col.proof": "Preuve",
+    "sent.journey": "parcours",
 }
 
 EN: dict[str, str] = {
@@ -138,6 +165,33 @@ EN: dict[str, str] = {
     "error.file": "Choose a non-empty document.",
     "error.forbidden": "Request refused (invalid form token).",
     "error.not_found": "Document not found.",
+    "journey.title": "The message's journey",
+    "journey.help": (
+        "Each step is signed evidence from the server's log, checked here with the log key "
+        "recorded when this workstation was set up."
+    ),
+    "journey.accepted": "Accepted by the server (submitted by {who})",
+    "journey.rejected": "Refused by the server",
+    "journey.consigned": "In the mailbox of {who}",
+    "journey.fetched": "Fetched by the workstation of {who}",
+    "journey.acknowledged": "Acknowledged by {who}",
+    "journey.relayed": "Relayed outside the network ({who})",
+    "journey.received": "Received from outside ({who})",
+    "journey.other": "Event recorded ({who})",
+    "journey.unverified": "Invalid evidence",
+    "journey.verified": "evidence verified",
+    "journey.not_verified": "evidence NOT verified: {reason}",
+    "journey.ack.verified": "signed by the recipient, signature verified",
+    "journey.ack.unsigned": "unsigned acknowledgement",
+    "journey.ack.invalid": "INVALID signed acknowledgement",
+    "journey.save": "Save the receipt",
+    "journey.none": "No evidence for this message yet.",
+    "journey.unavailable": "Journey unavailable: the server does not answer. Try again.",
+    "journey.verify_help": "To check a saved receipt, offline:",
+    "col.step": "Step",
+    "col.time": "Time (UTC)",
+    "col.proof": "Evidence",
+    "sent.journey": "journey",
 }
 
 MESSAGES: Mapping[str, Mapping[str, str]] = {"fr": FR, "en": EN}
