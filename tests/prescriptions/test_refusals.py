@@ -12,6 +12,7 @@ import pytest
 from caducee.crypto.cms_sign import sign_data
 from caducee.pki import CertificateAuthority
 from caducee.prescriptions import sign_card_challenge
+from caducee.server.routes_prescriptions import service
 from tests.prescriptions.helpers import (
     NIR_OTHER,
     bundle_for,
@@ -394,3 +395,21 @@ async def test_history_needs_consent_and_respects_refusal(
         403,
         "history-refused",
     )
+
+
+async def test_ended_challenges_and_grants_are_purged(
+    world: World, card_ca: CertificateAuthority
+) -> None:
+    trust_cards(world, card_ca)
+    shop = await pharmacy(world)
+    token = await card_token(world, make_card(card_ca), shop)
+    await world.client.post(f"{API}/card/challenge", headers=shop.headers)
+    access = service(world.state).access
+    assert await access.purge() == 0  # nothing has ended yet
+    world.clock.advance(minutes=31)
+    assert await access.purge() == 3  # the used and the unused challenge, the grant
+    await world.login(shop)
+    gone = await world.client.get(
+        f"{API}/patient/prescriptions", headers=shop.headers | {"X-Card-Access": token}
+    )
+    problem(gone, 403, "card-rejected")

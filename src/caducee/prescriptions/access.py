@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from caducee.prescriptions.card import (
@@ -178,6 +178,16 @@ class CardAccess:
                 "(30 min): insert the card again"
             )
         return Grant(row.nir, row.audience, aware(row.expires_at))
+
+    async def purge(self) -> int:
+        """Delete challenges and grants that ended (they prove nothing once expired)."""
+        now = self.now()
+        async with self.database.transaction() as session:
+            challenges = await session.execute(
+                delete(CardChallenge).where(CardChallenge.expires_at < now)
+            )
+            grants = await session.execute(delete(CardGrant).where(CardGrant.expires_at < now))
+        return int(challenges.rowcount + grants.rowcount)  # type: ignore[attr-defined]
 
     # -- the patient's own page ---------------------------------------------------------
 

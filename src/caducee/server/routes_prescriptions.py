@@ -157,6 +157,7 @@ async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
                 count = await svc.expire_due()
                 if count:
                     log.info("%d prescriptions expired", count)
+                await svc.access.purge()
             except Exception:  # a sweep never stops the server; the next one retries
                 log.exception("prescription expiry sweep failed")
 
