@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     mail_domain: str = "caducee.test"
     support_contact: str = "support@caducee.test"
     support_hours: str = "lun.–ven. 8 h–19 h"
+    tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 time-stamping authority (URL) for the evidence log's checkpoints.",
+    )
     smtp_enabled: bool = Field(
         default=False,
         description="Run the SMTP edge (submission and inbound from MSSanté operators).",

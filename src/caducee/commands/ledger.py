@@ -24,9 +24,12 @@ import typer
 from cryptography import x509
 
 from caducee.config import load_settings
+from caducee.crypto.cms_verify import verify_signed_data
+from caducee.crypto.errors import CryptoError
 from caducee.errors import CaduceeError
 from caducee.evidence import LogReport, check_log, load_log_key, log_origin
 from caducee.ledger import (
+    AckStatement,
     Checkpoint,
     EvidenceEvent,
     EvidenceRecord,
@@ -39,6 +42,13 @@ from caducee.ledger import (
     verify_checkpoint,
     verify_checkpoint_consistency,
     verify_receipt,
+)
+from caducee.ledger.journey import (
+    JourneyBroken,
+    VerifiedJourney,
+    is_journey,
+    signed_acknowledgements,
+    verify_journey,
 )
 from caducee.store import Database
 
@@ -152,17 +162,65 @@ def verify_command(
     ] = None,
 ) -> None:
     """Vérifier un reçu hors ligne. / Verify a receipt offline."""
+    data = receipt_file.read_bytes()
     try:
         key = _load_key(log_key)
         roots = [x509.load_pem_x509_certificate(p.read_bytes()) for p in tsa_root or []]
-        verified = verify_receipt(
-            receipt_file.read_bytes(), log_key=key, tsa_roots=roots, require_timestamp=bool(roots)
-        )
+        if is_journey(data):
+            journey = verify_journey(
+                data, log_key=key, tsa_roots=roots, require_timestamp=bool(roots)
+            )
+            lines = _journey_summary(journey)
+        else:
+            verified = verify_receipt(
+                data, log_key=key, tsa_roots=roots, require_timestamp=bool(roots)
+            )
+            lines = _summary(verified)
     except ValueError as exc:  # an unreadable PEM
         raise _fail("Reçu non vérifié / Receipt not verified", MalformedInput(str(exc))) from None
-    except LedgerError as exc:
+    except (LedgerError, CryptoError) as exc:
         raise _fail("Reçu invalide / Invalid receipt", exc) from None
-    typer.echo("\n".join(_summary(verified)))
+    typer.echo("\n".join(lines))
+
+
+def _journey_summary(journey: VerifiedJourney) -> list[str]:
+    """The message's story, step by step, each step verified; signed acknowledgements too."""
+    signers = {id(step): _check_acknowledgement(journey, step, der)
+               for step, der in signed_acknowledgements(journey)}  # fmt: skip
+    lines = [
+        "Parcours vérifié / Verified journey",
+        f"  Message : {journey.message_id}",
+        f"  Empreinte du chiffré / ciphertext SHA-256 : {journey.ciphertext_sha256}",
+    ]
+    for step in journey.steps:
+        lines.append(f"  {step.leaf_index:>8}  {describe_record(step.record)}")
+        if id(step) in signers:
+            lines.append(f"            {signers[id(step)]}")
+        elif step.record.event is EvidenceEvent.CONSIGNMENT_ACCEPTANCE:
+            lines.append("            accusé non signé / unsigned acknowledgement")
+    stamped = [s for s in journey.steps if s.timestamp is not None]
+    if stamped:
+        t = stamped[-1].timestamp.gen_time.astimezone(UTC)  # type: ignore[union-attr]
+        lines.append(f"  Horodaté / time-stamped : {t:%Y-%m-%d %H:%M:%S} UTC")
+    else:
+        lines.append("  Horodatage non vérifié / time-stamp not checked")
+    return lines
+
+
+def _check_acknowledgement(journey: VerifiedJourney, step: VerifiedReceipt, der: bytes) -> str:
+    """Verify a recipient's signed statement against the record that references it."""
+    signed = verify_signed_data(der)
+    statement = AckStatement.from_bytes(signed.content)
+    record = step.record
+    if (statement.message_id, statement.ciphertext_sha256) != (
+        journey.message_id,
+        journey.ciphertext_sha256,
+    ) or statement.recipient.lower() != record.actor_id.lower():
+        raise JourneyBroken(
+            f"the acknowledgement of record {step.leaf_index} is about another message"
+        )
+    subject = signed.signer_certificate.subject.rfc4514_string()
+    return f"accusé signé par / acknowledgement signed by {subject} ({statement.recipient})"
 
 
 def _proof(path: Path, first: int, second: int) -> list[bytes]:

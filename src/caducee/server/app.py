@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from caducee import __version__
 from caducee.config import Settings
-from caducee.evidence import EvidenceLog, load_log_identity
+from caducee.evidence import EvidenceLog, HTTPTimestamper, load_log_identity
 from caducee.gateway import start_smtp_edge
 from caducee.relay import InProcessNotifier
 from caducee.server import (
@@ -64,7 +64,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         identity = await asyncio.to_thread(
             load_log_identity, settings.data_dir, settings.mail_domain
         )
-        state.extras["evidence_log"] = EvidenceLog(database, identity)
+        timestamper = HTTPTimestamper(settings.tsa_url) if settings.tsa_url else None
+        state.extras["evidence_log"] = EvidenceLog(database, identity, timestamper=timestamper)
         relay_committer(state)  # before the SMTP edge, which shares it
         app.state.caducee = state
         edge = await start_smtp_edge(state) if settings.smtp_enabled else None

@@ -8,6 +8,8 @@
 - ``GET /api/v1/ledger/consistency?first=&second=``: RFC 9162 §2.1.4 consistency proof.
 - ``GET /api/v1/ledger/messages/{message_id}/records``: the receipts of one message, for its
   sender and recipients only (bearer token); anyone else gets 404, as for an unknown id.
+- ``GET /api/v1/ledger/messages/{message_id}/journey``: the same receipts and the signed
+  acknowledgements in one ``caducee-journey/1`` file, for ``caducee verify``.
 - ``GET /api/v1/ledger/messages/{message_id}/acknowledgements``: the recipients' signed
   acknowledgements (base64 CMS), for the same parties.
 - ``GET /api/v1/ledger/certificates/{sha256}``: {issued, revoked} receipts of a certificate
@@ -31,6 +33,7 @@ from caducee.directory.certificates import CertificateRegistry
 from caducee.errors import CaduceeError
 from caducee.evidence import EvidenceError, EvidenceLog, InvalidTreeRange, UnknownRecord
 from caducee.ledger import EvidenceEvent
+from caducee.ledger.journey import make_journey
 from caducee.relay.models import Delivery, Message
 from caducee.server.auth import Agent, clock, relay_service
 from caducee.server.domain_problems import to_problem
@@ -192,11 +195,34 @@ async def get_mailbox_certificates(
     }
 
 
+@router.get("/messages/{message_id:path}/journey")
+async def get_message_journey(message_id: str, agent: Agent, state: State) -> Response:
+    """A ``caducee-journey/1`` file: every receipt and signed acknowledgement of a message,
+    which ``caducee verify`` checks offline."""
+    receipts = await _message_receipts(state, message_id, agent.mailbox_id)
+    if not receipts:
+        raise ProblemError(404, "unknown-message", "no evidence for this message yet")
+    acks = [der for _, der in await relay_service(state).acknowledgements(message_id)]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", message_id)[:80]
+    return Response(
+        make_journey(message_id, receipts, acks),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="parcours-{name}.json"'},
+    )
+
+
 @router.get("/messages/{message_id:path}/records")
 async def get_message_records(message_id: str, agent: Agent, state: State) -> JSONResponse:
     """The receipts of every record of one message, against one checkpoint."""
+    receipts = await _message_receipts(state, message_id, agent.mailbox_id)
+    return JSONResponse({"message_id": message_id, "receipts": receipts})
+
+
+async def _message_receipts(
+    state: ServerState, message_id: str, mailbox_id: int
+) -> list[dict[str, Any]]:
     log = _log(state)
-    if not await _is_party(state, message_id, agent.mailbox_id):
+    if not await _is_party(state, message_id, mailbox_id):
         raise ProblemError(404, "unknown-message", "no message with this id in your mailboxes")
     try:
         records = await log.records_of(message_id)
@@ -208,4 +234,4 @@ async def get_message_records(message_id: str, agent: Agent, state: State) -> JS
                 receipts.append((await log.receipt(index, checkpoint)).to_json_dict())
     except EvidenceError as exc:
         raise _problem(exc) from None
-    return JSONResponse({"message_id": message_id, "receipts": receipts})
+    return receipts
