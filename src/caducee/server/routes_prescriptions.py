@@ -61,7 +61,7 @@ from caducee.prescriptions import (
     paper_code_payload,
     sample_bdpm,
 )
-from caducee.prescriptions.roles import Caller
+from caducee.prescriptions.roles import Caller, Role
 from caducee.server.auth import Agent, authenticated_mailbox, bearer_token, clock, server_state
 from caducee.server.problems import ProblemError
 from caducee.server.requests import StrictRequest
@@ -425,7 +425,7 @@ async def _audience(
     if agent is None:
         return PATIENT_AUDIENCE, None
     caller = await _caller(state, agent)
-    if caller.role.value != "pharmacy":
+    if caller.role is not Role.PHARMACY:
         raise ProblemError(
             403, "not-allowed", "seule une pharmacie lit la carte / only a pharmacy reads the card"
         )
