@@ -1,12 +1,13 @@
-"""Relay throughput against Postfix, and end-to-end latency, measured in the same run.
+"""Relay throughput against Postfix, measured in the same run.
 
-1. Accepted messages per second through the real HTTP API (uvicorn process, 4 KB S/MIME
-   ciphertext, one recipient, durable before "accepted"), on SQLite and on PostgreSQL,
-   against Postfix accepting 4 KB messages over SMTP into its fsync'ed queue.
-2. End-to-end latency (a file dropped in the lab's outbox → the file in the GP's inbox,
-   decrypted and verified), p50 and p99, at a steady rate.
+Accepted messages per second through the real HTTP API (uvicorn process, 4 KB S/MIME
+ciphertext, one recipient, durable before "accepted", with the evidence records and the
+bulk-mail gate the product runs), on SQLite and on PostgreSQL, against Postfix accepting
+4 KB messages over SMTP into its fsync'ed queue. Also the server's CPU time per message
+(user + system, from /proc), which tells its cost apart from the machine's load.
+End-to-end latency is ``bench_e2e_latency.py``.
 
-Run: ``.venv/bin/python bench/bench_relay.py [--messages N] [--rate R] [--seconds S]``.
+Run: ``.venv/bin/python bench/bench_relay.py [--messages N]``.
 Needs root for Postfix (its configuration is restored afterwards).
 """
 
@@ -18,7 +19,6 @@ import base64
 import json
 import os
 import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent))
 from postfix_peer import postfix_available, postfix_on_loopback, smtp_source_rate
 
 from caducee.agent.client import Credentials, ServerClient
-from caducee.commands.demo import DEMO_PASSPHRASE, synthetic_result
+from caducee.commands.demo import DEMO_PASSPHRASE
 from caducee.crypto.cms_envelope import envelope
 from caducee.directory.identifiers import luhn_complete
 
@@ -204,6 +204,15 @@ async def _submit_all(base: str, requests: list[bytes]) -> float:
     return len(requests) / (time.perf_counter() - started)
 
 
+CPU_PER_MESSAGE: dict[int, float] = {}  # row number → server CPU µs per message
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (proc(5): fields 14 and 15 of /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def relay_rate(database_url: str | None, messages: int, *, raw: bool = False) -> float:
     with tempfile.TemporaryDirectory(prefix="caducee-bench-") as folder:
         server = Server(Path(folder), database_url)
@@ -217,93 +226,19 @@ def relay_rate(database_url: str | None, messages: int, *, raw: bool = False) ->
             requests = _requests(
                 f"127.0.0.1:{server.port}", token, lab.address, gp.address, bodies, raw
             )
-            return asyncio.run(_submit_all(server.base, requests))
+            before = _cpu_seconds(server.process.pid)
+            rate = asyncio.run(_submit_all(server.base, requests))
+            CPU_PER_MESSAGE[len(CPU_PER_MESSAGE)] = (
+                (_cpu_seconds(server.process.pid) - before) / messages * 1e6
+            )
+            return rate
         finally:
-            server.stop()
-
-
-def latency(rate: float, seconds: float) -> tuple[float, float, int]:
-    """p50 and p99 (ms) of outbox drop → inbox file, through the demonstration's agents."""
-    from caducee.agent.runtime import initialise
-
-    with tempfile.TemporaryDirectory(prefix="caducee-e2e-") as folder:
-        root = Path(folder)
-        server = Server(root / "server", None)
-        agents: list[subprocess.Popen[bytes]] = []
-        try:
-            dirs = {}
-            for number, name in enumerate(("lab", "gp"), start=1):
-                address = f"{name}@bench.test"
-                dirs[name] = root / name
-                initialise(
-                    dirs[name],
-                    server=server.base,
-                    code=server.code(address, number, "lab"),
-                    address=address,
-                    key="key.pem",
-                    secret=DEMO_PASSPHRASE.encode(),
-                )
-                agents.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "caducee.cli",
-                            "agent",
-                            "run",
-                            "--dir",
-                            str(dirs[name]),
-                            "--no-web",
-                        ],
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                        env=server.env,
-                    )
-                )
-            time.sleep(3)
-            dropped: dict[str, float] = {}
-            total = int(rate * seconds)
-            start = time.monotonic()
-            for number in range(total):
-                due = start + number / rate
-                time.sleep(max(0.0, due - time.monotonic()))
-                name = f"r{number:06d}.hpr"
-                data = synthetic_result(
-                    "gp@bench.test",
-                    (f"PATIENT{number}", "Fictif"),
-                    __import__("datetime").datetime.now(),
-                )
-                tmp = dirs["lab"] / "outbox" / f".{name}.tmp"
-                tmp.write_bytes(data)
-                tmp.rename(dirs["lab"] / "outbox" / name)
-                dropped[f"PATIENT{number}-"] = time.monotonic()
-            arrived: dict[str, float] = {}
-            deadline = time.monotonic() + 120
-            inbox = dirs["gp"] / "inbox"
-            while len(arrived) < total and time.monotonic() < deadline:
-                for path in inbox.iterdir():
-                    for key in dropped:
-                        if key not in arrived and f"_{key}" in path.name:
-                            arrived[key] = time.monotonic()
-                time.sleep(0.02)
-            delays = sorted((arrived[k] - dropped[k]) * 1000 for k in arrived)
-            if not delays:
-                return float("nan"), float("nan"), 0
-            p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
-            return statistics.median(delays), p99, len(delays)
-        finally:
-            for agent in agents:
-                agent.terminate()
-            for agent in agents:
-                agent.wait(timeout=20)
             server.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=3000)
-    parser.add_argument("--rate", type=float, default=50.0)
-    parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}")
@@ -321,15 +256,13 @@ def main() -> None:
             rows.append((name, relay_rate(pg_url, args.messages, raw=raw)))
     print(f"load average after the rates: {os.getloadavg()}")
     peer = rows[0][1] if rows and rows[0][0].startswith("Postfix") else None
-    print(f"\n{'accepting 4 KB messages, durable':40} {'msg/s':>8} {'× Postfix':>10}")
+    header = f"{'accepting 4 KB messages, durable':40} {'msg/s':>8} {'× Postfix':>10}"
+    print(f"\n{header} {'CPU µs/msg':>11}")
+    cpu = iter(CPU_PER_MESSAGE.values())
     for name, rate in rows:
         ratio = f"{rate / peer:.2f}" if peer else "n/a"
-        print(f"{name:40} {rate:8.0f} {ratio:>10}")
-    p50, p99, count = latency(args.rate, args.seconds)
-    print(
-        f"\nend to end (outbox → inbox) at {args.rate:.0f} msg/s for {args.seconds:.0f} s: "
-        f"p50 {p50:.0f} ms, p99 {p99:.0f} ms over {count} files"
-    )
+        per = "" if name.startswith("Postfix") else f"{next(cpu):11.0f}"
+        print(f"{name:40} {rate:8.0f} {ratio:>10} {per}")
 
 
 def _fresh_postgres(admin_base: str) -> str | None:
