@@ -86,3 +86,24 @@ def test_migration_0004_down_and_up(database_url: str) -> None:
         }
     finally:
         engine.dispose()
+
+
+def test_migration_0009_down_and_up(database_url: str) -> None:
+    """The outbound queue and IMAP cursor tables come and go with revision 0009."""
+    from sqlalchemy import create_engine, inspect
+
+    from caducee.store.migrate import sync_url
+
+    upgrade_database(database_url)
+    downgrade_database(database_url, "0008")
+    engine = create_engine(sync_url(database_url))
+    try:
+        names = inspect(engine).get_table_names()
+        assert "gateway_outbound" not in names and "gateway_imap_cursor" not in names
+        upgrade_database(database_url)
+        inspector = inspect(engine)
+        assert {"gateway_outbound", "gateway_imap_cursor"} <= set(inspector.get_table_names())
+        indexes = {i["name"] for i in inspector.get_indexes("gateway_outbound")}
+        assert "ix_gateway_outbound_next_attempt_at" in indexes
+    finally:
+        engine.dispose()
