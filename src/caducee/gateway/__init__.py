@@ -1,7 +1,10 @@
 """The mail edge: SMTP submission for mail clients, inbound mail from the MSSanté trust
-space (encrypted on arrival), the white list, application passwords, X-MSS-* headers."""
+space (encrypted on arrival), the outbound queue to other operators (retries, DSN), the
+white list, application passwords, X-MSS-* headers and the subject convention, Dovecot
+(IMAP) fed over LMTP with ciphertexts."""
 
 from caducee.gateway.config import GatewayConfig
+from caducee.gateway.dovecot import DovecotServer
 from caducee.gateway.edge import SMTPEdge, load_tls_context, start_smtp_edge, stop_smtp_edge
 from caducee.gateway.errors import (
     BadCredentials,
@@ -13,9 +16,12 @@ from caducee.gateway.errors import (
     TrustListUnavailable,
 )
 from caducee.gateway.headers import MSSHeaders, read_mss_headers, set_mss_headers
+from caducee.gateway.imap_delivery import IMAPDelivery
 from caducee.gateway.inbound import InboundHandler
 from caducee.gateway.models import IMAPCursor, OutboundMail, OutboundState
+from caducee.gateway.outbound import OutboundQueue
 from caducee.gateway.passwords import AppPasswordService, CreatedPassword, SMTPIdentity
+from caducee.gateway.subject import display_subject, make_subject, parse_subject
 from caducee.gateway.submission import SubmissionHandler
 from caducee.gateway.trust_list import TrustList, TrustListRefresher, parse_trust_list
 
@@ -23,13 +29,16 @@ __all__ = [
     "AppPasswordService",
     "BadCredentials",
     "CreatedPassword",
+    "DovecotServer",
     "GatewayConfig",
     "GatewayError",
     "HeaderError",
     "IMAPCursor",
+    "IMAPDelivery",
     "InboundHandler",
     "MSSHeaders",
     "OutboundMail",
+    "OutboundQueue",
     "OutboundState",
     "PasswordError",
     "SMTPEdge",
@@ -40,7 +49,10 @@ __all__ = [
     "TrustListError",
     "TrustListRefresher",
     "TrustListUnavailable",
+    "display_subject",
     "load_tls_context",
+    "make_subject",
+    "parse_subject",
     "parse_trust_list",
     "read_mss_headers",
     "set_mss_headers",
