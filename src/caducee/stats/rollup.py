@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -112,16 +113,12 @@ class RollupCounter:
             event.listen(connection, "commit", lambda _c: self._marked.update(done), once=True)
 
 
-def _dialect(connection: Connection) -> Any:
-    return postgresql if connection.dialect.name == "postgresql" else sqlite
-
-
-def _upsert_daily(connection: Connection, daily: dict[tuple[date, str], list[int]]) -> None:
-    if not daily:
-        return
+@lru_cache(maxsize=4)
+def _daily_statement(dialect_name: str) -> Any:
+    """Built once per dialect: the commit thread runs it for every batch."""
     table = DailyRollup.__table__
-    statement = _dialect(connection).insert(table)
-    statement = statement.on_conflict_do_update(
+    statement = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+    return statement.on_conflict_do_update(
         index_elements=[table.c.day, table.c.org_type],
         set_={
             "messages": table.c.messages + statement.excluded.messages,
@@ -129,8 +126,23 @@ def _upsert_daily(connection: Connection, daily: dict[tuple[date, str], list[int
             "bytes": table.c.bytes + statement.excluded.bytes,
         },
     )
+
+
+@lru_cache(maxsize=4)
+def _months_statement(dialect_name: str) -> Any:
+    table = UserMonth.__table__
+    statement = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.mailbox_id, table.c.month],
+        set_={"days": table.c.days.op("|")(statement.excluded.days)},
+    )
+
+
+def _upsert_daily(connection: Connection, daily: dict[tuple[date, str], list[int]]) -> None:
+    if not daily:
+        return
     connection.execute(
-        statement,
+        _daily_statement(connection.dialect.name),
         [
             {"day": d, "org_type": t, "messages": m, "deliveries": n, "bytes": b}
             for (d, t), (m, n, b) in sorted(daily.items())
@@ -143,14 +155,8 @@ def _upsert_months(
 ) -> None:
     if not active:
         return
-    table = UserMonth.__table__
-    statement = _dialect(connection).insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.mailbox_id, table.c.month],
-        set_={"days": table.c.days.op("|")(statement.excluded.days)},
-    )
     connection.execute(
-        statement,
+        _months_statement(connection.dialect.name),
         [
             {
                 "mailbox_id": m,
