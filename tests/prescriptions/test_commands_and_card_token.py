@@ -98,3 +98,32 @@ async def test_a_card_on_a_token(world: World, token_card: tuple[Path, Card, Pat
         headers=shop.headers | {"X-Card-Access": granted.json()["access_token"]},
     )
     assert [t["id"] for t in listed.json()["tasks"]] == [task_id]
+
+
+async def test_prescriber_signs_with_a_token(world: World, tmp_path: Path) -> None:
+    """The prescriber's key lives on a PKCS#11 token (a CPS card in production)."""
+    from caducee.crypto.keyfile import KeyKind
+    from caducee.crypto.pkcs11_keys import generate_token_key
+    from tests.prescriptions.helpers import bundle_for, sign
+
+    with softhsm_token(tmp_path / "cps", "CPS-TEST"):
+        uri = "pkcs11:token=CPS-TEST"
+        generate_token_key(uri, label="cps-sign", key_id=b"\x07", kind=KeyKind.EC_P256, pin=PIN)
+        key = load_token_key(f"{uri};object=cps-sign;type=private", PIN)
+        try:
+            doctor = await world.person("Martin")
+            on_token = await world.certify(doctor.address, key)
+            on_token.extra["rpps"] = doctor.extra["rpps"]
+            await world.login(on_token)
+            created = await world.client.post(f"{API}/tasks", headers=on_token.headers)
+            task_id = created.json()["id"]
+            signed = sign(on_token, bundle_for(task_id, on_token))
+            activated = await world.client.post(
+                f"{API}/tasks/{task_id}/activate",
+                json={"signed_bundle": signed},
+                headers=on_token.headers,
+            )
+            assert activated.status_code == 200, activated.text
+            assert activated.json()["status"] == "ready"
+        finally:
+            key.close()
