@@ -572,6 +572,8 @@ class PrescriptionService:
                 if task.pharmacy_mailbox_id == caller.mailbox_id and task.accept_nonce:
                     view = await self._view(session, task, content=True)
                     return AcceptedTask(view, self._secret(task))
+                if task.status != TaskStatus.IN_PROGRESS.value:
+                    raise _changed(task)  # cancelled or closed meanwhile
                 raise TransitionRefused(
                     "déjà prise en charge par une autre pharmacie / already accepted by another "
                     "pharmacy",
