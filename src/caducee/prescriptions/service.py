@@ -11,6 +11,7 @@ again to whom they belong) and stored as SHA-256 only.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -20,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -120,6 +122,17 @@ def _read_signed(signed: bytes) -> Prescription:
     if known is not None:
         return known
     return _remember(digest, parse_bundle(verify_signed_data(signed).content))
+
+
+def _verify_and_parse(signed: bytes) -> tuple[x509.Certificate, Prescription]:
+    """The signer's certificate and the checked prescription of a prescriber's CMS."""
+    try:
+        content = verify_signed_data(signed)
+    except CryptoError as exc:
+        raise SignatureRejected(
+            f"signature du prescripteur invalide / prescriber signature invalid ({exc.code})"
+        ) from None
+    return content.signer_certificate, parse_bundle(content.content)
 
 
 def _opt(value: datetime | None) -> datetime | None:
@@ -293,15 +306,10 @@ class PrescriptionService:
             await self._evidence(session, task, caller.address, Action.CREATE, "-", "draft")
         return task_id, self.access_code(task_id)
 
-    async def _check_signer(self, session: AsyncSession, caller: Caller, signed: bytes) -> bytes:
-        """The bundle, if signed by a certificate of the caller's mailbox valid now."""
-        try:
-            content = verify_signed_data(signed)
-        except CryptoError as exc:
-            raise SignatureRejected(
-                f"signature du prescripteur invalide / prescriber signature invalid ({exc.code})"
-            ) from None
-        certificate = content.signer_certificate
+    async def _check_signer(
+        self, session: AsyncSession, caller: Caller, certificate: x509.Certificate
+    ) -> None:
+        """Refuse unless ``certificate`` is one of the caller's mailbox's, valid now."""
         serial_hex = format(certificate.serial_number, "x")
         now = self.now()
         row = await session.scalar(
@@ -322,12 +330,13 @@ class PrescriptionService:
             raise SignatureRejected("certificat du prescripteur révoqué / certificate revoked")
         if not aware(row.not_before) <= now <= aware(row.not_after):
             raise SignatureRejected("certificat du prescripteur expiré / certificate expired")
-        return content.content
 
     async def activate(self, caller: Caller, task_id: str, signed: bytes) -> TaskView:
         """``$activate``: verify the signature and the bundle; draft → ready."""
         self._require(caller, Role.PRESCRIBER)
         digest = hashlib.sha256(signed).hexdigest()
+        # CPU work (signature, FHIR models) in a thread, before any row is locked.
+        signer, prescription = await asyncio.to_thread(_verify_and_parse, signed)
         async with self.database.transaction() as session:
             task = await self._load(session, task_id, lock=True)
             if task.prescriber_mailbox_id != caller.mailbox_id:
@@ -336,8 +345,7 @@ class PrescriptionService:
             if task.status == TaskStatus.READY.value and task.bundle_sha256 == digest:
                 return await self._view(session, task)  # the same request again
             next_status(TaskStatus(task.status), Action.ACTIVATE)  # refuse early, clearly
-            bundle = await self._check_signer(session, caller, signed)
-            prescription = parse_bundle(bundle)
+            await self._check_signer(session, caller, signer)
             _remember(digest, prescription)
             if prescription.prescription_id != task.id:
                 raise SignatureRejected(
