@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from cryptography import x509
@@ -112,12 +113,22 @@ class ServerClient:
 
     # -- transport -----------------------------------------------------------------------
     def _send(
-        self, method: str, path: str, *, auth: bool = True, timeout: float | None = None, **kw: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: bool = True,
+        timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+        **kw: Any,
     ) -> httpx.Response:
+        extra_headers = headers
         refreshed = False
         attempt = 0
         while True:
-            headers = {"Authorization": f"Bearer {self._bearer()}"} if auth else {}
+            headers = dict(extra_headers or {})
+            if auth:
+                headers["Authorization"] = f"Bearer {self._bearer()}"
             try:
                 if timeout is not None:
                     kw["timeout"] = timeout
@@ -245,16 +256,22 @@ class ServerClient:
     def submit(
         self, *, message_id: str, sender: str, to: list[str], date: str, subject: str, der: bytes
     ) -> dict[str, Any]:
-        """Submit a DER CMS ciphertext; a retry with the same id is answered 200, not doubled."""
-        body = {
-            "message_id": message_id,
-            "from": sender,
-            "to": to,
-            "date": date,
-            "subject": subject,
-            "ciphertext": base64.b64encode(der).decode("ascii"),
+        """Submit a DER CMS ciphertext; a retry with the same id is answered 200, not doubled.
+
+        The body is the DER itself (``application/pkcs7-mime``) and the envelope travels in
+        ``Caducee-*`` headers: no base64, no JSON, on either side.
+        """
+        headers = {
+            "Content-Type": "application/pkcs7-mime",
+            "Caducee-Message-Id": message_id,
+            "Caducee-From": sender,
+            "Caducee-To": ",".join(to),
+            "Caducee-Date": date,  # RFC 5322 date: ASCII, read as is
+            "Caducee-Subject": quote(subject, safe=" "),
         }
-        answer: dict[str, Any] = self._send("POST", "/api/v1/messages", json=body).json()
+        answer: dict[str, Any] = self._send(
+            "POST", "/api/v1/messages", content=der, headers=headers
+        ).json()
         return answer
 
     def list_messages(self, cursor: int = 0, limit: int = 100) -> tuple[list[dict[str, Any]], int]:
