@@ -37,6 +37,7 @@ def test_events_are_named_after_etsi_en_319_522() -> None:
         "CertificateIssued",
         "CertificateRevoked",
         "CharterSigned",
+        "ModerationDecision",
         "PrescriptionTransition",
     } == names
 

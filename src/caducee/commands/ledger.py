@@ -83,6 +83,10 @@ _PHRASES: dict[EvidenceEvent, tuple[str, str]] = {
     EvidenceEvent.CERTIFICATE_ISSUED: ("Certificat {id} émis", "certificate {id} issued"),
     EvidenceEvent.CERTIFICATE_REVOKED: ("Certificat {id} révoqué", "certificate {id} revoked"),
     EvidenceEvent.CHARTER_SIGNED: ("Charte signée par {actor}", "charter signed by {actor}"),
+    EvidenceEvent.MODERATION_DECISION: (
+        "Décision de modération par {actor}",
+        "moderation decision by {actor}",
+    ),
     EvidenceEvent.PRESCRIPTION_TRANSITION: (
         "Ordonnance {id} : changement d'état par {actor}",
         "prescription {id}: state changed by {actor}",

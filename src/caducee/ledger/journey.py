@@ -109,10 +109,11 @@ def verify_journey(
         if record.previous_record_sha256 is not None and record.previous_record_sha256 not in seen:
             raise JourneyBroken(f"record {step.leaf_index} follows a record the journey lacks")
         seen.add(record.record_digest())
-    if first.event not in (
-        EvidenceEvent.SUBMISSION_ACCEPTANCE,
-        EvidenceEvent.RECEIVED_FROM_EXTERNAL,
-    ):
+    opening = next(
+        (s.record.event for s in steps if s.record.event is not EvidenceEvent.MODERATION_DECISION),
+        None,
+    )  # a held message's journey opens with the moderator's release
+    if opening not in (EvidenceEvent.SUBMISSION_ACCEPTANCE, EvidenceEvent.RECEIVED_FROM_EXTERNAL):
         raise JourneyBroken("a journey starts with the message's acceptance")
     decoded: dict[str, bytes] = {}
     for text in acks:

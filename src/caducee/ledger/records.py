@@ -62,6 +62,7 @@ class EvidenceEvent(Enum):
     CERTIFICATE_ISSUED = "CertificateIssued"
     CERTIFICATE_REVOKED = "CertificateRevoked"
     CHARTER_SIGNED = "CharterSigned"
+    MODERATION_DECISION = "ModerationDecision"
     PRESCRIPTION_TRANSITION = "PrescriptionTransition"
 
 

@@ -13,6 +13,7 @@ profile, limits and sanction are re-read after ``cache_seconds``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -68,6 +69,7 @@ class BulkGate:
         self.now = now
         self.cache_seconds = cache_seconds
         self._senders: OrderedDict[int, _Sender] = OrderedDict()
+        self._loading: dict[int, asyncio.Task[_Sender]] = {}
 
     def forget(self, mailbox_id: int | None = None) -> None:
         """Re-read limits and sanctions (of one sender, or all) at the next submission."""
@@ -80,6 +82,16 @@ class BulkGate:
         if cached is not None and not cached.stale and now - cached.loaded_at < self.cache_seconds:
             self._senders.move_to_end(mailbox_id)
             return cached
+        # One load per sender at a time: a lab's concurrent submissions share it.
+        loading = self._loading.get(mailbox_id)
+        if loading is None:
+            loading = asyncio.get_running_loop().create_task(self._load(mailbox_id, now))
+            self._loading[mailbox_id] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(mailbox_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load(self, mailbox_id: int, now: float) -> _Sender:
+        cached = self._senders.get(mailbox_id)
         _, limits = await LimitService(self.database).for_sender(mailbox_id)
         sanction = strongest(await SanctionService(self.database).of(mailbox_id))
         async with self.database.sessions() as session:

@@ -73,13 +73,8 @@ def _held(row: Hold) -> HeldMessage:
 
 
 def _decision_event(decision: str) -> EvidenceEvent | None:
-    """The record of a decision: ``ModerationDecision`` when the ledger has it; else a
-    refusal is a ``SubmissionRejection`` and a release is the relay's own
-    ``SubmissionAcceptance`` (appended when the released message is recorded)."""
-    event = getattr(EvidenceEvent, "MODERATION_DECISION", None)
-    if isinstance(event, EvidenceEvent):
-        return event
-    return EvidenceEvent.SUBMISSION_REJECTION if decision == HoldStatus.REFUSED else None
+    """Every moderator's decision, release or refusal, is a ``ModerationDecision`` record."""
+    return EvidenceEvent.MODERATION_DECISION
 
 
 class ModerationService:

@@ -52,6 +52,7 @@ __all__ = [
     "ensure_operator_token",
     "is_operator",
     "notifier",
+    "operator_token_matches",
     "relay_committer",
     "relay_service",
     "require_operator",
@@ -207,10 +208,14 @@ def _operator_digest(state: ServerState) -> str:
     return digest(token)
 
 
+def operator_token_matches(state: ServerState, token: str | None) -> bool:
+    """Whether ``token`` is the operator's (compared in constant time)."""
+    return token is not None and hmac.compare_digest(digest(token), _operator_digest(state))
+
+
 def is_operator(request: Request, state: ServerState) -> bool:
     """Whether the caller presents the operator token."""
-    token = bearer_token(request)
-    return token is not None and hmac.compare_digest(digest(token), _operator_digest(state))
+    return operator_token_matches(state, bearer_token(request))
 
 
 async def require_operator(

@@ -18,6 +18,7 @@ from caducee.directory.errors import (
 )
 from caducee.errors import CaduceeError
 from caducee.pki.errors import PKIError
+from caducee.policy.sanctions import SenderBlocked
 from caducee.relay.errors import (
     DuplicateMessageId,
     InactiveRecipient,
@@ -48,6 +49,7 @@ STATUS_BY_ERROR: tuple[tuple[type[CaduceeError], int], ...] = (
     (NotSMIME, 415),
     (DuplicateMessageId, 409),
     (NotYourMailbox, 403),
+    (SenderBlocked, 403),
     (UnknownMessage, 404),
     (InvalidAcknowledgement, 422),
     (PKIError, 400),

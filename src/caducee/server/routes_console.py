@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -47,7 +46,6 @@ from pydantic import Field
 from sqlalchemy import select
 
 from caducee.directory import DirectoryService, MailboxKind, OrganisationType
-from caducee.directory.credentials import digest
 from caducee.directory.errors import UnknownPerson
 from caducee.directory.models import Mailbox, Organisation, Person
 from caducee.errors import CaduceeError
@@ -71,11 +69,11 @@ from caducee.policy.reports import ReportReason, ReportService
 from caducee.policy.sanctions import SanctionLevel, SanctionService, SenderBlocked
 from caducee.server.auth import (
     Agent,
-    _operator_digest,
     authenticated_mailbox,
     bearer_token,
     clock,
     credential_service,
+    operator_token_matches,
     relay_service,
 )
 from caducee.server.domain_problems import to_problem
@@ -124,7 +122,7 @@ def problem(exc: CaduceeError) -> ProblemError:
 
 def _is_operator(request: Request, state: ServerState) -> bool:
     token = bearer_token(request) or request.cookies.get(COOKIE)
-    return token is not None and hmac.compare_digest(digest(token), _operator_digest(state))
+    return operator_token_matches(state, token)
 
 
 async def console_operator(request: Request, state: State) -> None:
@@ -718,7 +716,7 @@ async def login_page(request: Request, state: State) -> HTMLResponse:
 
 @router.post("/console/login", include_in_schema=False)
 async def login(request: Request, state: State, token: Annotated[str, Form()]) -> Response:
-    if not hmac.compare_digest(digest(token.strip()), _operator_digest(state)):
+    if not operator_token_matches(state, token.strip()):
         page = _page(request, state, "console/login.html", failed=True)
         page.status_code = 401
         return page
