@@ -1,0 +1,8 @@
+"""MISS end-to-end cryptographic core: device keys, device statements and group ciphers.
+
+A pure library (DESIGN.md §3): it imports ``caducee.errors``, ``caducee.crypto`` and
+``cryptography`` only, never the store, the server, the agent or the settings. The
+hazardous parts (HPKE suites, the ratchet's KDF steps, the wire encoding) live in
+underscore modules; callers use :mod:`.device_keys`, :mod:`.group_cipher` and
+:mod:`.sender_keys`.
+"""
