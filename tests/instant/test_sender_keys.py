@@ -231,3 +231,31 @@ def test_aead_failure_is_typed_even_with_a_valid_signature() -> None:
     signed = _wire.fields(header, bytes(len(ciphertext)))
     with pytest.raises(InstantDecryptionFailed):
         g["bob"].decrypt(signed + _wire.field(g["alice"]._me.sign(signed)))
+
+
+def test_scheduled_rotation_starts_a_new_generation_for_the_same_members() -> None:
+    g = make_group(CASE, ["alice", "bob"])
+    before = g["alice"].encrypt(b"gen 0")
+    rotation = g["alice"].rotate()
+    assert [d.recipient_device_id for d in rotation] == ["bob-phone"]
+    deliver_all(g, {"alice": rotation})
+    after = g["alice"].encrypt(b"gen 1")
+    assert g["bob"].decrypt(after).generation == 1
+    # A message of the previous generation delivered late still reads.
+    assert g["bob"].decrypt(before).plaintext == b"gen 0"
+
+
+def test_only_the_last_two_generations_are_kept() -> None:
+    g = make_group(CASE, ["alice", "bob"])
+    oldest = g["alice"].encrypt(b"gen 0")
+    for _ in range(2):
+        deliver_all(g, {"alice": g["alice"].rotate()})
+    assert sorted(g["bob"]._chains["alice-phone"]) == [1, 2]
+    with pytest.raises(UnknownSenderKey):
+        g["bob"].decrypt(oldest)
+
+
+def test_a_device_cannot_remove_itself() -> None:
+    g = make_group(CASE, ["alice"])
+    with pytest.raises(NotAMember):
+        g["alice"].remove_members(["alice-phone"])
