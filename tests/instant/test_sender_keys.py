@@ -259,3 +259,20 @@ def test_a_device_cannot_remove_itself() -> None:
     g = make_group(CASE, ["alice"])
     with pytest.raises(NotAMember):
         g["alice"].remove_members(["alice-phone"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(range(12)), st.lists(st.integers(0, 11), max_size=6))
+def test_any_delivery_order_with_duplicates_reads_each_message_exactly_once(
+    order: list[int], duplicates: list[int]
+) -> None:
+    """Within the window, order does not matter and every second delivery is refused."""
+    g = make_group(CASE, ["alice", "bob"], kems={"alice": Kem.X25519, "bob": Kem.X25519})
+    messages = [g["alice"].encrypt(f"m{i}".encode()) for i in range(12)]
+    read = []
+    for i in list(order) + duplicates:
+        try:
+            read.append(g["bob"].decrypt(messages[i]).plaintext)
+        except ReplayedMessage:
+            continue
+    assert sorted(read) == sorted(f"m{i}".encode() for i in range(12))
