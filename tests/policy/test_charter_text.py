@@ -12,9 +12,7 @@ from caducee.policy.charter import charter_digest, normalise_charter
 
 def test_digest_is_sha256_of_the_normalised_utf8() -> None:
     text = "Charte de bon usage\r\nPas de messages en nombre.  \r\n"
-    expected = hashlib.sha256(
-        b"Charte de bon usage\nPas de messages en nombre.\n"
-    ).hexdigest()
+    expected = hashlib.sha256(b"Charte de bon usage\nPas de messages en nombre.\n").hexdigest()
     assert charter_digest(text) == expected
 
 
