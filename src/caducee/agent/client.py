@@ -154,6 +154,14 @@ class ServerClient:
                 raise _problem(response)
             return response
 
+    def request(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kw: Any
+    ) -> httpx.Response:
+        """One authenticated call (token refresh, retries, problem+json mapped to
+        ``ServerError``): for the parts of the agent that talk to an endpoint this client has
+        no dedicated method for."""
+        return self._send(method, path, headers=headers, **kw)
+
     def _pause(self, attempt: int, what: str) -> None:
         delay = min(self.backoff * (2**attempt), 30.0)
         log.warning("retrying in %.1fs after %s", delay, what)

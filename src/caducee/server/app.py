@@ -20,6 +20,7 @@ from caducee.server import (
     routes_auth,
     routes_console,
     routes_directory,
+    routes_instant,
     routes_interop,
     routes_ledger,
     routes_pki,
@@ -71,7 +72,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         edge = await start_smtp_edge(state) if settings.smtp_enabled else None
         stoppers = [
             stop
-            for part in (routes_prescriptions, routes_console, routes_interop)
+            for part in (routes_prescriptions, routes_console, routes_interop, routes_instant)
             if (stop := await part.start(state)) is not None
         ]
         try:
@@ -102,4 +103,5 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.include_router(routes_prescriptions.router)
     app.include_router(routes_console.router)
     app.include_router(routes_interop.router)
+    app.include_router(routes_instant.router)
     return app

@@ -29,6 +29,7 @@ from caducee.agent.journal import Journal
 from caducee.agent.ledger_watch import KEY_FILE, read_alarm
 from caducee.agent.prescriptions.web import add_prescription_routes
 from caducee.agent.recipients import SIDECAR_SUFFIX, addresses_in
+from caducee.agent.web.account import add_account_routes
 from caducee.agent.web.journey import journey_of, receipt_of
 from caducee.agent.web.messages import translator
 from caducee.agent.web.results import add_result_routes, document_tables
@@ -269,4 +270,5 @@ def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> F
 
     add_result_routes(app, config, render, csrf)
     add_prescription_routes(app, config, render, csrf)
+    add_account_routes(app, config, render, csrf, client)
     return app
