@@ -23,6 +23,7 @@ from caducee.server import (
     routes_instant,
     routes_interop,
     routes_ledger,
+    routes_manager,
     routes_pki,
     routes_policy,
     routes_prescriptions,
@@ -104,4 +105,5 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.include_router(routes_console.router)
     app.include_router(routes_interop.router)
     app.include_router(routes_instant.router)
+    app.include_router(routes_manager.router)
     return app
