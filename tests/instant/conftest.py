@@ -19,6 +19,13 @@ from cryptography.x509.oid import NameOID
 from caducee.instant._hpke import Kem
 from caducee.instant.device_keys import DeviceKeys
 from caducee.instant.sender_keys import SenderKeyGroup
+from tests.server.conftest import (  # noqa: F401 (the server fixtures, on both engines)
+    migrated_database,
+    migrated_url,
+    postgres_migrated,
+    sqlite_template,
+    world,
+)
 
 NOW = datetime.datetime(2026, 11, 29, 8, 0, tzinfo=datetime.UTC)
 

@@ -17,6 +17,22 @@ from caducee.directory.errors import (
     UnknownPerson,
 )
 from caducee.errors import CaduceeError
+from caducee.instant.errors import (
+    ForgedDeviceStatement,
+    InstantCryptoError,
+    InstantSignatureInvalid,
+    UnsupportedSuite,
+)
+from caducee.instant.service_errors import (
+    CaseNotFound,
+    DeviceRevoked,
+    DeviceTaken,
+    InvalidInstantRequest,
+    MessageReplayed,
+    NobodyOnDuty,
+    UnknownDevice,
+    UnknownUnit,
+)
 from caducee.pki.errors import PKIError
 from caducee.policy.sanctions import SenderBlocked
 from caducee.relay.errors import (
@@ -54,6 +70,19 @@ STATUS_BY_ERROR: tuple[tuple[type[CaduceeError], int], ...] = (
     (InvalidAcknowledgement, 422),
     (PKIError, 400),
     (StoreUnavailable, 503),
+    # MISS: nobody outside a case learns that it exists (404, never 403).
+    (CaseNotFound, 404),
+    (UnknownUnit, 404),
+    (UnknownDevice, 404),
+    (DeviceRevoked, 403),
+    (DeviceTaken, 409),
+    (MessageReplayed, 409),
+    (NobodyOnDuty, 422),
+    (InvalidInstantRequest, 400),
+    (ForgedDeviceStatement, 422),
+    (InstantSignatureInvalid, 422),
+    (UnsupportedSuite, 422),
+    (InstantCryptoError, 400),
 )
 
 

@@ -1,6 +1,8 @@
 """MISS, secure instant messaging about a patient: roles, cases, routing and the hub.
 
-The server stores ciphertext and routing metadata only (issue #8).
+The server stores ciphertext and routing metadata only (issue #8). Each part has its own
+module (``instant_roles``, ...); this one gathers their routes and starts the background
+parts.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
 
+from caducee.server import instant_roles
 from caducee.server.state import ServerState
 
 __all__ = ["router", "start"]
 
 router = APIRouter(tags=["instant"])
+router.include_router(instant_roles.router)
 
 
 async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:

@@ -9,6 +9,7 @@ import caducee.directory.models
 import caducee.evidence.models
 import caducee.gateway.models
 import caducee.gateway.passwords
+import caducee.instant.models
 import caducee.policy.models
 import caducee.prescriptions.models
 import caducee.relay.models

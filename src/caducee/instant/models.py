@@ -1,0 +1,158 @@
+"""Tables of MISS: services and roles, on-call shifts, devices, cases and their messages.
+
+- ``instant_unit``: a service ("cardiologie, CHU X") or a role in a service ("cardiologue de
+  garde"), of one organisation; a service names its head, a role its escalation delay.
+- ``instant_unit_member``: the people (personal mailbox addresses) of a service or a role.
+- ``instant_shift``: who is on duty for a role, as primary or backup, over ``[starts, ends)``
+  in UTC (local schedules are converted once, by :func:`caducee.instant.oncall.local_shift`).
+- ``instant_device``: a device statement (public keys only), registered and maybe revoked.
+- ``instant_case``: a conversation bound to a patient; the patient lives only inside the
+  ciphertexts, never here. ``last_sequence`` numbers its messages densely.
+- ``instant_participant``: who is in a case, since when, and whether still.
+- ``instant_message``: opaque ciphertext plus routing metadata, unique on ``message_id``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from caducee.store.models import Base, utcnow
+
+__all__ = [
+    "Case",
+    "CaseMessage",
+    "Device",
+    "Participant",
+    "Shift",
+    "Unit",
+    "UnitMember",
+]
+
+ADDRESS = 320
+
+
+class Unit(Base):
+    """A service of an organisation, or a role inside a service."""
+
+    __tablename__ = "instant_unit"
+    __table_args__ = (UniqueConstraint("organisation_finess", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    organisation_finess: Mapped[str] = mapped_column(
+        ForeignKey("directory_organisation.finess", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # "service" or "role"
+    name: Mapped[str] = mapped_column(String(200))
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instant_unit.id", ondelete="CASCADE"), default=None, index=True
+    )
+    head_address: Mapped[str | None] = mapped_column(String(ADDRESS), default=None)
+    escalation_seconds: Mapped[int] = mapped_column(Integer, default=600)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class UnitMember(Base):
+    """A person (their personal mailbox address) who belongs to a service or a role."""
+
+    __tablename__ = "instant_unit_member"
+
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("instant_unit.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(String(ADDRESS), primary_key=True, index=True)
+
+
+class Shift(Base):
+    """One person on duty for a role over ``[starts_at, ends_at)``, as primary or backup."""
+
+    __tablename__ = "instant_shift"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("instant_unit.id", ondelete="CASCADE"), index=True
+    )
+    address: Mapped[str] = mapped_column(String(ADDRESS))
+    position: Mapped[str] = mapped_column(String(16))  # "primary" or "backup"
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Device(Base):
+    """A person's device: its signed statement and public keys; revoked, never deleted."""
+
+    __tablename__ = "instant_device"
+
+    device_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    address: Mapped[str] = mapped_column(String(ADDRESS), index=True)
+    certificate_serial: Mapped[str] = mapped_column(String(64))
+    kem: Mapped[int] = mapped_column(Integer)
+    hpke_public: Mapped[bytes] = mapped_column(LargeBinary)
+    signing_public: Mapped[bytes] = mapped_column(LargeBinary)
+    statement: Mapped[bytes] = mapped_column(LargeBinary)
+    statement_sha256: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class Case(Base):
+    """A conversation about one patient (who is named only inside the ciphertexts)."""
+
+    __tablename__ = "instant_case"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(ADDRESS))
+    role_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instant_unit.id", ondelete="SET NULL"), default=None, index=True
+    )
+    last_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # Escalation: the step reached (0 = primary), when the next one is due, who took it.
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_message_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    escalation_due_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None, index=True
+    )
+    acknowledged_by: Mapped[str | None] = mapped_column(String(ADDRESS), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Participant(Base):
+    """A person in a case (added directly, or resolved from a role)."""
+
+    __tablename__ = "instant_participant"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("instant_case.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(String(ADDRESS), primary_key=True, index=True)
+    via_role_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class CaseMessage(Base):
+    """Ciphertext and routing metadata; ``message_id`` is unique (replay protection)."""
+
+    __tablename__ = "instant_message"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("instant_case.id", ondelete="CASCADE"), primary_key=True
+    )
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sender_address: Mapped[str] = mapped_column(String(ADDRESS))
+    sender_device_id: Mapped[str] = mapped_column(String(128))
+    recipient_device_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,280 @@
+"""The browser MISS core (/static/instant/) in Chromium, against the Python core.
+
+The modules are served by the real server; a test page (routed by Playwright on the same
+origin) imports them with ``tests/vectors/instant/browser_checks.js``. Three things are
+proved: the browser reproduces every committed vector byte for byte; it opens and decrypts
+what Python seals and encrypts now; and Python opens and decrypts what the browser seals and
+encrypts with keys made in the browser, of which only the public halves leave it.
+SYNTHETIC TEST MATERIAL only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, Route
+
+from caducee.instant._hpke import HpkeKeyPair, Kem, seal
+from caducee.instant.device_keys import DeviceKeys, DevicePublicKeys
+from caducee.instant.errors import InstantSignatureInvalid
+from caducee.instant.sender_keys import SenderKeyGroup
+from tests.browser import chromium
+from tests.servers import running_server
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "instant"
+CASE_ID = "case-browser-0001"
+PAGE = """<!doctype html><meta charset="utf-8"><title>MISS crypto checks</title>
+<script type="module">
+import * as miss from "/static/instant/index.js";
+import * as checks from "/__miss__/browser_checks.js";
+Object.assign(window, { miss, checks, state: {} });
+</script>"""
+
+# Browser side: new device keys (non-extractable where WebCrypto allows), public halves out.
+MAKE_DEVICE = """async ([deviceId, kem]) => {
+  const d = await miss.DeviceKeys.generate(deviceId, deviceId + "@synthetic.caducee.test", { kem });
+  state[deviceId] = d;
+  const refused = async (key) => crypto.subtle.exportKey("pkcs8", key).then(() => false, () => true);
+  return {
+    kem: d.hpke.kem,
+    hpke_public: miss.toHex(d.hpke.publicBytes),
+    signing_public: miss.toHex(d.signing.publicBytes),
+    created_at: d.createdAt,
+    signing_key_stays: await refused(d.signing.privateKey),
+    hpke_key_is_webcrypto: d.hpke.keyPair.privateKey instanceof CryptoKey,
+    hpke_key_stays: d.hpke.keyPair.privateKey instanceof CryptoKey
+      && await refused(d.hpke.keyPair.privateKey),
+  };
+}"""
+
+# Browser side: join the case with Python's device, read what it sent, answer it.
+EXCHANGE = """async ([caseId, deviceId, peer, distribution, messages, replies]) => {
+  const me = state[deviceId];
+  const pub = new miss.DevicePublicKeys(peer.device_id, peer.address, peer.kem,
+    miss.fromHex(peer.hpke_public), miss.fromHex(peer.signing_public), peer.created_at);
+  const group = new miss.SenderKeyGroup(caseId, me, [pub]);
+  state[caseId + deviceId] = group;
+  await group.receiveKey(miss.fromHex(distribution));
+  const read = [];
+  for (const m of messages) {
+    const got = await group.decrypt(miss.fromHex(m));
+    read.push([got.senderDeviceId, got.senderAddress, got.counter, miss.toHex(got.plaintext)]);
+  }
+  const [mine] = await group.distributions();
+  const sent = [];
+  for (const r of replies) sent.push(miss.toHex(await group.encrypt(miss.fromHex(r))));
+  return { read, distribution: { to: mine.recipientDeviceId, payload: miss.toHex(mine.payload) }, sent };
+}"""
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    data = tmp_path_factory.mktemp("server") / "data"
+    with running_server(data) as base, chromium() as browser:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        def serve(route: Route) -> None:
+            name = route.request.url.rsplit("/", 1)[-1]
+            if name == "browser_checks.js":
+                body, kind = (VECTORS / name).read_text(), "text/javascript"
+            else:
+                body, kind = PAGE, "text/html"
+            route.fulfill(status=200, body=body, content_type=kind)
+
+        page.route(base + "/__miss__/**", serve)
+        page.goto(base + "/__miss__/page.html")
+        page.wait_for_function("window.checks !== undefined", timeout=20_000)
+        assert errors == []
+        yield page
+
+
+def _vectors() -> dict[str, Any]:
+    return {p.name: json.loads(p.read_text()) for p in sorted(VECTORS.glob("*.json"))}
+
+
+def test_the_modules_and_the_bundle_are_served_as_javascript(page: Page) -> None:
+    base = page.url.rsplit("/__miss__", 1)[0]
+    for path in ("/static/instant/index.js", "/static/instant/vendor/hpke.js"):
+        response = page.request.get(base + path)
+        assert response.ok, path
+        assert "javascript" in response.headers["content-type"], path
+
+
+def test_the_browser_reproduces_every_vector(page: Page) -> None:
+    report = page.evaluate("v => checks.checkVectors(v)", _vectors())
+    assert report["failures"] == []
+    # Every family was really checked: ratchet steps, HPKE, distributions, messages, refusals.
+    checked = " | ".join(report["checked"])
+    for family in (
+        "ratchet 1.7 nonce",
+        "hpke x25519 seal",
+        "hpke x-wing open",
+        "distribution to carol",
+        "message 3",
+        "bob reads message 3",
+        "carol refuses a replay",
+        "refused: one bit of the signature flipped",
+        "person signature",
+    ):
+        assert family in checked
+    assert len(report["checked"]) >= 90
+
+
+def _python_device(name: str, kem: Kem) -> DeviceKeys:
+    return DeviceKeys.generate(f"{name}-desktop", f"{name}@synthetic.caducee.test", kem=kem)
+
+
+def _browser_device(page: Page, device_id: str, kem: Kem) -> DevicePublicKeys:
+    made = page.evaluate(MAKE_DEVICE, [device_id, kem.value])
+    assert made["signing_key_stays"] is True
+    # X25519 is a non-extractable CryptoKey; ML-KEM is not in WebCrypto, so the hybrid is not.
+    assert made["hpke_key_is_webcrypto"] is (kem is Kem.X25519)
+    assert made["hpke_key_stays"] is (kem is Kem.X25519)
+    return DevicePublicKeys(
+        device_id,
+        f"{device_id}@synthetic.caducee.test",
+        Kem(made["kem"]),
+        bytes.fromhex(made["hpke_public"]),
+        bytes.fromhex(made["signing_public"]),
+        datetime.datetime.fromtimestamp(made["created_at"], datetime.UTC),
+    )
+
+
+def _public_facts(device: DeviceKeys) -> dict[str, Any]:
+    p = device.public()
+    return {
+        "device_id": p.device_id,
+        "address": p.address,
+        "kem": p.kem.value,
+        "hpke_public": p.hpke_public.hex(),
+        "signing_public": p.signing_public.hex(),
+        "created_at": int(p.created_at.timestamp()),
+    }
+
+
+@pytest.mark.parametrize("kem", list(Kem), ids=lambda k: k.name)
+def test_python_and_the_browser_read_each_other(page: Page, kem: Kem) -> None:
+    """Python encrypts to a browser device, the browser answers; both read everything."""
+    browser_id = f"browser-{kem.name.lower()}"
+    browser_device = _browser_device(page, browser_id, kem)
+    python = _python_device("dr.durand", kem)
+    group = SenderKeyGroup(CASE_ID, python, [browser_device])
+    (distribution,) = group.distributions()
+    assert distribution.recipient_device_id == browser_id
+    sent = [b"Synthetic: K+ 5.9 mmol/L, please call", b"", "accentué ✓".encode()]
+    replies = [b"On my way", "vu à 14 h 05".encode()]
+    result = page.evaluate(
+        EXCHANGE,
+        [
+            CASE_ID,
+            browser_id,
+            _public_facts(python),
+            distribution.payload.hex(),
+            [group.encrypt(p).hex() for p in sent],
+            [r.hex() for r in replies],
+        ],
+    )
+    assert result["read"] == [
+        [python.device_id, python.address, n, p.hex()] for n, p in enumerate(sent)
+    ]
+    assert result["distribution"]["to"] == python.device_id
+    group.receive_key(bytes.fromhex(result["distribution"]["payload"]))
+    read = [group.decrypt(bytes.fromhex(m)) for m in result["sent"]]
+    assert [(m.sender_device_id, m.counter, m.plaintext) for m in read] == [
+        (browser_id, n, r) for n, r in enumerate(replies)
+    ]
+
+
+@pytest.mark.parametrize("kem", list(Kem), ids=lambda k: k.name)
+def test_hpke_both_ways_with_browser_keys(page: Page, kem: Kem) -> None:
+    """Raw HPKE: the browser seals to a Python key, Python seals to a browser key."""
+    python = HpkeKeyPair.generate(kem)
+    browser_id = f"hpke-{kem.name.lower()}"
+    browser_device = _browser_device(page, browser_id, kem)
+    to_browser = seal(kem, browser_device.hpke_public, b"from python", b"info-1")
+    got = page.evaluate(
+        """async ([id, kem, publicHex, sealedHex]) => {
+          const toPython = await miss.seal(kem, miss.fromHex(publicHex),
+            new TextEncoder().encode("from the browser"), new TextEncoder().encode("info-2"));
+          const opened = await state[id].open(miss.fromHex(sealedHex), new TextEncoder().encode("info-1"));
+          return [miss.toHex(toPython), new TextDecoder().decode(opened)];
+        }""",
+        [browser_id, kem.value, python.public_bytes().hex(), to_browser.hex()],
+    )
+    assert got[1] == "from python"
+    assert python.open(bytes.fromhex(got[0]), b"info-2") == b"from the browser"
+
+
+def test_the_browser_refuses_bad_input_with_clear_errors(page: Page) -> None:
+    browser_id = "browser-refusals"
+    browser_device = _browser_device(page, browser_id, Kem.MLKEM768_X25519)
+    python = _python_device("dr.martin", Kem.MLKEM768_X25519)
+    group = SenderKeyGroup(CASE_ID, python, [browser_device])
+    (distribution,) = group.distributions()
+    first, second = group.encrypt(b"first"), group.encrypt(b"second")
+    flipped = bytearray(second)
+    flipped[-1] ^= 0x01
+    with pytest.raises(InstantSignatureInvalid):  # Python agrees it is forged
+        SenderKeyGroup(CASE_ID, browser_device_keys_stub(), [python.public()]).decrypt(
+            bytes(flipped)
+        )
+    outcome = page.evaluate(
+        """async ([caseId, id, peer, distribution, first, flipped, second]) => {
+          const pub = new miss.DevicePublicKeys(peer.device_id, peer.address, peer.kem,
+            miss.fromHex(peer.hpke_public), miss.fromHex(peer.signing_public), peer.created_at);
+          const group = new miss.SenderKeyGroup(caseId, state[id], [pub]);
+          const refusal = async (action) => {
+            try { await action(); return ["accepted", ""]; }
+            catch (e) { return [e.code ?? String(e), e.message, e instanceof miss.InstantCryptoError]; }
+          };
+          const out = {};
+          out.unknownKey = await refusal(() => group.decrypt(miss.fromHex(first)));
+          out.forgedKey = await refusal(() => group.receiveKey(miss.fromHex(distribution.slice(0, -2) + "00")));
+          await group.receiveKey(miss.fromHex(distribution));
+          out.first = miss.toHex((await group.decrypt(miss.fromHex(first))).plaintext);
+          out.replayed = await refusal(() => group.decrypt(miss.fromHex(first)));
+          out.badSignature = await refusal(() => group.decrypt(miss.fromHex(flipped)));
+          out.truncated = await refusal(() => group.decrypt(miss.fromHex(second).slice(0, 50)));
+          out.garbage = await refusal(() => group.decrypt(crypto.getRandomValues(new Uint8Array(200))));
+          out.trailing = await refusal(() => group.decrypt(miss.fromHex(second + "00")));
+          out.notBytes = await refusal(() => group.decrypt("hello"));
+          out.second = miss.toHex((await group.decrypt(miss.fromHex(second))).plaintext);
+          return out;
+        }""",
+        [
+            CASE_ID,
+            browser_id,
+            _public_facts(python),
+            distribution.payload.hex(),
+            first.hex(),
+            bytes(flipped).hex(),
+            second.hex(),
+        ],
+    )
+    assert outcome["first"] == b"first".hex() and outcome["second"] == b"second".hex()
+    expected = {
+        "unknownKey": ("instant-unknown-sender-key", "no sender key received"),
+        "forgedKey": ("instant-signature-invalid", "not signed by its sender device"),
+        "replayed": ("instant-replayed", "message counter 0 was already received"),
+        "badSignature": ("instant-signature-invalid", "not signed by its sender device"),
+        "truncated": ("instant-malformed", "truncated"),
+        "garbage": ("instant-malformed", "message"),
+        "trailing": ("instant-malformed", "trailing bytes"),
+        "notBytes": ("instant-malformed", "expected bytes"),
+    }
+    for name, (code, words) in expected.items():
+        got_code, message, typed = outcome[name]
+        assert (name, got_code) == (name, code), message
+        assert words in message and typed is True, (name, message)
+
+
+def browser_device_keys_stub() -> DeviceKeys:
+    """A throwaway receiving device for the Python side of a refusal check."""
+    return _python_device("receiver", Kem.X25519)
