@@ -39,6 +39,11 @@ def test_events_are_named_after_etsi_en_319_522() -> None:
         "CharterSigned",
         "ModerationDecision",
         "PrescriptionTransition",
+        "DeviceRegistered",
+        "DeviceRevoked",
+        "CaseRouted",
+        "CaseEscalated",
+        "CaseAcknowledged",
     } == names
 
 

@@ -50,7 +50,7 @@ _FIELDS = {
 
 
 class EvidenceEvent(Enum):
-    """ETSI EN 319 522-2 event names (plus ours for the CA, the charter, prescriptions)."""
+    """ETSI EN 319 522-2 event names (plus ours for the CA, the charter, prescriptions, MISS)."""
 
     SUBMISSION_ACCEPTANCE = "SubmissionAcceptance"
     SUBMISSION_REJECTION = "SubmissionRejection"
@@ -64,6 +64,12 @@ class EvidenceEvent(Enum):
     CHARTER_SIGNED = "CharterSigned"
     MODERATION_DECISION = "ModerationDecision"
     PRESCRIPTION_TRANSITION = "PrescriptionTransition"
+    # MISS (instant messaging): device keys, and the routing of a case to a role.
+    DEVICE_REGISTERED = "DeviceRegistered"
+    DEVICE_REVOKED = "DeviceRevoked"
+    CASE_ROUTED = "CaseRouted"
+    CASE_ESCALATED = "CaseEscalated"
+    CASE_ACKNOWLEDGED = "CaseAcknowledged"
 
 
 def format_time(t: datetime) -> str:

@@ -11,13 +11,14 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
 
-from caducee.server import instant_roles
+from caducee.server import instant_devices, instant_roles
 from caducee.server.state import ServerState
 
 __all__ = ["router", "start"]
 
 router = APIRouter(tags=["instant"])
 router.include_router(instant_roles.router)
+router.include_router(instant_devices.router)
 
 
 async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:

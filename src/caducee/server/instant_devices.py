@@ -1,0 +1,75 @@
+"""MISS devices: a person registers, lists and revokes their devices; others fetch the keys.
+
+- ``POST /api/v1/instant/devices`` {statement: base64} → 201: checked against the
+  certificate the caller logged in with; a forged statement is 422 ``instant-forged-device``.
+- ``GET /api/v1/instant/devices`` → {devices}: the caller's, revoked ones included.
+- ``DELETE /api/v1/instant/devices/{device_id}`` → {revoked}: the caller's only.
+- ``GET /api/v1/instant/people/{address}/devices`` → {devices}: active statements, to seal
+  sender keys to (each client checks them with the person's certificate itself).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from caducee.instant.devices import DeviceInfo, DeviceRegistry
+from caducee.server.auth import Agent
+from caducee.server.instant_common import State, decode_base64, domain_errors, now_of
+from caducee.server.requests import StrictRequest
+from caducee.server.state import ServerState
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/instant", tags=["instant"])
+MAX_STATEMENT_BASE64 = 16_384
+
+
+def device_registry(state: ServerState) -> DeviceRegistry:
+    return DeviceRegistry(state.database, state.extras.get("evidence_log"), now=now_of(state))
+
+
+class DeviceRequest(StrictRequest):
+    statement: str = Field(min_length=1, max_length=MAX_STATEMENT_BASE64)
+
+
+def _device(info: DeviceInfo) -> dict[str, Any]:
+    return {
+        "device_id": info.device_id,
+        "address": info.address,
+        "kem": info.kem,
+        "statement": base64.b64encode(info.statement).decode(),
+        "statement_sha256": info.statement_sha256,
+        "registered_at": info.registered_at.isoformat(),
+        "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+    }
+
+
+@router.post("/devices", status_code=201, summary="Register one of my devices")
+async def register_device(body: DeviceRequest, agent: Agent, state: State) -> dict[str, Any]:
+    statement = decode_base64(body.statement, "statement")
+    with domain_errors():
+        info = await device_registry(state).register(agent.address, agent.serial_hex, statement)
+    return _device(info)
+
+
+@router.get("/devices", summary="My devices, revoked ones included")
+async def my_devices(agent: Agent, state: State) -> dict[str, Any]:
+    devices = await device_registry(state).devices(agent.address)
+    return {"devices": [_device(d) for d in devices]}
+
+
+@router.delete("/devices/{device_id}", summary="Revoke one of my devices")
+async def revoke_device(device_id: str, agent: Agent, state: State) -> dict[str, Any]:
+    with domain_errors():
+        revoked = await device_registry(state).revoke(agent.address, device_id)
+    return {"device_id": device_id, "revoked": revoked}
+
+
+@router.get("/people/{address}/devices", summary="A person's active devices")
+async def person_devices(address: str, _agent: Agent, state: State) -> dict[str, Any]:
+    devices = await device_registry(state).devices(address, include_revoked=False)
+    return {"address": address.lower(), "devices": [_device(d) for d in devices]}
