@@ -53,6 +53,10 @@ class GatewayConfig:
     outbound_max_age_seconds: float = 5 * 24 * 3600.0
     outbound_poll_seconds: float = 5.0
     outbound_timeout_seconds: float = 60.0
+    # MX lookup (RFC 5321 §5.1) for domains without a route in ``outbound_routes``.
+    outbound_dns_servers: tuple[str, ...] = ()  # "ip" or "ip:port"; default: resolv.conf
+    outbound_dns_timeout_seconds: float = 10.0  # one lookup; past it, a retry later
+    outbound_mx_port: int = 25  # port of exchangers found in DNS (tests: a loopback MTA)
     mss_nil: str = "CADUCEE"  # X-MSS-NIL product reference (convergence.esante.gouv.fr)
     # Dovecot (IMAP for standard mail clients), started by Caducée on loopback.
     dovecot_enabled: bool = False
@@ -78,11 +82,15 @@ class GatewayConfig:
 
     def route(self, domain: str) -> tuple[str, int]:
         """Where to send mail for ``domain``: a configured route, else the domain on port 25
-        (RFC 5321 §5.1 implicit MX; no MX lookup without a DNS library)."""
+        (the implicit MX; ``gateway.mx.find_destinations`` asks DNS for the real ones)."""
+        return self.pinned_route(domain) or (domain, 25)
+
+    def pinned_route(self, domain: str) -> tuple[str, int] | None:
+        """The route ``outbound_routes`` pins for ``domain`` (or ``*``); it wins over DNS."""
         routes = dict(r.split("=", 1) for r in self.outbound_routes if "=" in r)
         target = routes.get(domain.lower()) or routes.get("*")
         if target is None:
-            return domain, 25
+            return None
         host, _, port = target.rpartition(":")
         return (host, int(port)) if host else (target, 25)
 

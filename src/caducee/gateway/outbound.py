@@ -42,6 +42,7 @@ from caducee.gateway.dsn import FailedRecipient, make_dsn
 from caducee.gateway.errors import SMTPRefusal
 from caducee.gateway.inbound import recipient_certificates
 from caducee.gateway.models import OutboundMail, OutboundState
+from caducee.gateway.mx import Destination, find_destinations
 from caducee.ledger import EvidenceEvent, EvidenceRecord
 from caducee.relay import DuplicateMessageId, RelayError, RelayService
 from caducee.relay import Envelope as RelayEnvelope
@@ -56,13 +57,14 @@ BATCH = 20
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    """What the remote server said: ``refused`` maps recipients to their (code, reply)."""
+    """What the remote server (or DNS) said: ``refused`` maps recipients to (code, reply)."""
 
     reply: str
     remote: str
     temporary: bool = False
     permanent: bool = False
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+    unreachable: bool = False  # no usable SMTP answer: the next exchanger may do better
 
 
 def _client_context(config: GatewayConfig) -> ssl.SSLContext:
@@ -79,12 +81,37 @@ def _reply(code: int, text: str) -> str:
 async def send_smtp(
     config: GatewayConfig, domain: str, sender: str, recipients: list[str], content: bytes
 ) -> DeliveryOutcome:
-    """One SMTP transaction towards ``domain``'s route; never raises for remote trouble."""
-    host, port = config.route(domain)
-    remote = f"{host}:{port}"
+    """Deliver to ``domain``'s exchangers in MX order (the next one only when one is out of
+    reach, RFC 5321 §5.1); DNS refusals and failures become outcomes. Never raises for
+    remote trouble."""
+    try:
+        destinations = await find_destinations(domain, config)
+    except SMTPRefusal as exc:  # null MX, no such domain (permanent) or DNS trouble
+        temporary = exc.smtp_code < 500
+        log.info("outbound to %s: DNS says %s (%s)", domain, exc.status, exc.code)
+        return DeliveryOutcome(exc.reply, f"dns:{domain}", temporary, not temporary)
+    outcome = DeliveryOutcome("no mail exchanger", f"dns:{domain}", temporary=True)
+    for destination in destinations:
+        outcome = await _send_to(config, destination, domain, sender, recipients, content)
+        if not outcome.unreachable:
+            break
+        log.info("outbound to %s: %s out of reach, next", domain, destination.remote)
+    return outcome
+
+
+async def _send_to(
+    config: GatewayConfig,
+    destination: Destination,
+    domain: str,
+    sender: str,
+    recipients: list[str],
+    content: bytes,
+) -> DeliveryOutcome:
+    """One SMTP transaction with one exchanger; TLS verifies the exchanger's name."""
+    remote = destination.remote
     client = aiosmtplib.SMTP(
-        hostname=host,
-        port=port,
+        hostname=destination.address,
+        port=destination.port,
         timeout=config.outbound_timeout_seconds,
         start_tls=False,
         tls_context=_client_context(config),
@@ -94,13 +121,14 @@ async def send_smtp(
         await client.connect()
         await client.ehlo()
         if client.supports_extension("starttls"):
-            await client.starttls()
+            await client.starttls(server_hostname=destination.name)
             await client.ehlo()
         elif config.requires_tls(domain):
             return DeliveryOutcome(
                 "TLS required towards MSSante domains but the peer offers no STARTTLS",
                 remote,
                 temporary=True,
+                unreachable=True,
             )
         refused, reply = await client.sendmail(sender, recipients, content)
         with contextlib.suppress(aiosmtplib.SMTPException, OSError):
@@ -121,7 +149,9 @@ async def send_smtp(
         reply = _reply(exc.code, exc.message)
         return DeliveryOutcome(reply, remote, exc.code < 500, exc.code >= 500)
     except (aiosmtplib.SMTPException, OSError, ssl.SSLError, TimeoutError) as exc:
-        return DeliveryOutcome(f"no usable answer ({type(exc).__name__})", remote, temporary=True)
+        return DeliveryOutcome(
+            f"no usable answer ({type(exc).__name__})", remote, temporary=True, unreachable=True
+        )
     finally:
         client.close()
 
