@@ -33,7 +33,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from bench_relay import Server, _fresh_postgres, _requests, _submit_all, free_port
+from bench_relay import _fresh_postgres, _requests, _submit_all
+from server_process import ServerProcess
 
 from caducee.agent.client import ServerClient
 from caducee.crypto.cms_envelope import envelope
@@ -78,36 +79,15 @@ def serve(data_dir: Path, port: int, counters: bool) -> None:
     uvloop.run(uvicorn.Server(config).serve())
 
 
-class ConsoleServer(Server):
-    """``bench_relay.Server`` started through :func:`serve` (counters on or off)."""
-
-    def __init__(self, data_dir: Path, database_url: str | None, counters: bool) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "CADUCEE_PUBLIC_URL": self.base}
-        if database_url:
-            self.env["CADUCEE_DATABASE_URL"] = database_url
-        self._run("server", "init", "--data-dir", str(data_dir))
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", "on" if counters else "off",
-             "--data-dir", str(data_dir), "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=self.env,
-        )  # fmt: skip
-        for _ in range(300):
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
+def console_server(data_dir: Path, database_url: str | None, counters: bool) -> ServerProcess:
+    """A server started through :func:`serve` (counters on or off)."""
+    command = [sys.executable, __file__, "--serve", "on" if counters else "off"]
+    return ServerProcess(data_dir, database_url, command=command)
 
 
 def relay_rate(database_url: str | None, messages: int, counters: bool) -> float:
     with tempfile.TemporaryDirectory(prefix="caducee-bench-console-") as folder:
-        server = ConsoleServer(Path(folder), database_url, counters)
+        server = console_server(Path(folder), database_url, counters)
         try:
             lab, _ = server.enrol("labo@bench.test", 1)
             gp, gp_cert = server.enrol("gp@bench.test", 2)
@@ -141,7 +121,7 @@ def dashboard_times(users: int, rounds: int) -> None:
         generated = time.perf_counter() - started
         summary = [line for line in result.stdout.splitlines() if "messages" in line]
         print(f"synthetic year: {' '.join(summary)} (command: {generated:.0f} s)")
-        server = ConsoleServer(data, None, True)
+        server = console_server(data, None, True)
         try:
             from caducee.server.auth import OPERATOR_TOKEN_FILE, ensure_operator_token
 

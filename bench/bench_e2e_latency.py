@@ -24,7 +24,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,90 +33,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import httpx
-
+sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
+
+from server_process import ServerProcess as Server
 
 from caducee.agent.runtime import initialise
 from caducee.commands.demo import DEMO_PASSPHRASE, synthetic_result
-from caducee.directory.identifiers import luhn_complete
 
 LAB, GP = "labo@bench.test", "gp@bench.test"
 LABEL = re.compile(r"_(P\d{7})-Fictif_")
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """``caducee server init`` then ``server run`` in its own process."""
-
-    def __init__(self, data_dir: Path, database_url: str | None) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "CADUCEE_PUBLIC_URL": self.base,
-            "CADUCEE_AGENT_PASSPHRASE": DEMO_PASSPHRASE,
-        }
-        if database_url:
-            self.env["CADUCEE_DATABASE_URL"] = database_url
-        cli = [sys.executable, "-m", "caducee.cli", "server"]
-        subprocess.run(
-            [*cli, "init", "--data-dir", str(data_dir)],
-            check=True,
-            env=self.env,
-            capture_output=True,
-        )
-        log = (data_dir / "server.log").open("ab")
-        self.process = subprocess.Popen(
-            [*cli, "run", "--data-dir", str(data_dir), "--port", str(self.port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=self.env,
-        )
-        log.close()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start: see " + str(data_dir / "server.log"))
-
-    def enrolment_code(self, address: str, number: int) -> str:
-        from caducee.server.auth import OPERATOR_TOKEN_FILE, ensure_operator_token
-
-        ensure_operator_token(self.data_dir)
-        token = (self.data_dir / OPERATOR_TOKEN_FILE).read_text().strip()
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=self.base, headers=headers, timeout=30) as admin:
-            finess = luhn_complete(f"{76000000 + number:08d}")
-            admin.post(
-                "/api/v1/admin/organisations",
-                json={"finess": finess, "name": f"Fictif {number}", "type": "lab", "city": "LYON"},
-            ).raise_for_status()
-            admin.post(
-                "/api/v1/admin/mailboxes",
-                json={"address": address, "kind": "organisational", "organisation": finess},
-            ).raise_for_status()
-            answer = admin.post(f"/api/v1/admin/mailboxes/{address}/enrolment-code")
-            answer.raise_for_status()
-            return str(answer.json()["code"])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # long polls still open
-            self.process.kill()
-            self.process.wait()
 
 
 @dataclass(frozen=True)

@@ -19,124 +19,21 @@ import base64
 import json
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from postfix_peer import postfix_available, postfix_on_loopback, smtp_source_rate
+from server_process import ServerProcess
 
-from caducee.agent.client import Credentials, ServerClient
-from caducee.commands.demo import DEMO_PASSPHRASE
+from caducee.agent.client import ServerClient
 from caducee.crypto.cms_envelope import envelope
-from caducee.directory.identifiers import luhn_complete
 
 CONCURRENCY = 64
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    def __init__(self, data_dir: Path, database_url: str | None) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "CADUCEE_PUBLIC_URL": self.base,
-            "CADUCEE_AGENT_PASSPHRASE": DEMO_PASSPHRASE,
-        }
-        if database_url:
-            self.env["CADUCEE_DATABASE_URL"] = database_url
-        self._run("server", "init", "--data-dir", str(data_dir))
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "caducee.cli",
-                "server",
-                "run",
-                "--data-dir",
-                str(data_dir),
-                "--port",
-                str(self.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=self.env,
-        )
-        for _ in range(300):
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def _run(self, *args: str) -> None:
-        subprocess.run(
-            [sys.executable, "-m", "caducee.cli", *args],
-            check=True,
-            env=self.env,
-            capture_output=True,
-        )
-
-    def code(self, address: str, number: int, kind: str) -> str:
-        from caducee.server.auth import OPERATOR_TOKEN_FILE, ensure_operator_token
-
-        ensure_operator_token(self.data_dir)
-        token = (self.data_dir / OPERATOR_TOKEN_FILE).read_text().strip()
-        with httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {token}"}) as a:
-            finess = luhn_complete(f"{75000000 + number:08d}")
-            a.post(
-                "/api/v1/admin/organisations",
-                json={"finess": finess, "name": f"Org {number}", "type": kind, "city": "PARIS"},
-            ).raise_for_status()
-            a.post(
-                "/api/v1/admin/mailboxes",
-                json={"address": address, "kind": "organisational", "organisation": finess},
-            ).raise_for_status()
-            answer = a.post(f"/api/v1/admin/mailboxes/{address}/enrolment-code")
-            answer.raise_for_status()
-            return str(answer.json()["code"])
-
-    def enrol(self, address: str, number: int) -> tuple[Credentials, x509.Certificate]:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        csr = (
-            x509.CertificateSigningRequestBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)]))
-            .sign(key, hashes.SHA256())
-        )
-        with ServerClient(self.base) as client:
-            answer = client.enrol(
-                self.code(address, number, "lab"),
-                csr.public_bytes(serialization.Encoding.PEM).decode(),
-            )
-        cert = x509.load_pem_x509_certificate(answer["certificate_pem"].encode())
-        return Credentials(address, answer["serial_hex"], key), cert
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # long polls still open: do not wait for them
-            self.process.kill()
 
 
 def _requests(
@@ -215,7 +112,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def relay_rate(database_url: str | None, messages: int, *, raw: bool = False) -> float:
     with tempfile.TemporaryDirectory(prefix="caducee-bench-") as folder:
-        server = Server(Path(folder), database_url)
+        server = ServerProcess(Path(folder), database_url)
         try:
             lab, _ = server.enrol("labo@bench.test", 1)
             gp, gp_cert = server.enrol("gp@bench.test", 2)
