@@ -32,44 +32,8 @@ PAGE = """<!doctype html><meta charset="utf-8"><title>MISS crypto checks</title>
 <script type="module">
 import * as miss from "/static/instant/index.js";
 import * as checks from "/__miss__/browser_checks.js";
-Object.assign(window, { miss, checks, state: {} });
+Object.assign(window, { miss, checks });
 </script>"""
-
-# Browser side: new device keys (non-extractable where WebCrypto allows), public halves out.
-MAKE_DEVICE = """async ([deviceId, kem]) => {
-  const d = await miss.DeviceKeys.generate(deviceId, deviceId + "@synthetic.caducee.test", { kem });
-  state[deviceId] = d;
-  const refused = async (key) => crypto.subtle.exportKey("pkcs8", key).then(() => false, () => true);
-  return {
-    kem: d.hpke.kem,
-    hpke_public: miss.toHex(d.hpke.publicBytes),
-    signing_public: miss.toHex(d.signing.publicBytes),
-    created_at: d.createdAt,
-    signing_key_stays: await refused(d.signing.privateKey),
-    hpke_key_is_webcrypto: d.hpke.keyPair.privateKey instanceof CryptoKey,
-    hpke_key_stays: d.hpke.keyPair.privateKey instanceof CryptoKey
-      && await refused(d.hpke.keyPair.privateKey),
-  };
-}"""
-
-# Browser side: join the case with Python's device, read what it sent, answer it.
-EXCHANGE = """async ([caseId, deviceId, peer, distribution, messages, replies]) => {
-  const me = state[deviceId];
-  const pub = new miss.DevicePublicKeys(peer.device_id, peer.address, peer.kem,
-    miss.fromHex(peer.hpke_public), miss.fromHex(peer.signing_public), peer.created_at);
-  const group = new miss.SenderKeyGroup(caseId, me, [pub]);
-  state[caseId + deviceId] = group;
-  await group.receiveKey(miss.fromHex(distribution));
-  const read = [];
-  for (const m of messages) {
-    const got = await group.decrypt(miss.fromHex(m));
-    read.push([got.senderDeviceId, got.senderAddress, got.counter, miss.toHex(got.plaintext)]);
-  }
-  const [mine] = await group.distributions();
-  const sent = [];
-  for (const r of replies) sent.push(miss.toHex(await group.encrypt(miss.fromHex(r))));
-  return { read, distribution: { to: mine.recipientDeviceId, payload: miss.toHex(mine.payload) }, sent };
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +96,7 @@ def _python_device(name: str, kem: Kem) -> DeviceKeys:
 
 
 def _browser_device(page: Page, device_id: str, kem: Kem) -> DevicePublicKeys:
-    made = page.evaluate(MAKE_DEVICE, [device_id, kem.value])
+    made = page.evaluate("a => checks.makeDevice(a)", [device_id, kem.value])
     assert made["signing_key_stays"] is True
     # X25519 is a non-extractable CryptoKey; ML-KEM is not in WebCrypto, so the hybrid is not.
     assert made["hpke_key_is_webcrypto"] is (kem is Kem.X25519)
@@ -171,7 +135,7 @@ def test_python_and_the_browser_read_each_other(page: Page, kem: Kem) -> None:
     sent = [b"Synthetic: K+ 5.9 mmol/L, please call", b"", "accentué ✓".encode()]
     replies = [b"On my way", "vu à 14 h 05".encode()]
     result = page.evaluate(
-        EXCHANGE,
+        "a => checks.exchange(a)",
         [
             CASE_ID,
             browser_id,
@@ -200,12 +164,7 @@ def test_hpke_both_ways_with_browser_keys(page: Page, kem: Kem) -> None:
     browser_device = _browser_device(page, browser_id, kem)
     to_browser = seal(kem, browser_device.hpke_public, b"from python", b"info-1")
     got = page.evaluate(
-        """async ([id, kem, publicHex, sealedHex]) => {
-          const toPython = await miss.seal(kem, miss.fromHex(publicHex),
-            new TextEncoder().encode("from the browser"), new TextEncoder().encode("info-2"));
-          const opened = await state[id].open(miss.fromHex(sealedHex), new TextEncoder().encode("info-1"));
-          return [miss.toHex(toPython), new TextDecoder().decode(opened)];
-        }""",
+        "a => checks.hpkeBothWays(a)",
         [browser_id, kem.value, python.public_bytes().hex(), to_browser.hex()],
     )
     assert got[1] == "from python"
@@ -222,32 +181,11 @@ def test_the_browser_refuses_bad_input_with_clear_errors(page: Page) -> None:
     flipped = bytearray(second)
     flipped[-1] ^= 0x01
     with pytest.raises(InstantSignatureInvalid):  # Python agrees it is forged
-        SenderKeyGroup(CASE_ID, browser_device_keys_stub(), [python.public()]).decrypt(
+        SenderKeyGroup(CASE_ID, _python_device("receiver", Kem.X25519), [python.public()]).decrypt(
             bytes(flipped)
         )
     outcome = page.evaluate(
-        """async ([caseId, id, peer, distribution, first, flipped, second]) => {
-          const pub = new miss.DevicePublicKeys(peer.device_id, peer.address, peer.kem,
-            miss.fromHex(peer.hpke_public), miss.fromHex(peer.signing_public), peer.created_at);
-          const group = new miss.SenderKeyGroup(caseId, state[id], [pub]);
-          const refusal = async (action) => {
-            try { await action(); return ["accepted", ""]; }
-            catch (e) { return [e.code ?? String(e), e.message, e instanceof miss.InstantCryptoError]; }
-          };
-          const out = {};
-          out.unknownKey = await refusal(() => group.decrypt(miss.fromHex(first)));
-          out.forgedKey = await refusal(() => group.receiveKey(miss.fromHex(distribution.slice(0, -2) + "00")));
-          await group.receiveKey(miss.fromHex(distribution));
-          out.first = miss.toHex((await group.decrypt(miss.fromHex(first))).plaintext);
-          out.replayed = await refusal(() => group.decrypt(miss.fromHex(first)));
-          out.badSignature = await refusal(() => group.decrypt(miss.fromHex(flipped)));
-          out.truncated = await refusal(() => group.decrypt(miss.fromHex(second).slice(0, 50)));
-          out.garbage = await refusal(() => group.decrypt(crypto.getRandomValues(new Uint8Array(200))));
-          out.trailing = await refusal(() => group.decrypt(miss.fromHex(second + "00")));
-          out.notBytes = await refusal(() => group.decrypt("hello"));
-          out.second = miss.toHex((await group.decrypt(miss.fromHex(second))).plaintext);
-          return out;
-        }""",
+        "a => checks.refusals(a)",
         [
             CASE_ID,
             browser_id,
@@ -273,8 +211,3 @@ def test_the_browser_refuses_bad_input_with_clear_errors(page: Page) -> None:
         got_code, message, typed = outcome[name]
         assert (name, got_code) == (name, code), message
         assert words in message and typed is True, (name, message)
-
-
-def browser_device_keys_stub() -> DeviceKeys:
-    """A throwaway receiving device for the Python side of a refusal check."""
-    return _python_device("receiver", Kem.X25519)
