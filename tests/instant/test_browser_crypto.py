@@ -21,7 +21,7 @@ from playwright.sync_api import Page, Route
 
 from caducee.instant._hpke import HpkeKeyPair, Kem, seal
 from caducee.instant.device_keys import DeviceKeys, DevicePublicKeys
-from caducee.instant.errors import InstantSignatureInvalid
+from caducee.instant.errors import InstantSignatureInvalid, UnknownSenderKey
 from caducee.instant.sender_keys import SenderKeyGroup
 from tests.browser import chromium
 from tests.servers import running_server
@@ -211,3 +211,37 @@ def test_the_browser_refuses_bad_input_with_clear_errors(page: Page) -> None:
         got_code, message, typed = outcome[name]
         assert (name, got_code) == (name, code), message
         assert words in message and typed is True, (name, message)
+
+
+def test_the_browser_rotates_on_removal_and_the_removed_device_cannot_read(page: Page) -> None:
+    browser_id = "browser-removal"
+    browser_device = _browser_device(page, browser_id, Kem.MLKEM768_X25519)
+    stays = _python_device("dr.stays", Kem.MLKEM768_X25519)
+    leaves = _python_device("dr.leaves", Kem.X25519)
+    groups = {d.device_id: SenderKeyGroup(CASE_ID, d, [browser_device]) for d in (stays, leaves)}
+    texts = [f"synthetic note {n}".encode() for n in range(6)]
+    result = page.evaluate(
+        "a => checks.sendThenRemove(a)",
+        [
+            CASE_ID,
+            browser_id,
+            [_public_facts(stays), _public_facts(leaves)],
+            leaves.device_id,
+            [t.hex() for t in texts],
+        ],
+    )
+    assert [to for to, _ in result["before"]] == sorted(groups)
+    for to, payload in result["before"]:
+        groups[to].receive_key(bytes.fromhex(payload))
+    for group in groups.values():
+        read = [group.decrypt(bytes.fromhex(m)) for m in result["concurrent"]]
+        assert sorted(m.counter for m in read) == list(range(len(texts)))
+        assert sorted(m.plaintext for m in read) == sorted(texts)
+    assert result["members"] == sorted([browser_id, stays.device_id])
+    assert result["generation"] == 1
+    assert [to for to, _ in result["after"]] == [stays.device_id]
+    groups[stays.device_id].receive_key(bytes.fromhex(result["after"][0][1]))
+    rotated = bytes.fromhex(result["rotated"])
+    assert groups[stays.device_id].decrypt(rotated).plaintext == b"after the removal"
+    with pytest.raises(UnknownSenderKey):
+        groups[leaves.device_id].decrypt(rotated)

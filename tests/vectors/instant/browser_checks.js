@@ -247,3 +247,27 @@ export async function refusals([caseId, deviceId, peer, distribution, first, fli
   out.second = toHex((await group.decrypt(fromHex(second))).plaintext);
   return out;
 }
+
+/**
+ * Concurrent sends, then the removal of one Python device: the browser rotates and seals
+ * the new generation to the remaining devices only.
+ * @param {[string, string, any[], string, string[]]} args
+ */
+export async function sendThenRemove([caseId, deviceId, peers, removed, texts]) {
+  const group = new miss.SenderKeyGroup(caseId, state[deviceId], peers.map(publicKeys));
+  const hex = (/** @type {{recipientDeviceId: string, payload: Uint8Array}[]} */ list) =>
+    list.map((d) => [d.recipientDeviceId, toHex(d.payload)]);
+  const before = hex(await group.distributions());
+  // Sent together: the queue must still give each its own counter.
+  const concurrent = await Promise.all(texts.map((t) => group.encrypt(fromHex(t))));
+  const after = hex(await group.removeMembers([removed]));
+  const rotated = toHex(await group.encrypt(new TextEncoder().encode("after the removal")));
+  return {
+    before,
+    concurrent: concurrent.map(toHex),
+    after,
+    generation: group.generation,
+    rotated,
+    members: [...group.memberDeviceIds()].sort(),
+  };
+}

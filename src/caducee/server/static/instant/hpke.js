@@ -20,6 +20,7 @@ import { InstantDecryptionFailed, MalformedInstantData, UnsupportedSuite } from 
 /** HPKE KEM identifiers (IANA HPKE KEM registry). */
 export const Kem = Object.freeze({ MLKEM768_X25519: 0x647a, X25519: 0x0020 });
 
+/** @type {Record<number, number>} */
 const PUBLIC_SIZE = { [Kem.MLKEM768_X25519]: 1184 + 32, [Kem.X25519]: 32 };
 const X25519 = { name: "X25519" };
 // PKCS#8 prefix of an X25519 private key (RFC 8410), before its 32 bytes.
