@@ -59,8 +59,8 @@ async def evidence_events(world: World, message_id: str) -> list[tuple[EvidenceE
     return [(s.record.event, s.record) for _, s in await log.records_of(message_id)]
 
 
-def group(case_id: str, me: DeviceKeys) -> SenderKeyGroup:
-    return SenderKeyGroup(case_id, me)
+def group(case_id: str, me: DeviceKeys, *others: DeviceKeys) -> SenderKeyGroup:
+    return SenderKeyGroup(case_id, me, [o.public() for o in others])
 
 
 def examples(strategy: SearchStrategy[T], count: int = 40) -> list[T]:
@@ -74,3 +74,66 @@ def examples(strategy: SearchStrategy[T], count: int = 40) -> list[T]:
 
     collect()
     return drawn
+
+
+async def open_case(
+    world: World, creator: Identity, participants: list[str], role: int | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"participants": participants}
+    if role is not None:
+        body["role"] = role
+    response = await world.client.post(f"{API}/cases", json=body, headers=creator.headers)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def post(
+    world: World,
+    person: Identity,
+    case_id: str,
+    device: DeviceKeys,
+    kind: str,
+    ciphertext: bytes,
+    message_id: str | None = None,
+) -> httpx.Response:
+    body = {
+        "message_id": message_id or f"miss-{next(_ids)}@synthetic.caducee.test",
+        "device_id": device.device_id,
+        "kind": kind,
+        "ciphertext": b64(ciphertext),
+    }
+    return await world.client.post(
+        f"{API}/cases/{case_id}/messages", json=body, headers=person.headers
+    )
+
+
+async def fetch(
+    world: World, person: Identity, case_id: str, device: DeviceKeys, after: int = 0
+) -> httpx.Response:
+    return await world.client.get(
+        f"{API}/cases/{case_id}/messages",
+        params={"device": device.device_id, "after": after},
+        headers=person.headers,
+    )
+
+
+async def share_keys(
+    world: World, person: Identity, case_id: str, device: DeviceKeys, cipher: SenderKeyGroup
+) -> None:
+    """Post ``cipher``'s sender key sealed to each member device."""
+    for distribution in cipher.distributions():
+        response = await post(world, person, case_id, device, "key", distribution.payload)
+        assert response.status_code == 201, response.text
+
+
+def read_all(cipher: SenderKeyGroup, messages: list[dict[str, Any]]) -> list[bytes]:
+    """Take in keys and decrypt messages as a client would; the plaintexts read."""
+    read = []
+    for m in messages:
+        data = base64.b64decode(m["ciphertext"])
+        if m["kind"] == "key":
+            cipher.receive_key(data)
+        else:
+            read.append(cipher.decrypt(data).plaintext)
+    return read

@@ -86,7 +86,7 @@ class DeviceRegistry:
         self.now = now
 
     async def register(self, address: str, certificate_serial: str, statement: bytes) -> DeviceInfo:
-        """Register a device of ``address``; the same statement again is a no-op."""
+        """Register a device of ``address``; the same keys again are a no-op (a retry)."""
         address = address.lower()
         async with self.database.transaction() as session:
             issued = await session.get(IssuedCertificate, certificate_serial)
@@ -103,7 +103,12 @@ class DeviceRegistry:
             digest = hashlib.sha256(statement).hexdigest()
             known = await session.get(Device, device.device_id)
             if known is not None:
-                if known.statement_sha256 == digest and known.revoked_at is None:
+                same_keys = (
+                    known.address == address
+                    and bytes(known.signing_public) == device.signing_public
+                    and bytes(known.hpke_public) == device.hpke_public
+                )
+                if same_keys and known.revoked_at is None:  # a retry, maybe re-signed
                     return _info(known)
                 raise DeviceTaken("cet identifiant d'appareil est pris / device id taken")
             now = self.now()

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
 
-from caducee.server import instant_devices, instant_roles
+from caducee.server import instant_cases, instant_devices, instant_roles
 from caducee.server.state import ServerState
 
 __all__ = ["router", "start"]
@@ -19,6 +19,7 @@ __all__ = ["router", "start"]
 router = APIRouter(tags=["instant"])
 router.include_router(instant_roles.router)
 router.include_router(instant_devices.router)
+router.include_router(instant_cases.router)
 
 
 async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:

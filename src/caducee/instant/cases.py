@@ -1,0 +1,451 @@
+"""Cases: conversations about a patient, their participants and their messages.
+
+The server holds ids, addresses, sequence numbers and ciphertexts; the patient (INS, name,
+birth date) is only inside the ciphertexts. Whoever is not a participant gets
+:class:`CaseNotFound` for everything about a case, its existence included. Messages are
+numbered per case densely (the case row's ``last_sequence`` is bumped in the transaction
+that stores the message) and are unique on ``message_id``: a retry of the same bytes returns
+the same sequence, other bytes under a used id are a replay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from caducee.evidence import EvidenceLog
+from caducee.instant.devices import active_device
+from caducee.instant.envelope import MessageKind, check_envelope
+from caducee.instant.models import Case, CaseMessage, Device, Participant
+from caducee.instant.roles import RoleDirectory, aware
+from caducee.instant.service_errors import (
+    CaseNotFound,
+    InvalidInstantRequest,
+    MessageReplayed,
+)
+from caducee.ledger import EvidenceEvent, EvidenceRecord
+from caducee.store import Database
+from caducee.store.models import utcnow
+
+__all__ = ["CaseService", "CaseView", "Posted", "StoredMessage", "case_log_id"]
+
+log = logging.getLogger(__name__)
+MAX_PAGE = 500
+Notify = Callable[[str, int], None]
+
+
+def case_log_id(case_id: str) -> str:
+    """The evidence ``message_id`` of a case's routing records."""
+    return f"miss-case:{case_id}"
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case_id: str
+    created_by: str
+    role_id: int | None
+    participants: tuple[str, ...]
+    last_sequence: int
+    escalation_level: int
+    escalation_due_at: datetime | None
+    acknowledged_by: str | None
+
+
+@dataclass(frozen=True)
+class Posted:
+    case_id: str
+    sequence: int
+    created: bool
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    sequence: int
+    message_id: str
+    kind: str
+    sender_address: str
+    sender_device_id: str
+    recipient_device_id: str | None
+    ciphertext: bytes
+    created_at: datetime
+
+
+class CaseService:
+    def __init__(
+        self,
+        database: Database,
+        evidence: EvidenceLog | None,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        on_commit: Notify | None = None,
+    ) -> None:
+        self.database = database
+        self.evidence = evidence
+        self.now = now
+        self.on_commit = on_commit
+        self.roles = RoleDirectory(database, now=now)
+
+    # -- cases and participants ---------------------------------------------------------------
+
+    async def create(
+        self, creator: str, participants: Iterable[str] = (), role_id: int | None = None
+    ) -> CaseView:
+        """A new case with its creator, the people named, and whoever is on duty for the role."""
+        creator = creator.lower()
+        case_id = str(uuid.uuid4())
+        now = self.now()
+        async with self.database.transaction() as session:
+            case = Case(id=case_id, created_by=creator, last_sequence=0, created_at=now)
+            session.add(case)
+            await session.flush()
+            await self._add(session, case_id, [creator, *participants], None, now)
+            if role_id is not None:
+                await self._route(session, case, role_id, now)
+            view = await self._view(session, case)
+        log.info("case %s created (role %s)", case_id, role_id)
+        return view
+
+    async def add_participants(
+        self,
+        caller: str,
+        case_id: str,
+        addresses: Iterable[str] = (),
+        role_id: int | None = None,
+    ) -> CaseView:
+        """Add people, or join the people on duty for a role (which starts its escalation)."""
+        now = self.now()
+        async with self.database.transaction() as session:
+            case = await self._case_of(session, caller, case_id, lock=True)
+            await self._add(session, case_id, addresses, None, now)
+            if role_id is not None:
+                await self._route(session, case, role_id, now)
+            return await self._view(session, case)
+
+    async def remove_participant(self, caller: str, case_id: str, address: str) -> CaseView:
+        """Remove someone (or oneself); they see nothing of the case afterwards."""
+        async with self.database.transaction() as session:
+            case = await self._case_of(session, caller, case_id, lock=True)
+            row = await session.get(Participant, (case_id, address.lower()))
+            if row is None or row.removed_at is not None:
+                raise InvalidInstantRequest(
+                    "cette personne n'est pas dans la conversation / not a participant"
+                )
+            row.removed_at = self.now()
+            await session.flush()
+            return await self._view(session, case)
+
+    async def view(self, caller: str, case_id: str) -> CaseView:
+        async with self.database.sessions() as session:
+            case = await self._case_of(session, caller, case_id)
+            return await self._view(session, case)
+
+    async def cases_of(self, caller: str) -> list[CaseView]:
+        async with self.database.sessions() as session:
+            rows = await session.scalars(
+                select(Case)
+                .join(Participant, Participant.case_id == Case.id)
+                .where(Participant.address == caller.lower(), Participant.removed_at.is_(None))
+                .order_by(Case.created_at, Case.id)
+            )
+            return [await self._view(session, case) for case in list(rows)]
+
+    async def is_participant(self, address: str, case_id: str) -> bool:
+        async with self.database.sessions() as session:
+            row = await session.get(Participant, (case_id, address.lower()))
+            return row is not None and row.removed_at is None
+
+    # -- messages -------------------------------------------------------------------------------
+
+    async def post(
+        self,
+        caller: str,
+        case_id: str,
+        *,
+        device_id: str,
+        message_id: str,
+        kind: MessageKind,
+        ciphertext: bytes,
+    ) -> Posted:
+        """Store one message after checking its signed header; idempotent on ``message_id``."""
+        caller = caller.lower()
+        digest = hashlib.sha256(ciphertext).hexdigest()
+        try:
+            async with self.database.transaction() as session:
+                posted = await self._post(
+                    session, caller, case_id, device_id, message_id, kind, ciphertext, digest
+                )
+        except IntegrityError:  # the same id committed meanwhile by a concurrent request
+            async with self.database.sessions() as session:
+                posted = await self._replay(session, case_id, message_id, caller, digest)
+        if posted.created and self.on_commit is not None:
+            self.on_commit(case_id, posted.sequence)
+        return posted
+
+    async def _post(
+        self,
+        session: AsyncSession,
+        caller: str,
+        case_id: str,
+        device_id: str,
+        message_id: str,
+        kind: MessageKind,
+        ciphertext: bytes,
+        digest: str,
+    ) -> Posted:
+        await self._case_of(session, caller, case_id)
+        device = await active_device(session, caller, device_id)
+        envelope = check_envelope(
+            kind,
+            ciphertext,
+            case_id=case_id,
+            sender_device_id=device_id,
+            signing_public=bytes(device.signing_public),
+        )
+        if envelope.recipient_device_id is not None:
+            await self._recipient_in_case(session, case_id, envelope.recipient_device_id)
+        known = await session.scalar(
+            select(CaseMessage).where(CaseMessage.message_id == message_id)
+        )
+        if known is not None:
+            return await self._replay(session, case_id, message_id, caller, digest)
+        sequence = await session.scalar(
+            update(Case)
+            .where(Case.id == case_id)
+            .values(last_sequence=Case.last_sequence + 1)
+            .returning(Case.last_sequence)
+        )
+        assert sequence is not None
+        now = self.now()
+        session.add(
+            CaseMessage(
+                case_id=case_id,
+                sequence=sequence,
+                message_id=message_id,
+                kind=kind.value,
+                sender_address=caller,
+                sender_device_id=device_id,
+                recipient_device_id=envelope.recipient_device_id,
+                ciphertext=ciphertext,
+                ciphertext_sha256=digest,
+                created_at=now,
+            )
+        )
+        await session.flush()
+        if kind in (MessageKind.READ, MessageKind.ACK):
+            await self._answered(session, case_id, caller, kind, message_id, digest, now)
+        log.info("case %s: message %d (%s, %s)", case_id, sequence, kind.value, digest[:16])
+        return Posted(case_id, sequence, True)
+
+    async def _replay(
+        self, session: AsyncSession, case_id: str, message_id: str, caller: str, digest: str
+    ) -> Posted:
+        known = await session.scalar(
+            select(CaseMessage).where(CaseMessage.message_id == message_id)
+        )
+        if (
+            known is not None
+            and known.case_id == case_id
+            and known.sender_address == caller
+            and known.ciphertext_sha256 == digest
+        ):
+            return Posted(case_id, known.sequence, False)
+        raise MessageReplayed("identifiant de message déjà utilisé / message id already used")
+
+    async def messages(
+        self, caller: str, case_id: str, *, device_id: str, after: int = 0, limit: int = 100
+    ) -> tuple[int, list[StoredMessage]]:
+        """(last sequence, messages after ``after``) for one of the caller's active devices.
+
+        Sender keys sealed to other devices are left out: each device gets its own.
+        """
+        async with self.database.sessions() as session:
+            case = await self._case_of(session, caller, case_id)
+            await active_device(session, caller.lower(), device_id)
+            rows = await session.scalars(
+                select(CaseMessage)
+                .where(CaseMessage.case_id == case_id, CaseMessage.sequence > after)
+                .where(
+                    (CaseMessage.recipient_device_id.is_(None))
+                    | (CaseMessage.recipient_device_id == device_id)
+                )
+                .order_by(CaseMessage.sequence)
+                .limit(min(max(limit, 1), MAX_PAGE))
+            )
+            return case.last_sequence, [
+                StoredMessage(
+                    r.sequence,
+                    r.message_id,
+                    r.kind,
+                    r.sender_address,
+                    r.sender_device_id,
+                    r.recipient_device_id,
+                    bytes(r.ciphertext),
+                    aware(r.created_at),
+                )
+                for r in rows
+            ]
+
+    # -- routing to a role ------------------------------------------------------------------
+
+    async def _route(self, session: AsyncSession, case: Case, role_id: int, now: datetime) -> None:
+        """Resolve the role now, add the first reachable step, start the escalation timer."""
+        resolution = await self.roles.resolve_in(session, role_id, now)
+        first = resolution.steps[0]
+        await self._add(session, case.id, first, role_id, now)
+        seconds = await self.roles.escalation_seconds(session, role_id)
+        case.role_id = role_id
+        case.escalation_level = 0
+        case.escalation_due_at = now + timedelta(seconds=seconds)
+        case.acknowledged_by = None
+        level = "primary" if resolution.duty.primary else "fallback"
+        await self.append_evidence(
+            session,
+            EvidenceEvent.CASE_ROUTED,
+            case,
+            now,
+            recipients=first,
+            role=str(role_id),
+            step="0",
+            reached=level,
+        )
+
+    async def _answered(
+        self,
+        session: AsyncSession,
+        case_id: str,
+        caller: str,
+        kind: MessageKind,
+        message_id: str,
+        digest: str,
+        now: datetime,
+    ) -> None:
+        """A read receipt or an acknowledgement from someone reached stops the escalation."""
+        case = await session.get(Case, case_id)
+        assert case is not None
+        if case.role_id is None or caller == case.created_by:
+            return
+        if kind is MessageKind.ACK and case.acknowledged_by is None:
+            case.acknowledged_by = caller
+            await self.append_evidence(
+                session,
+                EvidenceEvent.CASE_ACKNOWLEDGED,
+                case,
+                now,
+                actor=caller,
+                recipients=(case.created_by,),
+                ciphertext_sha256=digest,
+                acknowledged_message=message_id,
+            )
+        if case.escalation_due_at is not None:
+            case.escalation_due_at = None
+            log.info("case %s: escalation stopped by a %s", case_id, kind.value)
+
+    async def append_evidence(
+        self,
+        session: AsyncSession,
+        event: EvidenceEvent,
+        case: Case,
+        now: datetime,
+        *,
+        recipients: Sequence[str] = (),
+        actor: str = "miss-router",
+        ciphertext_sha256: str | None = None,
+        **extra: str,
+    ) -> None:
+        if self.evidence is None:
+            return
+        await self.evidence.append(
+            session,
+            EvidenceRecord(
+                event=event,
+                message_id=case_log_id(case.id),
+                ciphertext_sha256=ciphertext_sha256 or hashlib.sha256(case.id.encode()).hexdigest(),
+                actor_id=actor,
+                time=now,
+                sender_id=case.created_by,
+                recipient_ids=tuple(recipients),
+                extra={"case_id": case.id, **extra},
+            ),
+        )
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    async def add_in(
+        self,
+        session: AsyncSession,
+        case_id: str,
+        addresses: Iterable[str],
+        role_id: int | None,
+        now: datetime,
+    ) -> list[str]:
+        return await self._add(session, case_id, addresses, role_id, now)
+
+    async def _add(
+        self,
+        session: AsyncSession,
+        case_id: str,
+        addresses: Iterable[str],
+        role_id: int | None,
+        now: datetime,
+    ) -> list[str]:
+        """Add (or bring back) participants; returns those who were not in already."""
+        added: list[str] = []
+        for address in sorted({a.strip().lower() for a in addresses if a.strip()}):
+            row = await session.get(Participant, (case_id, address))
+            if row is None:
+                session.add(
+                    Participant(case_id=case_id, address=address, via_role_id=role_id, added_at=now)
+                )
+                added.append(address)
+            elif row.removed_at is not None:
+                row.removed_at = None
+                row.added_at = now
+                added.append(address)
+        await session.flush()
+        return added
+
+    async def _recipient_in_case(self, session: AsyncSession, case_id: str, device: str) -> None:
+        row = await session.get(Device, device)
+        member = None if row is None else await session.get(Participant, (case_id, row.address))
+        if member is None or member.removed_at is not None:
+            raise InvalidInstantRequest(
+                "clé pour un appareil hors de la conversation / key for a device not in the case"
+            )
+
+    async def _case_of(
+        self, session: AsyncSession, caller: str, case_id: str, *, lock: bool = False
+    ) -> Case:
+        """The case, if ``caller`` is in it; otherwise the same answer as for no such case."""
+        participant = await session.get(Participant, (case_id, caller.lower()))
+        if participant is None or participant.removed_at is not None:
+            raise CaseNotFound("conversation introuvable / case not found")
+        case = await session.get(Case, case_id, with_for_update=lock)
+        if case is None:
+            raise CaseNotFound("conversation introuvable / case not found")
+        return case
+
+    async def _view(self, session: AsyncSession, case: Case) -> CaseView:
+        people = await session.scalars(
+            select(Participant.address)
+            .where(Participant.case_id == case.id, Participant.removed_at.is_(None))
+            .order_by(Participant.address)
+        )
+        due = case.escalation_due_at
+        return CaseView(
+            case.id,
+            case.created_by,
+            case.role_id,
+            tuple(people),
+            case.last_sequence,
+            case.escalation_level,
+            aware(due) if due else None,
+            case.acknowledged_by,
+        )

@@ -1,0 +1,116 @@
+"""The MISS authorisation matrix: every endpoint against every kind of caller.
+
+Callers: a participant, a non-participant (404: the case's existence is not revealed), a
+participant whose device is revoked (receives and sends nothing), no token, an expired
+token, the operator's token (the operator runs the directory, not the conversations).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from caducee.instant.device_keys import DeviceKeys
+from tests.instant.miss import API, b64, group, open_case, register, with_device
+from tests.server.conftest import OPERATOR_TOKEN, Identity, World, problem
+
+Call = Callable[[dict[str, str]], Awaitable[httpx.Response]]
+_n = itertools.count(1)
+CASE_SCOPED = ("get", "add", "remove", "post", "list", "ack")
+DEVICE_SCOPED = ("post", "list", "ack")
+
+
+def case_endpoints(world: World, case_id: str, device: DeviceKeys, dave: str) -> dict[str, Call]:
+    """Every endpoint about one case, each called as whoever ``headers`` names."""
+    client = world.client
+    cipher = group(case_id, device)
+
+    def message(kind: str | None = "message") -> dict[str, Any]:
+        body = {
+            "message_id": f"authz-{next(_n)}",
+            "device_id": device.device_id,
+            "ciphertext": b64(cipher.encrypt(b"synthetic")),
+        }
+        return body if kind is None else {**body, "kind": kind}
+
+    base = f"{API}/cases/{case_id}"
+    return {
+        "get": lambda h: client.get(base, headers=h),
+        "add": lambda h: client.post(f"{base}/participants", json={"participants": []}, headers=h),
+        "remove": lambda h: client.delete(f"{base}/participants/{dave}", headers=h),
+        "post": lambda h: client.post(f"{base}/messages", json=message(), headers=h),
+        "list": lambda h: client.get(
+            f"{base}/messages", params={"device": device.device_id}, headers=h
+        ),
+        "ack": lambda h: client.post(f"{base}/acknowledge", json=message(None), headers=h),
+    }
+
+
+def personal_endpoints(world: World, person: Identity) -> dict[str, Call]:
+    client = world.client
+    return {
+        "create": lambda h: client.post(f"{API}/cases", json={"participants": []}, headers=h),
+        "cases": lambda h: client.get(f"{API}/cases", headers=h),
+        "devices": lambda h: client.get(f"{API}/devices", headers=h),
+        "register": lambda h: client.post(
+            f"{API}/devices", json={"statement": b64(b"x")}, headers=h
+        ),
+        "revoke": lambda h: client.delete(f"{API}/devices/none", headers=h),
+        "keys": lambda h: client.get(f"{API}/people/{person.address}/devices", headers=h),
+        "on-duty": lambda h: client.get(f"{API}/roles/1/on-duty", headers=h),
+    }
+
+
+async def test_every_endpoint_against_every_caller(world: World) -> None:
+    alice, bob, eve, dave = [await world.person(n) for n in ("Alice", "Bob", "Eve", "Dave")]
+    phone, laptop, eves = [await with_device(world, p) for p in (alice, bob, eve)]
+    case_id = (await open_case(world, alice, [bob.address, dave.address]))["case_id"]
+    await world.client.delete(f"{API}/devices/{laptop.device_id}", headers=bob.headers)
+
+    # Someone outside the case, with a valid token and device, learns nothing: 404 everywhere,
+    # the same answer as for a case that does not exist.
+    for call in case_endpoints(world, case_id, eves, dave.address).values():
+        problem(await call(eve.headers), 404, "instant-case-not-found")
+    for call in case_endpoints(world, "no-such-case", eves, dave.address).values():
+        problem(await call(eve.headers), 404, "instant-case-not-found")
+    # A participant's revoked device receives and sends nothing.
+    calls = case_endpoints(world, case_id, laptop, dave.address)
+    for name in DEVICE_SCOPED:
+        problem(await calls[name](bob.headers), 403, "instant-device-revoked")
+    assert (await calls["get"](bob.headers)).status_code == 200
+    # Without a token, or with the operator's: refused everywhere, case or not.
+    everything = {
+        **case_endpoints(world, case_id, phone, dave.address),
+        **personal_endpoints(world, alice),
+    }
+    operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    for name, call in everything.items():
+        problem(await call({}), 401, "unauthenticated")
+        reply = await call(operator)
+        assert reply.status_code == 401, (name, reply.text)
+
+    # The participant may do everything.
+    calls = case_endpoints(world, case_id, phone, dave.address)
+    for name in ("get", "add", "post", "list", "ack", "remove"):
+        reply = await calls[name](alice.headers)
+        assert reply.status_code in (200, 201), (name, reply.text)
+    assert (await calls["get"](dave.headers)).status_code == 404  # removed: nothing more
+
+    # Once the token expires, the participant is refused everywhere.
+    world.clock.advance(minutes=16)
+    for call in everything.values():
+        problem(await call(alice.headers), 401, "token-expired")
+
+
+async def test_someone_elses_device_cannot_be_used_to_read_or_post(world: World) -> None:
+    alice, bob = await world.person("Alice"), await world.person("Bob")
+    phone = await with_device(world, alice)
+    await with_device(world, bob)
+    case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+    calls = case_endpoints(world, case_id, phone, alice.address)
+    problem(await calls["list"](bob.headers), 404, "instant-unknown-device")
+    problem(await calls["post"](bob.headers), 404, "instant-unknown-device")
+    assert (await register(world, alice, phone)).status_code == 201  # re-signed: same keys
