@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import Table, select
 
 from caducee.directory.identifiers import luhn_complete
+from caducee.directory.models import Mailbox, Organisation, Person
+from caducee.policy.models import Charter, CharterSignature, Hold, Manager, Sanction, SendingLimit
+from caducee.policy.models import Establishment as EstablishmentRow
 from tests.server.conftest import OPERATOR_TOKEN, Identity, World
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -88,3 +93,35 @@ async def member(world: World, est: Establishment, name: str = "Membre") -> dict
     )
     assert response.status_code == 201, response.text
     return {"rpps": rpps, "mailbox": body["mailbox"]}
+
+
+# -- the console's forms: a session, its CSRF token, and the database to compare ------------
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
+TABLES: tuple[type[Any], ...] = (
+    Organisation, Person, Mailbox, EstablishmentRow, Manager, Charter, CharterSignature,
+    SendingLimit, Sanction, Hold,
+)  # fmt: skip
+
+
+async def operator_session(world: World) -> str:
+    """Log the client in to the console (its cookie); the forms' CSRF token."""
+    token = OPERATOR["Authorization"].removeprefix("Bearer ")
+    response = await world.client.post("/console/login", data={"token": token})
+    assert response.status_code == 303, response.text
+    page = await world.client.get("/console/establishments")
+    found = CSRF.search(page.text)
+    assert found is not None, "the page carries no CSRF token"
+    return found.group(1)
+
+
+async def snapshot(world: World) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the tables the console's forms write: compared before and after."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    async with world.state.database.sessions() as session:
+        for model in TABLES:
+            table: Table = model.__table__
+            key = list(table.primary_key)
+            result = await session.execute(select(*table.columns).order_by(*key))
+            rows[table.name] = [tuple(r) for r in result.all()]
+    return rows

@@ -25,9 +25,9 @@ Agents (an access token):
 - ``GET /api/v1/policy/limits``: the caller's sending limits (the agent warns before a send)
 - ``GET /api/v1/support``: the support contact and hours (public)
 
-Pages (French first): ``/console``, ``/console/establishments``, ``/console/moderation``,
-``/charter``. ``start`` registers the relay hooks (rollups, contacts, the gate) and closes
-the days in the background.
+Pages and their forms (French first) are in :mod:`caducee.server.console_pages`, whose
+router this one includes. ``start`` registers the relay hooks (rollups, contacts, the gate)
+and closes the days in the background.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import Field
 from sqlalchemy import select
 
@@ -77,7 +77,6 @@ from caducee.server.auth import (
     relay_service,
 )
 from caducee.server.domain_problems import to_problem
-from caducee.server.pages import render, request_locale
 from caducee.server.problems import ProblemError
 from caducee.server.requests import StrictRequest
 from caducee.server.state import ServerState, get_state
@@ -85,7 +84,7 @@ from caducee.stats.dashboard import load_dashboard
 from caducee.stats.establishments import refresh_establishments
 from caducee.stats.export import daily_rows, to_csv
 from caducee.stats.figures import close_days
-from caducee.stats.report import TYPE_LABELS, render_pdf
+from caducee.stats.report import render_pdf
 from caducee.stats.rollup import PARIS, RollupCounter
 
 __all__ = ["COOKIE", "router", "start"]
@@ -244,6 +243,7 @@ class EstablishmentRequest(StrictRequest):
     name: str | None = Field(default=None, max_length=200)
     type: OrganisationType | None = None
     beds: int | None = Field(default=None, ge=0, le=100_000)
+    address: str = Field(default="", max_length=200)
     city: str = Field(default="", max_length=100)
     region: str = Field(default="", max_length=100)
     postcode: str = Field(default="", max_length=10)
@@ -266,6 +266,7 @@ async def register_establishment(state: ServerState, body: EstablishmentRequest)
             name=body.name,
             type=body.type.value,
             beds=body.beds,
+            address=body.address,
             city=body.city,
             region=body.region,
             postcode=body.postcode,
@@ -486,10 +487,22 @@ async def my_person_code(finess: str, rpps: str, agent: Agent, state: State) -> 
 # -- limits, holds, reports, sanctions ----------------------------------------------------
 
 
+LIMIT_RANGES: dict[str, tuple[int, int]] = {
+    "recipients_per_message": (1, 100_000),
+    "messages_per_hour": (1, 10_000_000),
+    "new_recipients_per_hour": (1, 10_000_000),
+}
+
+
+def _limit(name: str) -> Any:
+    low, high = LIMIT_RANGES[name]
+    return Field(ge=low, le=high)
+
+
 class LimitsRequest(StrictRequest):
-    recipients_per_message: int = Field(ge=1, le=100_000)
-    messages_per_hour: int = Field(ge=1, le=10_000_000)
-    new_recipients_per_hour: int = Field(ge=1, le=10_000_000)
+    recipients_per_message: int = _limit("recipients_per_message")
+    messages_per_hour: int = _limit("messages_per_hour")
+    new_recipients_per_hour: int = _limit("new_recipients_per_hour")
 
 
 @router.get("/api/v1/console/limits", tags=["console"])
@@ -683,132 +696,8 @@ async def report_pdf(_op: ConsoleOperator, state: State) -> Response:
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
-# -- pages ----------------------------------------------------------------------------------
+# -- pages: their own module, which uses the helpers above (so it is imported last) --------
 
+from caducee.server.console_pages import router as pages_router  # noqa: E402
 
-def _page(request: Request, state: ServerState, template: str, **context: Any) -> HTMLResponse:
-    locale = request_locale(request)
-
-    def t(french: str, english: str) -> str:
-        return french if locale == "fr" else english
-
-    return render(
-        request,
-        template,
-        {
-            "t": t,
-            "types": TYPE_LABELS,
-            "support": f"{state.settings.support_contact} · {state.settings.support_hours}",
-            "operator": state.settings.operator_name,
-            **context,
-        },
-    )
-
-
-def _login_redirect() -> RedirectResponse:
-    return RedirectResponse("/console/login", status_code=303)
-
-
-@router.get("/console/login", response_class=HTMLResponse, include_in_schema=False)
-async def login_page(request: Request, state: State) -> HTMLResponse:
-    return _page(request, state, "console/login.html", failed=False)
-
-
-@router.post("/console/login", include_in_schema=False)
-async def login(request: Request, state: State, token: Annotated[str, Form()]) -> Response:
-    if not operator_token_matches(state, token.strip()):
-        page = _page(request, state, "console/login.html", failed=True)
-        page.status_code = 401
-        return page
-    response = RedirectResponse("/console", status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token.strip(),
-        httponly=True,
-        samesite="strict",
-        secure=state.settings.public_url.startswith("https://"),
-        max_age=8 * 3600,
-    )
-    return response
-
-
-@router.post("/console/logout", include_in_schema=False)
-async def logout() -> Response:
-    response = _login_redirect()
-    response.delete_cookie(COOKIE)
-    return response
-
-
-@router.get("/console", response_class=HTMLResponse, include_in_schema=False)
-async def dashboard_page(request: Request, state: State) -> Response:
-    if not _is_operator(request, state):
-        return _login_redirect()
-    dashboard = await load_dashboard(state.database)
-    return _page(request, state, "console/dashboard.html", d=dashboard, data=dashboard.to_json())
-
-
-@router.get("/console/establishments", response_class=HTMLResponse, include_in_schema=False)
-async def establishments_page(request: Request, state: State) -> Response:
-    if not _is_operator(request, state):
-        return _login_redirect()
-    charter = await _charter(state).current()
-    views = await _charter(state).establishments()
-    return _page(
-        request, state, "console/establishments.html", establishments=views, charter=charter
-    )
-
-
-@router.get(
-    "/console/establishments/{finess}", response_class=HTMLResponse, include_in_schema=False
-)
-async def establishment_page(finess: str, request: Request, state: State) -> Response:
-    if not _is_operator(request, state):
-        return _login_redirect()
-    detail = await _establishment_detail(state, finess)
-    return _page(request, state, "console/establishment.html", e=detail)
-
-
-@router.get("/console/moderation", response_class=HTMLResponse, include_in_schema=False)
-async def moderation_page(request: Request, state: State) -> Response:
-    if not _is_operator(request, state):
-        return _login_redirect()
-    holds = await _moderation(state).queue(HoldStatus.HELD)
-    decided = [h for h in await _moderation(state).queue(None, limit=50) if h.status != "held"]
-    reports = await ReportService(state.database, now=clock(state)).open_reports()
-    return _page(
-        request, state, "console/moderation.html", holds=holds, decided=decided, reports=reports
-    )
-
-
-@router.post(
-    "/console/moderation/{hold_id}/{decision}",
-    response_class=HTMLResponse,
-    include_in_schema=False,
-)
-async def decide_page(hold_id: int, decision: str, request: Request, state: State) -> Response:
-    """One click (a form button): release or refuse, then back to the queue."""
-    if not _is_operator(request, state):
-        return _login_redirect()
-    service = _moderation(state)
-    try:
-        if decision == "release":
-            hold = await service.release(hold_id, OPERATOR_ACTOR, relay_service(state))
-        elif decision == "refuse":
-            hold = await service.refuse(hold_id, OPERATOR_ACTOR)
-        else:
-            raise ProblemError(404, "not-found", "release or refuse")
-    except CaduceeError as exc:
-        error = problem(exc)
-        return JSONResponse(
-            {"code": error.code, "detail": error.reason},
-            status_code=error.status,
-            media_type="application/problem+json",
-        )
-    log.info("hold %d %s from the console", hold.id, hold.status)
-    return RedirectResponse("/console/moderation", status_code=303)
-
-
-@router.get("/charter", response_class=HTMLResponse, include_in_schema=False)
-async def charter_page(request: Request, state: State) -> HTMLResponse:
-    charter = await _charter(state).current()
-    return _page(request, state, "console/charter.html", charter=charter)
+router.include_router(pages_router)
