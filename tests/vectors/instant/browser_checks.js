@@ -130,7 +130,16 @@ export async function checkVectors(v) {
     same(report, `refused: ${r.why}`, await errorCode(() => fresh.decrypt(fromHex(r.message))), r.error);
   }
 
+  for (const r of dist.refused) {
+    const carol = new miss.SenderKeyGroup(msgs.case_id, devices.carol, [devices.alice.public()]);
+    same(report, `refused sender key: ${r.why}`, await errorCode(() => carol.receiveKey(fromHex(r.payload))), r.error);
+  }
+
   const st = v["device_statements.json"];
+  for (const r of st.refused) {
+    const code = await errorCode(async () => miss.parseDeviceStatement(fromHex(r.statement)));
+    same(report, `refused statement: ${r.why}`, code, r.error);
+  }
   const person = await crypto.subtle.importKey(
     "spki",
     fromHex(st.person_public_spki),

@@ -319,7 +319,40 @@ def device_statement_vectors() -> dict[str, Any]:
     )
     for s in statements:
         parse_device_statement(bytes.fromhex(s["statement"]))
-    return {"note": NOTE, "person_public_spki": spki.hex(), "statements": statements}
+    return {
+        "note": NOTE,
+        "person_public_spki": spki.hex(),
+        "statements": statements,
+        "refused": [{"why": why, "statement": b.hex()} for why, b in _bad_statements().items()],
+    }
+
+
+def _bad_statements() -> dict[str, bytes]:
+    """Statements both parsers must refuse, each for one reason."""
+    good = ALICE.public()
+    signature = b"\x30" * 70
+
+    def body(
+        *, kem: int = good.kem.value, hpke: bytes = good.hpke_public, address: str = "a@b"
+    ) -> bytes:
+        return (
+            b"caducee-miss-v1 device"
+            + _wire.text(good.device_id)
+            + _wire.text(address)
+            + _wire.integer(kem)
+            + _wire.field(hpke)
+            + _wire.field(good.signing_public)
+            + _wire.integer(int(good.created_at.timestamp()))
+        )
+
+    return {
+        "not a device statement": _wire.fields(b"caducee-miss-v1 message", signature),
+        "an HPKE KEM nobody speaks (P-256)": _wire.fields(body(kem=0x0010), signature),
+        "a hybrid public key of the wrong size": _wire.fields(body(hpke=b"\x01" * 32), signature),
+        "an address in capitals (not canonical)": _wire.fields(body(address="A@B"), signature),
+        "trailing bytes": _wire.fields(body(), signature) + b"\x00",
+        "a length beyond the end": b"\x00\x10\x00\x00" + body(),
+    }
 
 
 def check_with_the_core(vectors: dict[str, dict[str, Any]]) -> None:
@@ -340,6 +373,29 @@ def check_with_the_core(vectors: dict[str, dict[str, Any]]) -> None:
     ]
     for refused, code in zip(msgs["refused"], codes, strict=True):
         refused["error"] = code
+    for refused in vectors["device_statements.json"]["refused"]:
+        statement = bytes.fromhex(refused["statement"])
+        refused["error"] = _error_code(partial(parse_device_statement, statement))
+    _refused_distributions(vectors["distribution.json"])
+
+
+def _refused_distributions(dist: dict[str, Any]) -> None:
+    """Sender keys carol must refuse: for bob, a flipped signature, an unknown KEM."""
+    carol = SenderKeyGroup(CASE_ID, CAROL, [ALICE.public()])
+    payload = bytes.fromhex(dist["to_carol"]["payload"])
+    flipped = bytearray(payload)
+    flipped[-1] ^= 0x01
+    header = DistributionHeader(CASE_ID, ALICE.device_id, CAROL.device_id, 3, Kem.X25519).encode()
+    unknown_kem = header[:-8] + _wire.integer(0x0010)
+    cases = {
+        "sealed to another device (bob)": bytes.fromhex(dist["to_bob"]["payload"]),
+        "one bit of the signature flipped": bytes(flipped),
+        "an HPKE KEM nobody speaks (P-256)": _signed(unknown_kem, b"\x00" * 64),
+    }
+    dist["refused"] = [
+        {"why": why, "payload": p.hex(), "error": _error_code(partial(carol.receive_key, p))}
+        for why, p in cases.items()
+    ]
 
 
 def build(previous: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
