@@ -8,11 +8,22 @@
 //
 // Operations run one at a time (a promise queue): two encrypts never share a counter.
 
-import { NotAMember, InstantDecryptionFailed, InstantSignatureInvalid, MessageOutOfWindow,
-  ReplayedMessage, UnknownSenderKey, UnsupportedSuite } from "./errors.js";
 import {
-  encodeDistributionHeader, encodeMessageHeader, parseDistributionHeader, parseMessageHeader,
-  signed, splitSigned,
+  NotAMember,
+  InstantDecryptionFailed,
+  InstantSignatureInvalid,
+  MessageOutOfWindow,
+  ReplayedMessage,
+  UnknownSenderKey,
+  UnsupportedSuite,
+} from "./errors.js";
+import {
+  encodeDistributionHeader,
+  encodeMessageHeader,
+  parseDistributionHeader,
+  parseMessageHeader,
+  signed,
+  splitSigned,
 } from "./formats.js";
 import { concat } from "./bytes.js";
 import { seal } from "./hpke.js";
@@ -52,7 +63,12 @@ export class SenderKeyGroup {
    * @param {string} caseId @param {DeviceKeys} me @param {DevicePublicKeys[]} [members]
    * @param {{maxSkip?: number, ownChain?: OwnChain}} [options]
    */
-  constructor(caseId, me, members = [], { maxSkip = DEFAULT_MAX_SKIP, ownChain } = {}) {
+  constructor(
+    caseId,
+    me,
+    members = [],
+    { maxSkip = DEFAULT_MAX_SKIP, ownChain } = {},
+  ) {
     this.caseId = caseId;
     this.me = me;
     /** @type {Map<string, DevicePublicKeys>} */
@@ -60,7 +76,9 @@ export class SenderKeyGroup {
     for (const d of members) this.members.set(d.deviceId, d);
     this.maxSkip = maxSkip;
     /** @type {OwnChain} */
-    this.own = ownChain ? { ...ownChain } : { generation: 0, chainKey: randomChainKey(), counter: 0 };
+    this.own = ownChain
+      ? { ...ownChain }
+      : { generation: 0, chainKey: randomChainKey(), counter: 0 };
     /** @type {Map<string, Map<number, ReceiverChain>>} */
     this.chains = new Map();
     /** @type {Promise<unknown>} */
@@ -105,9 +123,16 @@ export class SenderKeyGroup {
 
   /** @param {Iterable<string>} deviceIds @returns {Promise<KeyDistribution[]>} */
   async distribute(deviceIds) {
-    const ids = [...new Set(deviceIds)].filter((d) => d !== this.me.deviceId).sort();
+    const ids = [...new Set(deviceIds)]
+      .filter((d) => d !== this.me.deviceId)
+      .sort();
     const out = [];
-    for (const id of ids) out.push(await this.sealTo(/** @type {DevicePublicKeys} */ (this.members.get(id))));
+    for (const id of ids)
+      out.push(
+        await this.sealTo(
+          /** @type {DevicePublicKeys} */ (this.members.get(id)),
+        ),
+      );
     return out;
   }
 
@@ -130,12 +155,18 @@ export class SenderKeyGroup {
     return this.serial(async () => {
       for (const id of deviceIds) {
         if (id === this.me.deviceId) {
-          throw new NotAMember("a device cannot remove itself from its own group state");
+          throw new NotAMember(
+            "a device cannot remove itself from its own group state",
+          );
         }
         this.members.delete(id);
         this.chains.delete(id);
       }
-      this.own = { generation: this.own.generation + 1, chainKey: randomChainKey(), counter: 0 };
+      this.own = {
+        generation: this.own.generation + 1,
+        chainKey: randomChainKey(),
+        counter: 0,
+      };
       return this.distribute(this.members.keys());
     });
   }
@@ -153,25 +184,41 @@ export class SenderKeyGroup {
   /** Take in a sender key another member sealed to this device. @param {Uint8Array} payload */
   receiveKey(payload) {
     return this.serial(async () => {
-      const { header: rawHeader, payload: sealed, signed: body, signature } = splitSigned(
-        payload,
-        "sender key",
-      );
+      const {
+        header: rawHeader,
+        payload: sealed,
+        signed: body,
+        signature,
+      } = splitSigned(payload, "sender key");
       const header = parseDistributionHeader(rawHeader);
-      if (header.caseId !== this.caseId || header.recipientDeviceId !== this.me.deviceId) {
-        throw new NotAMember("this sender key is for another case or another device");
+      if (
+        header.caseId !== this.caseId ||
+        header.recipientDeviceId !== this.me.deviceId
+      ) {
+        throw new NotAMember(
+          "this sender key is for another case or another device",
+        );
       }
       const sender = this.members.get(header.senderDeviceId);
       if (!sender || header.senderDeviceId === this.me.deviceId) {
-        throw new NotAMember("this sender key comes from a device that is not a member of the case");
+        throw new NotAMember(
+          "this sender key comes from a device that is not a member of the case",
+        );
       }
       if (!(await sender.verify(signature, body))) {
-        throw new InstantSignatureInvalid("the sender key is not signed by its sender device");
+        throw new InstantSignatureInvalid(
+          "the sender key is not signed by its sender device",
+        );
       }
       if (header.kem !== this.me.hpke.kem) {
-        throw new UnsupportedSuite("the sender key is sealed with another HPKE suite than this device's");
+        throw new UnsupportedSuite(
+          "the sender key is sealed with another HPKE suite than this device's",
+        );
       }
-      const secret = new Reader(await this.me.open(sealed, rawHeader), "sender key");
+      const secret = new Reader(
+        await this.me.open(sealed, rawHeader),
+        "sender key",
+      );
       const chainKey = secret.field({ exact: CHAIN_KEY_SIZE }).slice();
       const counter = secret.integer();
       secret.end();
@@ -187,7 +234,8 @@ export class SenderKeyGroup {
         forgottenBelow: counter,
       });
       const generations = [...chains.keys()].sort((a, b) => a - b);
-      for (const old of generations.slice(0, -GENERATIONS_KEPT)) chains.delete(old);
+      for (const old of generations.slice(0, -GENERATIONS_KEPT))
+        chains.delete(old);
     });
   }
 
@@ -227,12 +275,18 @@ export class SenderKeyGroup {
     if (kept) return { key: kept, skipped: [], next: chain.chainKey };
     if (counter < chain.nextCounter) {
       if (counter < chain.forgottenBelow) {
-        throw new MessageOutOfWindow("this message is older than the keys this device keeps");
+        throw new MessageOutOfWindow(
+          "this message is older than the keys this device keeps",
+        );
       }
-      throw new ReplayedMessage(`message counter ${counter} was already received`);
+      throw new ReplayedMessage(
+        `message counter ${counter} was already received`,
+      );
     }
     if (counter - chain.nextCounter > this.maxSkip) {
-      throw new MessageOutOfWindow("this message is too far ahead of the last one received");
+      throw new MessageOutOfWindow(
+        "this message is too far ahead of the last one received",
+      );
     }
     let chainKey = chain.chainKey;
     const skipped = [];
@@ -240,29 +294,46 @@ export class SenderKeyGroup {
       skipped.push(await messageKey(chainKey, n));
       chainKey = await nextChainKey(chainKey);
     }
-    return { key: await messageKey(chainKey, counter), skipped, next: await nextChainKey(chainKey) };
+    return {
+      key: await messageKey(chainKey, counter),
+      skipped,
+      next: await nextChainKey(chainKey),
+    };
   }
 
   /** @param {Uint8Array} message @returns {Promise<DecryptedMessage>} */
   decrypt(message) {
     return this.serial(async () => {
-      const { header: rawHeader, payload: ciphertext, signed: body, signature } = splitSigned(
-        message,
-        "message",
-      );
+      const {
+        header: rawHeader,
+        payload: ciphertext,
+        signed: body,
+        signature,
+      } = splitSigned(message, "message");
       const header = parseMessageHeader(rawHeader);
       if (header.caseId !== this.caseId) {
-        throw new NotAMember("this message belongs to a case this device is not in");
+        throw new NotAMember(
+          "this message belongs to a case this device is not in",
+        );
       }
       const sender = this.members.get(header.senderDeviceId);
       if (!sender) {
-        throw new NotAMember("this message comes from a device that is not a member of the case");
+        throw new NotAMember(
+          "this message comes from a device that is not a member of the case",
+        );
       }
       if (!(await sender.verify(signature, body))) {
-        throw new InstantSignatureInvalid("the message is not signed by its sender device");
+        throw new InstantSignatureInvalid(
+          "the message is not signed by its sender device",
+        );
       }
-      const chain = this.chains.get(header.senderDeviceId)?.get(header.generation);
-      if (!chain) throw new UnknownSenderKey("no sender key received for this device and generation");
+      const chain = this.chains
+        .get(header.senderDeviceId)
+        ?.get(header.generation);
+      if (!chain)
+        throw new UnknownSenderKey(
+          "no sender key received for this device and generation",
+        );
       const { key, skipped, next } = await this.keyFor(chain, header.counter);
       let plaintext;
       try {
