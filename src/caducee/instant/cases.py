@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,7 +39,7 @@ __all__ = ["CaseService", "CaseView", "Posted", "StoredMessage", "case_log_id"]
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 500
-Notify = Callable[[str, int], None]
+Notify = Callable[[str, int], Awaitable[None]]  # a bus's publish: (case id, sequence)
 
 
 def case_log_id(case_id: str) -> str:
@@ -186,7 +186,10 @@ class CaseService:
             async with self.database.sessions() as session:
                 posted = await self._replay(session, case_id, message_id, caller, digest)
         if posted.created and self.on_commit is not None:
-            self.on_commit(case_id, posted.sequence)
+            try:
+                await self.on_commit(case_id, posted.sequence)
+            except Exception:  # stored and durable: devices get it when they resume
+                log.exception("case %s: message %d not announced", case_id, posted.sequence)
         return posted
 
     async def _post(

@@ -40,11 +40,12 @@ MAX_CIPHERTEXT_BASE64 = 1 << 22  # 3 MiB of ciphertext: photos go as files, not 
 
 
 def case_service(state: ServerState) -> CaseService:
+    bus = state.extras.get("instant_bus")  # set by routes_instant.start
     return CaseService(
         state.database,
         state.extras.get("evidence_log"),
         now=now_of(state),
-        on_commit=state.extras.get("instant_on_commit"),
+        on_commit=None if bus is None else bus.publish,
     )
 
 

@@ -1,37 +1,76 @@
 """MISS, secure instant messaging about a patient: roles, cases, routing and the hub.
 
 The server stores ciphertext and routing metadata only (issue #8). Each part has its own
-module (``instant_roles``, ``instant_devices``, ``instant_cases``); this one gathers their
-routes and starts the background parts: the escalation timer, driven by the server's clock
-(``extras["clock"]``), every ``extras["instant_escalation_interval"]`` seconds (5 by
-default) or at once after ``extras["instant_escalator"].wake()``.
+module (``instant_roles``, ``instant_devices``, ``instant_cases``, ``instant_hub``); this
+one gathers their routes and starts the background parts:
+
+- the escalation timer, driven by the server's clock (``extras["clock"]``), every
+  ``extras["instant_escalation_interval"]`` seconds (5 by default) or at once after
+  ``extras["instant_escalator"].wake()``;
+- the hub's bus: PostgreSQL LISTEN/NOTIFY on PostgreSQL (several processes), in-process on
+  SQLite (``extras["instant_bus"]`` set before start-up overrides it), and the fan-out task.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
 
+from caducee.instant.bus import CaseBus, InProcessBus, PostgresBus
 from caducee.instant.escalation import DEFAULT_INTERVAL, Escalator
-from caducee.server import instant_cases, instant_devices, instant_roles
+from caducee.server import instant_cases, instant_devices, instant_hub, instant_roles
 from caducee.server.instant_common import now_of
 from caducee.server.state import ServerState
 
 __all__ = ["router", "start"]
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["instant"])
 router.include_router(instant_roles.router)
 router.include_router(instant_devices.router)
 router.include_router(instant_cases.router)
+router.include_router(instant_hub.router)
+
+
+async def _bus(state: ServerState) -> CaseBus:
+    known: CaseBus | None = state.extras.get("instant_bus")
+    if known is not None:
+        return known
+    if state.database.dialect == "postgresql":
+        url = state.database.engine.url.set(drivername="postgresql")
+        bus = PostgresBus(url.render_as_string(hide_password=False))
+        try:
+            await bus.start()
+            return bus
+        except Exception:  # the server still serves; only other processes' ids are late
+            log.exception("LISTEN/NOTIFY unavailable: the hub falls back to this process")
+            await bus.close()
+    return InProcessBus()
 
 
 async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
-    """Start the background parts (escalation timers, the hub's fan-out); ``None`` if none."""
+    """Start the escalation timer and the hub; returns what stops both."""
     escalator = Escalator(state.database, state.extras.get("evidence_log"), now=now_of(state))
     state.extras["instant_escalator"] = escalator
 
     def interval() -> float:
         return float(state.extras.get("instant_escalation_interval", DEFAULT_INTERVAL))
 
-    return escalator.start(interval)
+    stop_escalator = escalator.start(interval)
+    bus = await _bus(state)
+    state.extras["instant_bus"] = bus
+    hub = state.extras["instant_hub"] = instant_hub.Hub(state.database, bus)
+    fan_out = asyncio.get_running_loop().create_task(hub.run())
+
+    async def stop() -> None:
+        fan_out.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await fan_out
+        await bus.close()
+        await stop_escalator()
+
+    return stop

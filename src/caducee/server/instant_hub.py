@@ -1,0 +1,280 @@
+"""The MISS hub: ``/api/v1/instant/ws``, new message ids pushed to connected devices.
+
+A device connects, authenticates with its person's access token (the ``Authorization``
+header, or ``token`` in its hello, since browsers cannot set WebSocket headers), names
+itself, and gives its cursor per case::
+
+    → {"type": "hello", "device": "phone-1", "cursors": {"<case>": 12}}
+    ← {"type": "message", "case_id": "<case>", "sequence": 13, "message_id": "..."}  (resume)
+    ← {"type": "ready", "cases": {"<case>": 14}}
+    ← {"type": "message", ...}                                                   (live)
+    → {"type": "ping"}   ← {"type": "pong"}
+
+Frames carry ids only: the device fetches ciphertexts over HTTP with its own rights. Per
+case, ids arrive in sequence order, each once per connection. A bad frame gets an ``error``
+frame; a refused hello (token, device) closes with 4401, 4403 or 4404. Nothing a client
+sends can stop the hub. Live ids come from the process's bus (in-process, or PostgreSQL
+LISTEN/NOTIFY across processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
+
+from caducee.directory import CredentialError
+from caducee.errors import CaduceeError
+from caducee.instant.bus import CaseBus
+from caducee.instant.cases import CaseService
+from caducee.instant.devices import active_device
+from caducee.instant.errors import MalformedInstantData
+from caducee.instant.frames import Hello, Ping, parse_client_frame
+from caducee.instant.models import CaseMessage, Device, Participant
+from caducee.instant.service_errors import DeviceRevoked
+from caducee.server.auth import credential_service
+from caducee.server.state import ServerState
+from caducee.store import Database
+
+__all__ = ["Hub", "router"]
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1/instant", tags=["instant"])
+HELLO_TIMEOUT = 10.0
+OUTBOX_SIZE = 10_000
+MAX_ERRORS = 20
+RESUME_PAGE = 500
+
+
+@dataclass(eq=False)
+class Connection:
+    """One connected device: what it has been sent per case, and its outgoing frames."""
+
+    address: str
+    device_id: str
+    outbox: asyncio.Queue[dict[str, Any] | None] = field(
+        default_factory=lambda: asyncio.Queue(OUTBOX_SIZE)
+    )
+    sent: dict[str, int] = field(default_factory=dict)
+    resuming: bool = True
+    close_code: int = 1000
+    pending: list[tuple[str, int, str, str | None]] = field(default_factory=list)
+
+    def offer(self, case_id: str, sequence: int, message_id: str, to: str | None) -> None:
+        """Queue an id unless already sent, or meant for another device."""
+        if to is not None and to != self.device_id:
+            return
+        if self.resuming:
+            self.pending.append((case_id, sequence, message_id, to))
+            return
+        if sequence <= self.sent.get(case_id, 0):
+            return
+        self.sent[case_id] = sequence
+        frame = {
+            "type": "message",
+            "case_id": case_id,
+            "sequence": sequence,
+            "message_id": message_id,
+        }
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:  # a device that does not read: drop it, it will resume
+            self.close(4408)
+
+    def resumed(self) -> None:
+        self.resuming = False
+        for item in sorted(self.pending):
+            self.offer(*item)
+        self.pending.clear()
+
+    def close(self, code: int = 1000) -> None:
+        """Make the writer close the socket (with ``code``) after nothing more."""
+        self.close_code = code
+        while True:
+            try:
+                self.outbox.put_nowait(None)
+                return
+            except asyncio.QueueFull:  # closing: what was queued no longer matters
+                self.outbox.get_nowait()
+
+
+class Hub:
+    """The connections of one process, and the fan-out of the bus's events to them."""
+
+    def __init__(self, database: Database, bus: CaseBus) -> None:
+        self.database = database
+        self.bus = bus
+        self.by_address: dict[str, set[Connection]] = defaultdict(set)
+
+    def add(self, connection: Connection) -> None:
+        self.by_address[connection.address].add(connection)
+
+    def remove(self, connection: Connection) -> None:
+        group = self.by_address.get(connection.address)
+        if group is not None:
+            group.discard(connection)
+            if not group:
+                del self.by_address[connection.address]
+
+    async def run(self) -> None:
+        async for case_id, sequence in self.bus.subscribe():
+            try:
+                await self.fan_out(case_id, sequence)
+            except Exception:  # one event's failure never stops the hub
+                log.exception("fan-out of case %s message %d failed", case_id, sequence)
+
+    async def fan_out(self, case_id: str, sequence: int) -> None:
+        if not self.by_address:
+            return
+        async with self.database.sessions() as session:
+            message = await session.get(CaseMessage, (case_id, sequence))
+            if message is None:
+                return
+            people = set(
+                await session.scalars(
+                    select(Participant.address).where(
+                        Participant.case_id == case_id, Participant.removed_at.is_(None)
+                    )
+                )
+            )
+            targets = [c for a in people for c in self.by_address.get(a, ())]
+            if not targets:
+                return
+            active = set(
+                await session.scalars(
+                    select(Device.device_id).where(
+                        Device.device_id.in_({c.device_id for c in targets}),
+                        Device.revoked_at.is_(None),
+                    )
+                )
+            )
+        for connection in targets:
+            if connection.device_id in active:
+                connection.offer(case_id, sequence, message.message_id, message.recipient_device_id)
+            else:  # revoked meanwhile: it receives nothing more
+                connection.close(4403)
+
+
+def _send_error(code: str, detail: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "detail": detail}
+
+
+async def _writer(websocket: WebSocket, connection: Connection) -> None:
+    while (frame := await connection.outbox.get()) is not None:
+        await websocket.send_text(json.dumps(frame))
+    with contextlib.suppress(Exception):
+        await websocket.close(connection.close_code)
+
+
+async def _hello(websocket: WebSocket, state: ServerState) -> Connection | None:
+    """Read and check the hello; None (and the socket closed) when refused."""
+    try:
+        text = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT)
+        hello = parse_client_frame(text)
+    except (TimeoutError, MalformedInstantData, KeyError):
+        await websocket.close(4400, "hello attendu / hello expected")
+        return None
+    if not isinstance(hello, Hello):
+        await websocket.close(4400, "hello attendu / hello expected")
+        return None
+    scheme, _, header_token = websocket.headers.get("authorization", "").partition(" ")
+    token = hello.token or (header_token.strip() if scheme.lower() == "bearer" else "")
+    if not token:
+        await websocket.close(4401, "jeton absent / no access token")
+        return None
+    try:
+        mailbox = await credential_service(state).authenticate(token)
+    except CredentialError as exc:
+        await websocket.close(4401, exc.code)
+        return None
+    try:
+        async with state.database.sessions() as session:
+            await active_device(session, mailbox.address, hello.device_id)
+    except DeviceRevoked as exc:
+        await websocket.close(4403, exc.code)
+        return None
+    except CaduceeError as exc:
+        await websocket.close(4404, exc.code)
+        return None
+    connection = Connection(mailbox.address, hello.device_id)
+    connection.sent.update(hello.cursors)
+    return connection
+
+
+async def _resume(state: ServerState, connection: Connection) -> dict[str, int]:
+    """Queue every id after the device's cursors, in each of its cases; their last sequences."""
+    cases = CaseService(state.database, None)
+    lasts: dict[str, int] = {}
+    for view in await cases.cases_of(connection.address):
+        after = connection.sent.get(view.case_id, 0)
+        while True:
+            last, page = await cases.messages(
+                connection.address,
+                view.case_id,
+                device_id=connection.device_id,
+                after=after,
+                limit=RESUME_PAGE,
+            )
+            connection.pending.extend(
+                (view.case_id, m.sequence, m.message_id, m.recipient_device_id) for m in page
+            )
+            if len(page) < RESUME_PAGE:
+                break
+            after = page[-1].sequence
+        lasts[view.case_id] = last
+    return lasts
+
+
+@router.websocket("/ws")
+async def hub_socket(websocket: WebSocket) -> None:
+    state: ServerState = websocket.app.state.caducee
+    hub: Hub | None = state.extras.get("instant_hub")
+    await websocket.accept()
+    if hub is None:
+        await websocket.close(1013, "hub not started")
+        return
+    connection = await _hello(websocket, state)
+    if connection is None:
+        return
+    hub.add(connection)  # first, so nothing committed during the resume is missed
+    writer = asyncio.get_running_loop().create_task(_writer(websocket, connection))
+    try:
+        lasts = await _resume(state, connection)
+        connection.resumed()
+        connection.outbox.put_nowait({"type": "ready", "cases": lasts})
+        log.info("device %s connected (%d cases)", connection.device_id, len(lasts))
+        errors = 0
+        while not writer.done():
+            text = await websocket.receive_text()
+            try:
+                frame = parse_client_frame(text)
+            except MalformedInstantData as exc:
+                errors += 1
+                connection.outbox.put_nowait(_send_error(exc.code, exc.reason))
+                if errors >= MAX_ERRORS:
+                    break
+                continue
+            if isinstance(frame, Ping):
+                connection.outbox.put_nowait({"type": "pong"})
+            else:
+                connection.outbox.put_nowait(
+                    _send_error("instant-invalid-frame", "déjà connecté / already said hello")
+                )
+    except (WebSocketDisconnect, RuntimeError, asyncio.QueueFull):
+        pass
+    except CaduceeError as exc:  # e.g. the device revoked while resuming
+        log.info("device %s refused: %s", connection.device_id, exc.code)
+    finally:
+        hub.remove(connection)
+        if not writer.done():
+            connection.close()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(writer, 1.0)
+        log.info("device %s disconnected", connection.device_id)

@@ -1,0 +1,150 @@
+"""The hub over a real WebSocket: authentication, resume from cursors, live fan-out of ids,
+reconnection, revoked devices, bad frames; and fan-out between two server processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.instant.hub_server import (
+    device_socket,
+    frame,
+    other_process,
+    serve,
+    silent,
+    until_ready,
+)
+from tests.instant.miss import API, group, open_case, post, with_device
+
+
+async def test_resume_live_fan_out_and_reconnection(migrated_url: str, tmp_path: Path) -> None:
+    async with serve(migrated_url, tmp_path / "data") as (world, url):
+        alice, bob = await world.person("Alice"), await world.person("Bob")
+        phone, laptop = await with_device(world, alice), await with_device(world, bob)
+        case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+        cipher = group(case_id, phone, laptop)
+        for text in (b"un", b"deux"):
+            await post(world, alice, case_id, phone, "message", cipher.encrypt(text))
+
+        async with device_socket(url, bob.token, laptop.device_id) as socket:
+            resumed, ready = await until_ready(socket)
+            assert [(f["case_id"], f["sequence"]) for f in resumed] == [(case_id, 1), (case_id, 2)]
+            assert ready == {"type": "ready", "cases": {case_id: 2}}
+            sent = await post(world, alice, case_id, phone, "message", cipher.encrypt(b"trois"))
+            live = await frame(socket)
+            assert live == {
+                "type": "message",
+                "case_id": case_id,
+                "sequence": 3,
+                "message_id": json.loads(sent.request.content)["message_id"],
+            }
+            await socket.send(json.dumps({"type": "ping"}))
+            assert await frame(socket) == {"type": "pong"}
+
+        for text in (b"quatre", b"cinq"):  # Bob is away
+            await post(world, alice, case_id, phone, "message", cipher.encrypt(text))
+        async with device_socket(url, bob.token, laptop.device_id, {case_id: 3}) as socket:
+            resumed, ready = await until_ready(socket)
+            assert [f["sequence"] for f in resumed] == [4, 5]
+            assert ready["cases"] == {case_id: 5}
+            assert await silent(socket)
+
+
+async def test_ids_go_only_to_participants_and_their_own_key_distributions(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    async with serve(migrated_url, tmp_path / "data") as (world, url):
+        alice, bob, eve = [await world.person(n) for n in ("Alice", "Bob", "Eve")]
+        phone, laptop, eves = [await with_device(world, p) for p in (alice, bob, eve)]
+        tablet = await with_device(world, bob)
+        case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+        cipher = group(case_id, phone, laptop, tablet)
+        async with (
+            device_socket(url, bob.token, laptop.device_id) as bobs,
+            device_socket(url, eve.token, eves.device_id) as outsider,
+        ):
+            await until_ready(bobs)
+            assert (await until_ready(outsider))[1]["cases"] == {}
+            keys = {d.recipient_device_id: d.payload for d in cipher.distributions()}
+            await post(world, alice, case_id, phone, "key", keys[tablet.device_id])
+            await post(world, alice, case_id, phone, "key", keys[laptop.device_id])
+            assert (await frame(bobs))["sequence"] == 2  # not the tablet's key
+            assert await silent(outsider)
+
+
+async def test_refused_hellos_and_bad_frames(migrated_url: str, tmp_path: Path) -> None:
+    async with serve(migrated_url, tmp_path / "data") as (world, url):
+        alice = await world.person("Alice")
+        phone = await with_device(world, alice)
+        for token, device, code in (
+            (None, phone.device_id, 4401),
+            ("not-a-token", phone.device_id, 4401),
+            (alice.token, "someone-elses", 4404),
+        ):
+            async with device_socket(url, token, device) as socket:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await frame(socket)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+
+        async with connect(url, proxy=None) as socket:
+            await socket.send(json.dumps({"type": "ping"}))  # no hello first
+            with pytest.raises(ConnectionClosed) as closed:
+                await frame(socket)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+        async with device_socket(url, alice.token, phone.device_id) as socket:
+            await until_ready(socket)
+            for bad in ("{", "[]", '{"type":"hello"}', '{"type":"ping","x":1}', "x" * 70000):
+                await socket.send(bad)
+                reply = await frame(socket)
+                assert reply["type"] == "error" and reply["code"].startswith("instant-")
+            await socket.send(json.dumps({"type": "ping"}))
+            assert await frame(socket) == {"type": "pong"}  # the hub is still there
+
+
+async def test_a_device_revoked_while_connected_receives_nothing_more(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    async with serve(migrated_url, tmp_path / "data") as (world, url):
+        alice, bob = await world.person("Alice"), await world.person("Bob")
+        phone, laptop = await with_device(world, alice), await with_device(world, bob)
+        case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+        cipher = group(case_id, phone)
+        async with device_socket(url, bob.token, laptop.device_id) as socket:
+            await until_ready(socket)
+            await world.client.delete(f"{API}/devices/{laptop.device_id}", headers=bob.headers)
+            await post(world, alice, case_id, phone, "message", cipher.encrypt(b"secret"))
+            with pytest.raises(ConnectionClosed) as closed:
+                await frame(socket)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+        async with device_socket(url, bob.token, laptop.device_id) as socket:
+            with pytest.raises(ConnectionClosed) as closed:
+                await frame(socket)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+@pytest.mark.postgres
+async def test_fan_out_between_two_server_processes_on_postgresql(
+    postgres_migrated: str, tmp_path: Path
+) -> None:
+    from tests.server.conftest import _truncate_all
+
+    _truncate_all(postgres_migrated)
+    data = tmp_path / "data"
+    async with serve(postgres_migrated, data) as (world, _):
+        alice, bob = await world.person("Alice"), await world.person("Bob")
+        phone, laptop = await with_device(world, alice), await with_device(world, bob)
+        case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+        cipher = group(case_id, phone)
+        async with (
+            other_process(postgres_migrated, data) as url,
+            device_socket(url, bob.token, laptop.device_id) as socket,
+        ):
+            assert (await until_ready(socket))[1]["cases"] == {case_id: 0}
+            for n in range(1, 4):  # posted to process 1, pushed by process 2
+                await post(world, alice, case_id, phone, "message", cipher.encrypt(b"x"))
+                assert (await frame(socket))["sequence"] == n
