@@ -194,6 +194,10 @@ async def test_limits_edit_a_scope_and_range_errors_change_nothing(world: World)
     ):
         response = await post(world, "/console/limits", csrf, {**good, **changes})
         assert response.status_code == 422 and words in response.text, changes
+    english = await post(
+        world, "/console/limits?lang=en", csrf, {**good, "recipients_per_message": "100001"}
+    )
+    assert english.status_code == 422 and "A whole number from 1 to 100,000." in english.text
     assert await snapshot(world) == before
 
 
@@ -272,3 +276,29 @@ async def test_the_support_contact_and_hours_are_in_every_console_page(world: Wo
         for link in ("/console/charter", "/console/limits", "/console/sanctions"):
             assert f'href="{link}"' in page.text, (path, link)
         assert 'aria-current="page"' in page.text
+
+
+async def test_an_organisation_and_a_person_of_the_directory_need_only_their_numbers(
+    world: World,
+) -> None:
+    finess = await world.organisation("Laboratoire de l’annuaire")
+    manager = await world.person("Connue", organisation=finess)
+    csrf = await operator_session(world)
+    form = {"finess": finess, "rpps": manager.extra["rpps"]}
+    response = await post(world, "/console/establishments", csrf, form)
+    assert response.status_code == 303, response.text
+    detail = (await console(world, "GET", f"/establishments/{finess}")).json()
+    assert detail["name"] == "Laboratoire de l’annuaire" and detail["type"] == "lab"
+    assert detail["managers"] == [manager.extra["rpps"]]
+    page = await world.client.get(f"/console/establishments/{finess}")
+    assert page.status_code == 200 and "Laboratoire de l’annuaire" in page.text
+
+
+async def test_an_unknown_establishment_or_a_nul_is_answered_in_a_page(world: World) -> None:
+    csrf = await operator_session(world)
+    page = await world.client.get(f"/console/establishments/{FINESS}")
+    assert page.status_code == 404 and "pas enregistré" in page.text
+    before = await snapshot(world)
+    response = await post(world, "/console/charter", csrf, {"text": "Charte\x00"})
+    assert response.status_code == 400 and "caractère interdit" in response.text
+    assert await snapshot(world) == before

@@ -72,6 +72,57 @@ LEVELS = {
 }
 
 
+# Every refusal a form may show: (French, English), formatted with the form's values.
+MESSAGES = {
+    "too-long": ("Trop long : au plus {most} caractères.", "Too long: at most {most} characters."),
+    "range": ("Un nombre entier de {low} à {high}.", "A whole number from {low} to {high}."),
+    "digits": ("Un numéro {what} compte {length} chiffres.",
+               "A {what} number has {length} digits."),
+    "luhn": (
+        "Numéro {what} refusé : sa clé de Luhn (le dernier chiffre) est fausse ; "
+        "numéro falsifié ou mal recopié.",
+        "{what} number refused: its Luhn key (the last digit) is wrong; "
+        "a forged or mistyped number.",
+    ),
+    "name": ("Le nom est obligatoire.", "The name is required."),
+    "type": ("Choisissez un type.", "Choose a type."),
+    "beds": ("Seul un EHPAD déclare un nombre de lits.",
+             "Only a nursing home has a number of beds."),
+    "registered": ("L’établissement {finess} est déjà enregistré.",
+                   "Establishment {finess} is already registered."),
+    "given_name": ("Le prénom du responsable est obligatoire.",
+                   "The manager's given name is required."),
+    "family_name": ("Le nom du responsable est obligatoire.",
+                    "The manager's family name is required."),
+    "profession": ("La profession du responsable est obligatoire.",
+                   "The manager's profession is required."),
+    "mailbox": ("Une adresse de messagerie valide est obligatoire (nom@domaine).",
+                "A valid mailbox address is required (name@domain)."),
+    "taken": ("L’adresse {address} est déjà attribuée.", "The address {address} is already taken."),
+    "failed": ("Enregistrement refusé.", "{reason}"),
+    "charter-length": ("Le texte de la charte compte de 1 à {most} caractères.",
+                       "The charter's text is 1 to {most} characters."),
+    "charter-same": ("Ce texte est celui de la version en vigueur : rien à publier.",
+                     "This text is the current version's: nothing to publish."),
+    "scope": (
+        "Portée inconnue : *, kind:TYPE_DE_BOÎTE, type:TYPE, type:TYPE:TYPE_DE_BOÎTE, "
+        "org:FINESS ou org:FINESS:TYPE_DE_BOÎTE.",
+        "Unknown scope: *, kind:MAILBOX_KIND, type:TYPE, type:TYPE:MAILBOX_KIND, "
+        "org:FINESS or org:FINESS:MAILBOX_KIND.",
+    ),
+    "no-organisation": ("Aucun établissement {finess} dans l’annuaire.",
+                        "No organisation {finess} in the directory."),
+    "decision": ("Décision impossible (message retenu n°{hold}).", "{reason}"),
+    "no-mailbox": ("Aucune boîte {address!r} dans l’annuaire.",
+                   "No mailbox {address!r} in the directory."),
+    "level": ("Choisissez un niveau.", "Choose a level."),
+    "reason": ("Le motif est obligatoire : l’expéditeur le verra.",
+               "The reason is required: the sender will see it."),
+    "not-current": ("Aucune sanction en cours n°{sanction} : rien à lever.",
+                    "No current sanction #{sanction}: nothing to lift."),
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class FormError:
     """One refusal of a form, in both languages; ``field`` names the input at fault."""
@@ -79,6 +130,12 @@ class FormError:
     field: str
     fr: str
     en: str
+
+
+def refusal(field: str, code: str, **values: Any) -> FormError:
+    """The refusal ``code`` of :data:`MESSAGES` for ``field``, in both languages."""
+    french, english = MESSAGES[code]
+    return FormError(field, french.format(**values), english.format(**values))
 
 
 # -- the session and its CSRF token -------------------------------------------------------
@@ -149,11 +206,7 @@ async def _posted(request: Request, state: ServerState) -> dict[str, str] | Resp
 
 def _too_long(values: dict[str, str], lengths: dict[str, int]) -> list[FormError]:
     return [
-        FormError(
-            name,
-            f"Trop long : au plus {most} caractères.",
-            f"Too long: at most {most} characters.",
-        )
+        refusal(name, "too-long", most=most)
         for name, most in lengths.items()
         if len(values.get(name, "")) > most
     ]
@@ -163,10 +216,11 @@ def _whole(value: str, field: str, low: int, high: int) -> tuple[int | None, For
     """An integer in ``[low, high]``, or the error saying the range."""
     if value.isascii() and value.isdigit() and low <= int(value) <= high:
         return int(value), None
+    french, english = MESSAGES["range"]
+    fr_low, fr_high = (f"{n:,}".replace(",", "\u202f") for n in (low, high))
+    en_low, en_high = f"{low:,}", f"{high:,}"
     return None, FormError(
-        field,
-        f"Un nombre entier de {low:,} à {high:,}.".replace(",", "\u202f"),
-        f"A whole number from {low:,} to {high:,}.",
+        field, french.format(low=fr_low, high=fr_high), english.format(low=en_low, high=en_high)
     )
 
 
@@ -250,19 +304,9 @@ async def establishments_page(request: Request, state: State) -> Response:
 
 def _identifier_error(field: str, value: str, length: int, what: str) -> FormError | None:
     if len(value) != length or not (value.isascii() and value.isdigit()):
-        return FormError(
-            field,
-            f"Un numéro {what} compte {length} chiffres.",
-            f"A {what} number has {length} digits.",
-        )
+        return refusal(field, "digits", what=what, length=length)
     if not is_luhn_valid(value):
-        return FormError(
-            field,
-            f"Numéro {what} refusé : sa clé de Luhn (le dernier chiffre) est fausse ; "
-            "numéro falsifié ou mal recopié.",
-            f"{what} number refused: its Luhn key (the last digit) is wrong; "
-            "a forged or mistyped number.",
-        )
+        return refusal(field, "luhn", what=what)
     return None
 
 
@@ -270,21 +314,15 @@ def _organisation_errors(v: dict[str, str]) -> tuple[int | None, list[FormError]
     """A new organisation's name, type and beds (a nursing home only, and it must say)."""
     errors, beds = [], None
     if not v.get("name"):
-        errors.append(FormError("name", "Le nom est obligatoire.", "The name is required."))
+        errors.append(refusal("name", "name"))
     kind = v.get("type", "")
     if kind not in {t.value for t in OrganisationType}:
-        errors.append(FormError("type", "Choisissez un type.", "Choose a type."))
+        errors.append(refusal("type", "type"))
     if kind == OrganisationType.NURSING_HOME.value:
         beds, error = _whole(v.get("beds", ""), "beds", 1, MAX_BEDS)
         errors += [error] if error else []
     elif v.get("beds"):
-        errors.append(
-            FormError(
-                "beds",
-                "Seul un EHPAD déclare un nombre de lits.",
-                "Only a nursing home has a number of beds.",
-            )
-        )
+        errors.append(refusal("beds", "beds"))
     return beds, errors
 
 
@@ -310,41 +348,18 @@ async def _check_registration(
         person = await session.get(Person, rpps)
         taken = await session.scalar(select(Mailbox.id).where(Mailbox.address == mailbox))
     if registered is not None:
-        errors.append(
-            FormError(
-                "finess",
-                f"L’établissement {finess} est déjà enregistré.",
-                f"Establishment {finess} is already registered.",
-            )
-        )
+        errors.append(refusal("finess", "registered", finess=finess))
     beds = None
     if organisation is None:
         beds, more = _organisation_errors(v)
         errors += more
     if person is None:
-        for name, fr, en in (
-            ("given_name", "Le prénom du responsable", "The manager's given name"),
-            ("family_name", "Le nom du responsable", "The manager's family name"),
-            ("profession", "La profession du responsable", "The manager's profession"),
-        ):
-            if not v.get(name):
-                errors.append(FormError(name, f"{fr} est obligatoire.", f"{en} is required."))
+        required = ("given_name", "family_name", "profession")
+        errors += [refusal(name, name) for name in required if not v.get(name)]
         if not _looks_like_address(mailbox):
-            errors.append(
-                FormError(
-                    "mailbox",
-                    "Une adresse de messagerie valide est obligatoire (nom@domaine).",
-                    "A valid mailbox address is required (name@domain).",
-                )
-            )
+            errors.append(refusal("mailbox", "mailbox"))
         elif taken is not None:
-            errors.append(
-                FormError(
-                    "mailbox",
-                    f"L’adresse {mailbox} est déjà attribuée.",
-                    f"The address {mailbox} is already taken.",
-                )
-            )
+            errors.append(refusal("mailbox", "taken", address=mailbox))
     if errors:
         return None, errors
     return EstablishmentRequest(
@@ -378,7 +393,7 @@ async def register_page(request: Request, state: State) -> Response:
             finess = await register_establishment(state, body)
         except CaduceeError as exc:  # a race with another writer
             error = exc if isinstance(exc, ProblemError) else problem(exc)
-            errors = [FormError("", "Enregistrement refusé.", error.reason)]
+            errors = [refusal("", "failed", reason=error.reason)]
         else:
             log.info("establishment %s registered from the console", finess)
             return _done(f"/console/establishments?registered={finess}")
@@ -391,7 +406,10 @@ async def register_page(request: Request, state: State) -> Response:
 async def establishment_page(finess: str, request: Request, state: State) -> Response:
     if _session(request, state) is None:
         return _login_redirect()
-    detail = await _establishment_detail(state, finess)
+    try:
+        detail = await _establishment_detail(state, finess)
+    except ProblemError:
+        return _page(request, state, "console/refused.html", status=404, reason="unknown")
     return _page(request, state, "console/establishment.html", e=detail)
 
 
@@ -440,21 +458,9 @@ async def publish_page(request: Request, state: State) -> Response:
     current = await _charter(state).current()
     errors = []
     if not text or len(text) > MAX_CHARTER_CHARS:
-        errors.append(
-            FormError(
-                "text",
-                f"Le texte de la charte compte de 1 à {MAX_CHARTER_CHARS} caractères.",
-                f"The charter's text is 1 to {MAX_CHARTER_CHARS} characters.",
-            )
-        )
+        errors.append(refusal("text", "charter-length", most=MAX_CHARTER_CHARS))
     elif current is not None and normalise_charter(text) == current.text:
-        errors.append(
-            FormError(
-                "text",
-                "Ce texte est celui de la version en vigueur : rien à publier.",
-                "This text is the current version's: nothing to publish.",
-            )
-        )
+        errors.append(refusal("text", "charter-same"))
     if errors:
         return await _charter_admin_page(
             request, state, status=422, errors=tuple(errors), text=text
@@ -510,27 +516,13 @@ async def _check_limits(
     try:
         check_scope(scope)
     except CaduceeError:
-        errors.append(
-            FormError(
-                "scope",
-                "Portée inconnue : *, kind:TYPE_DE_BOÎTE, type:TYPE, type:TYPE:TYPE_DE_BOÎTE, "
-                "org:FINESS ou org:FINESS:TYPE_DE_BOÎTE.",
-                "Unknown scope: *, kind:MAILBOX_KIND, type:TYPE, type:TYPE:MAILBOX_KIND, "
-                "org:FINESS or org:FINESS:MAILBOX_KIND.",
-            )
-        )
+        errors.append(refusal("scope", "scope"))
     else:
         if scope.startswith("org:"):
             finess = scope.split(":")[1]
             async with state.database.sessions() as session:
                 if await session.get(Organisation, finess) is None:
-                    errors.append(
-                        FormError(
-                            "scope",
-                            f"Aucun établissement {finess} dans l’annuaire.",
-                            f"No organisation {finess} in the directory.",
-                        )
-                    )
+                    errors.append(refusal("scope", "no-organisation", finess=finess))
     numbers: dict[str, int] = {}
     for name, (low, high) in LIMIT_RANGES.items():
         number, error = _whole(v.get(name, ""), name, low, high)
@@ -630,9 +622,7 @@ async def decide_page(hold_id: int, decision: str, request: Request, state: Stat
             raise ProblemError(404, "not-found", "release or refuse")
     except CaduceeError as exc:
         error = exc if isinstance(exc, ProblemError) else problem(exc)
-        message = FormError(
-            "", f"Décision impossible sur le message retenu n°{hold_id}.", error.reason
-        )
+        message = refusal("", "decision", hold=hold_id, reason=error.reason)
         return await _moderation_page(request, state, status=error.status, error=message)
     log.info("hold %d %s from the console", hold.id, hold.status)
     return _done("/console/moderation")
@@ -695,23 +685,11 @@ async def impose_page(request: Request, state: State) -> Response:
                 select(Mailbox.id).where(Mailbox.address == address.lower())
             )
     if mailbox_id is None and not errors:
-        errors.append(
-            FormError(
-                "address",
-                f"Aucune boîte {address!r} dans l’annuaire.",
-                f"No mailbox {address!r} in the directory.",
-            )
-        )
+        errors.append(refusal("address", "no-mailbox", address=address))
     if level not in {lv.value for lv in SanctionLevel}:
-        errors.append(FormError("level", "Choisissez un niveau.", "Choose a level."))
+        errors.append(refusal("level", "level"))
     if not reason:
-        errors.append(
-            FormError(
-                "reason",
-                "Le motif est obligatoire : l’expéditeur le verra.",
-                "The reason is required: the sender will see it.",
-            )
-        )
+        errors.append(refusal("reason", "reason"))
     if errors or mailbox_id is None:
         return await _sanctions_page(
             request, state, status=422, errors=tuple(errors), values=values
@@ -736,11 +714,7 @@ async def lift_page(sanction_id: int, request: Request, state: State) -> Respons
             )
         )
     if not current:
-        error = FormError(
-            "",
-            f"Aucune sanction en cours n°{sanction_id} : rien à lever.",
-            f"No current sanction #{sanction_id}: nothing to lift.",
-        )
+        error = refusal("", "not-current", sanction=sanction_id)
         return await _sanctions_page(request, state, status=404, errors=(error,))
     await SanctionService(state.database, now=clock(state)).lift(sanction_id)
     if (gate := _gate(state)) is not None:
