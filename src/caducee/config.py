@@ -64,6 +64,18 @@ class Settings(BaseSettings):
     smtp_trust_list_local: str | None = Field(
         default=None, description="Extra sender domains allowed, comma-separated."
     )
+    blob_sweep_interval_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Run the orphan blob sweep in the server every N seconds; off when unset "
+        "(`caducee server sweep-blobs --apply` does it by hand).",
+    )
+    blob_sweep_grace_seconds: float = Field(
+        default=3600.0,
+        ge=60.0,
+        description="Blobs written less than this long ago are never swept (in-flight "
+        "submissions); at least 60 s.",
+    )
     ca_passphrase: str | None = Field(
         default=None,
         description="Passphrase protecting the CA keys; default: a random one kept in the "

@@ -104,3 +104,109 @@ def run(
         asyncio.run(uvicorn.Server(config).serve())
     else:
         uvloop.run(uvicorn.Server(config).serve())
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> float:
+    """``3600``, ``90s``, ``30m``, ``2h`` or ``1d`` in seconds; ``BadParameter`` otherwise."""
+    value = text.strip().lower()
+    unit = DURATION_UNITS.get(value[-1:]) if value else None
+    number = value[:-1] if unit is not None else value
+    if not number.isascii() or not number.isdigit():
+        raise typer.BadParameter(
+            f"durée invalide / invalid duration {text!r} (ex. 3600, 90m, 2h, 1d)"
+        )
+    return float(int(number) * (unit or 1))
+
+
+@app.command("sweep-blobs")
+def sweep_blobs(
+    data_dir: DataDir = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply", help="Supprimer vraiment (sinon simulation). / Delete (default: dry run)."
+        ),
+    ] = False,
+    grace: Annotated[
+        str | None,
+        typer.Option(
+            help="Âge minimal d'un blob supprimé (défaut: le réglage, 1h). / Minimum age of a "
+            "deleted blob (default: the setting, 1h), e.g. 90m, 2h."
+        ),
+    ] = None,
+) -> None:
+    """Supprimer les blobs orphelins (aucun message ne s'y réfère).
+
+    Delete orphan blobs: ciphertexts left by refused or retried submissions that no
+    message, held message or queued outbound mail refers to. A dry run unless --apply.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from caducee.relay.sweep import SweepReport, sweep_orphan_blobs
+    from caducee.store import Database, S3Options, StoreError, is_sqlite, open_blob_store
+
+    settings = load_settings(**({"data_dir": data_dir} if data_dir else {}))
+    seconds = _duration(grace) if grace is not None else settings.blob_sweep_grace_seconds
+
+    url = settings.resolved_database_url
+    if is_sqlite(url) and not Path(make_url(url).database or "").is_file():
+        console.print(
+            f"[red]Échec / failed:[/red] pas de base dans / no database in {settings.data_dir}: "
+            "lancer / run `caducee server init`"
+        )
+        raise typer.Exit(2)
+
+    async def sweep() -> SweepReport:
+        database = Database(url)
+        try:
+            blobs = open_blob_store(
+                settings.resolved_blob_url,
+                S3Options(
+                    endpoint=settings.s3_endpoint,
+                    region=settings.s3_region,
+                    access_key_id=settings.s3_access_key_id,
+                    secret_access_key=settings.s3_secret_access_key,
+                    allow_http=settings.s3_allow_http,
+                ),
+            )
+            return await sweep_orphan_blobs(
+                database, blobs, grace=timedelta(seconds=seconds), apply=apply
+            )
+        finally:
+            await database.close()
+
+    try:
+        report = asyncio.run(sweep())
+    except ValueError as exc:
+        console.print(f"[red]Refusé / refused:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except StoreError as exc:
+        console.print(f"[red]Échec / failed:[/red] {exc.reason}")
+        raise typer.Exit(2) from exc
+    except SQLAlchemyError as exc:
+        console.print(
+            "[red]Échec / failed:[/red] base de données illisible (lancer `caducee server "
+            f"init` ?) / database unreadable (run `caducee server init`?): {type(exc).__name__}"
+        )
+        raise typer.Exit(2) from exc
+    console.print(
+        f"Blobs examinés / scanned: {report.scanned} ({report.scanned_bytes} octets/bytes); "
+        f"récents / fresh: {report.fresh}; référencés / referenced: {report.referenced}"
+    )
+    console.print(
+        f"Orphelins / orphans: {report.orphans} ({report.orphan_bytes} octets/bytes); "
+        f"supprimés / deleted: {report.deleted} ({report.deleted_bytes} octets/bytes)"
+    )
+    if report.foreign:
+        console.print(f"Objets ignorés (pas des blobs) / ignored objects: {report.foreign}")
+    if not apply:
+        console.print(
+            "Simulation : rien n'a été supprimé ; relancer avec --apply. / "
+            "Dry run: nothing deleted; run again with --apply."
+        )

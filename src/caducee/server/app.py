@@ -15,6 +15,7 @@ from caducee.config import Settings
 from caducee.evidence import EvidenceLog, HTTPTimestamper, load_log_identity
 from caducee.gateway import start_smtp_edge
 from caducee.relay import InProcessNotifier
+from caducee.relay.sweep import start_blob_sweeper
 from caducee.server import (
     routes_admin,
     routes_auth,
@@ -76,6 +77,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             for part in (routes_prescriptions, routes_console, routes_interop, routes_instant)
             if (stop := await part.start(state)) is not None
         ]
+        if (stop_sweep := start_blob_sweeper(database, blobs, settings)) is not None:
+            stoppers.append(stop_sweep)
         try:
             yield
         finally:
