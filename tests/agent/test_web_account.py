@@ -278,6 +278,8 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(
     )
     assert response.status_code == 403 and server_signed(world) == signed
     other = luhn_complete("66000099")
+    own = manager.get(f"/account/establishment?finess={other}").text  # shows only their own
+    assert f'data-finess="{world.finess}"' in own and other not in own
     response = manager.post(f"/account/establishment/{other}/people", data=good, headers=FR)
     assert response.status_code == 403 and "Vous ne gérez pas" in response.text
     assert server_people(world) == people

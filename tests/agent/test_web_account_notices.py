@@ -101,8 +101,9 @@ def test_a_server_that_does_not_answer_gives_one_notice(config: AgentConfig) -> 
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def _server_without_gateway(seen: list[str]) -> Handler:
-    """A server whose login works but which has no mail gateway (404 on its routes)."""
+def _server_without_gateway(seen: list[str], *, flags: bool = False) -> Handler:
+    """A server whose login works but which has no mail gateway: 404 on its routes, or
+    (``flags``) a password list that says SMTP and IMAP are off."""
 
     def handle(request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -113,6 +114,11 @@ def _server_without_gateway(seen: list[str]) -> Handler:
             return httpx.Response(
                 200, json={"access_token": "t", "expires_at": "2099-01-01T00:00:00Z"}
             )
+        if path.startswith("/api/v1/interop/") and flags:
+            return httpx.Response(200, json={"username": ADDRESS, "smtp_enabled": False,
+                                             "imap_enabled": False, "passwords": [
+                {"id": 7, "label": "Ancien Thunderbird", "created_at": "2026-01-02T03:04:05Z",
+                 "last_used_at": None, "revoked_at": None}]})  # fmt: skip
         if path.startswith("/api/v1/interop/"):
             body = {"title": "Not Found", "status": 404, "code": "not-found"}
             return httpx.Response(
@@ -154,3 +160,18 @@ def test_a_server_without_the_mail_gateway_gives_a_notice(config: AgentConfig) -
         create = pages.post("/account/app-passwords", data={"token": token, "label": "Mutt"})
         assert create.status_code == 503 and "n'est pas proposée" in html.unescape(create.text)
     assert "POST /api/v1/interop/app-passwords" in seen  # it asked, and showed the answer
+
+
+def test_a_server_that_says_its_gateway_is_off(config: AgentConfig) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    transport = httpx.MockTransport(_server_without_gateway([], flags=True))
+    client = ServerClient(
+        "http://s.test", Credentials(ADDRESS, "01", key), transport=transport, retries=0
+    )
+    with _pages(config, client) as pages:
+        text = html.unescape(pages.get("/account", headers=FR).text)
+    assert "n'est pas proposée par ce serveur" in text
+    assert 'id="new-password-form"' not in text
+    assert (
+        "Ancien Thunderbird" in text and "/account/app-passwords/7/revoke" in text
+    )  # still revocable

@@ -180,6 +180,7 @@ def add_account_routes(
             "passwords": (passwords or {}).get("passwords", []),
             "username": (passwords or {}).get("username", config.address),
             "pw_problem": pw_problem,
+            "gateway_off": _gateway_off(passwords),
             "support": support,
             "support_problem": support_problem,
             "limits": limits,
@@ -328,6 +329,14 @@ def add_account_routes(
             return establishment_page(request, finess, error=problem)
         log.info("enrolment code made for %s of %s", rpps, finess)
         return back(finess, shown=shown.put(code))
+
+
+def _gateway_off(answer: Any) -> bool:
+    """The server says neither SMTP submission nor IMAP runs (fields a server may add to
+    its password list; a server that does not say is taken to run them)."""
+    if not isinstance(answer, dict):
+        return False
+    return answer.get("smtp_enabled") is False and answer.get("imap_enabled") is False
 
 
 def _looks_like_address(value: str) -> bool:
