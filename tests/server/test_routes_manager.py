@@ -49,10 +49,14 @@ async def test_a_manager_sees_their_establishment_and_its_charter_status(world: 
     assert entry["needs_signature"] is True and entry["current_version"] == second["version"]
 
 
-async def test_an_ordinary_person_manages_nothing(world: World) -> None:
-    await register(world)
+async def test_an_ordinary_person_or_an_organisation_manages_nothing(world: World) -> None:
+    est = await register(world)
     person = await world.person("Ordinaire")
     assert (await _mine(world, person.headers))["establishments"] == []
+    shared = await world.mailbox(
+        "secretariat.synthese@console.test", "organisational", organisation=est.finess
+    )
+    assert (await _mine(world, shared.headers))["establishments"] == []
 
 
 async def test_no_token_an_expired_token_and_the_operator_token_are_refused(
