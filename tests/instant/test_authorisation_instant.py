@@ -114,3 +114,32 @@ async def test_someone_elses_device_cannot_be_used_to_read_or_post(world: World)
     problem(await calls["list"](bob.headers), 404, "instant-unknown-device")
     problem(await calls["post"](bob.headers), 404, "instant-unknown-device")
     assert (await register(world, alice, phone)).status_code == 201  # re-signed: same keys
+
+
+async def test_directory_writes_are_refused_to_every_agent_and_to_nobody(world: World) -> None:
+    alice = await world.person("Alice")
+    await with_device(world, alice)
+    finess = await world.organisation("CHU Synthèse", type="university_hospital")
+    operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    service = await world.client.post(
+        f"{API}/units",
+        json={"organisation": finess, "kind": "service", "name": "Cardiologie"},
+        headers=operator,
+    )
+    unit = service.json()["id"]
+    shift = {"address": alice.address, "day": "2026-11-29", "start": "20:00", "end": "08:00"}
+    writes: dict[str, Call] = {
+        "units": lambda h: world.client.post(
+            f"{API}/units",
+            json={"organisation": finess, "kind": "service", "name": "Neurologie"},
+            headers=h,
+        ),
+        "members": lambda h: world.client.put(
+            f"{API}/units/{unit}/members", json={"addresses": [alice.address]}, headers=h
+        ),
+        "shifts": lambda h: world.client.post(f"{API}/roles/{unit}/shifts", json=shift, headers=h),
+    }
+    for call in writes.values():
+        problem(await call(alice.headers), 401, "operator-only")
+        problem(await call({}), 401, "operator-only")
+    assert (await writes["members"](operator)).status_code == 200

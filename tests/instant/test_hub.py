@@ -127,6 +127,40 @@ async def test_a_device_revoked_while_connected_receives_nothing_more(
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
 
+async def test_a_connection_ends_with_its_token(migrated_url: str, tmp_path: Path) -> None:
+    async with serve(migrated_url, tmp_path / "data") as (world, url):
+        alice, bob = await world.person("Alice"), await world.person("Bob")
+        phone, laptop = await with_device(world, alice), await with_device(world, bob)
+        case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+        async with device_socket(url, bob.token, laptop.device_id) as socket:
+            await until_ready(socket)
+            world.clock.advance(minutes=16)
+            await world.login(alice)
+            await post(world, alice, case_id, phone, "message", group(case_id, phone).encrypt(b"x"))
+            with pytest.raises(ConnectionClosed) as closed:
+                await frame(socket)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_a_removed_participant_connected_gets_nothing_more(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    async with serve(migrated_url, tmp_path / "data") as (world, url):
+        alice, bob = await world.person("Alice"), await world.person("Bob")
+        phone, laptop = await with_device(world, alice), await with_device(world, bob)
+        case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+        cipher = group(case_id, phone)
+        async with device_socket(url, bob.token, laptop.device_id) as socket:
+            await until_ready(socket)
+            await post(world, alice, case_id, phone, "message", cipher.encrypt(b"avant"))
+            assert (await frame(socket))["sequence"] == 1
+            await world.client.delete(
+                f"{API}/cases/{case_id}/participants/{bob.address}", headers=alice.headers
+            )
+            await post(world, alice, case_id, phone, "message", cipher.encrypt(b"apres"))
+            assert await silent(socket, 0.5)
+
+
 @pytest.mark.postgres
 async def test_fan_out_between_two_server_processes_on_postgresql(
     postgres_migrated: str, tmp_path: Path

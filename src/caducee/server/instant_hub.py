@@ -10,11 +10,12 @@ itself, and gives its cursor per case::
     ← {"type": "message", ...}                                                   (live)
     → {"type": "ping"}   ← {"type": "pong"}
 
-Frames carry ids only: the device fetches ciphertexts over HTTP with its own rights. Per
-case, ids arrive in sequence order, each once per connection. A bad frame gets an ``error``
-frame; a refused hello (token, device) closes with 4401, 4403 or 4404. Nothing a client
-sends can stop the hub. Live ids come from the process's bus (in-process, or PostgreSQL
-LISTEN/NOTIFY across processes).
+Frames carry ids only: the device fetches ciphertexts over HTTP with its own rights. A
+connection lasts as long as its token: the first id due after the token's end closes it
+with 4401 instead. Per case, ids arrive in sequence order, each once per connection. A bad
+frame gets an ``error`` frame; a refused hello (token, device) closes with 4401, 4403 or
+4404. Nothing a client sends can stop the hub. Live ids come from the process's bus
+(in-process, or PostgreSQL LISTEN/NOTIFY across processes).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -42,6 +45,7 @@ from caducee.instant.service_errors import DeviceRevoked
 from caducee.server.auth import credential_service
 from caducee.server.state import ServerState
 from caducee.store import Database
+from caducee.store.models import utcnow
 
 __all__ = ["Hub", "router"]
 
@@ -59,6 +63,7 @@ class Connection:
 
     address: str
     device_id: str
+    valid_until: datetime | None = None  # the token's (or its certificate's) end
     outbox: asyncio.Queue[dict[str, Any] | None] = field(
         default_factory=lambda: asyncio.Queue(OUTBOX_SIZE)
     )
@@ -108,9 +113,12 @@ class Connection:
 class Hub:
     """The connections of one process, and the fan-out of the bus's events to them."""
 
-    def __init__(self, database: Database, bus: CaseBus) -> None:
+    def __init__(
+        self, database: Database, bus: CaseBus, *, now: Callable[[], datetime] = utcnow
+    ) -> None:
         self.database = database
         self.bus = bus
+        self.now = now
         self.by_address: dict[str, set[Connection]] = defaultdict(set)
 
     def add(self, connection: Connection) -> None:
@@ -155,8 +163,11 @@ class Hub:
                     )
                 )
             )
+        now = self.now()
         for connection in targets:
-            if connection.device_id in active:
+            if connection.valid_until is not None and now >= connection.valid_until:
+                connection.close(4401)  # the token expired: log in again, then resume
+            elif connection.device_id in active:
                 connection.offer(case_id, sequence, message.message_id, message.recipient_device_id)
             else:  # revoked meanwhile: it receives nothing more
                 connection.close(4403)
@@ -203,7 +214,7 @@ async def _hello(websocket: WebSocket, state: ServerState) -> Connection | None:
     except CaduceeError as exc:
         await websocket.close(4404, exc.code)
         return None
-    connection = Connection(mailbox.address, hello.device_id)
+    connection = Connection(mailbox.address, hello.device_id, mailbox.valid_until)
     connection.sent.update(hello.cursors)
     return connection
 

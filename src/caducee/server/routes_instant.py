@@ -63,7 +63,7 @@ async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
     stop_escalator = escalator.start(interval)
     bus = await _bus(state)
     state.extras["instant_bus"] = bus
-    hub = state.extras["instant_hub"] = instant_hub.Hub(state.database, bus)
+    hub = state.extras["instant_hub"] = instant_hub.Hub(state.database, bus, now=now_of(state))
     fan_out = asyncio.get_running_loop().create_task(hub.run())
 
     async def stop() -> None:
