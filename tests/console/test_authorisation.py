@@ -127,7 +127,9 @@ async def test_agent_routes_need_an_access_token_and_public_ones_nothing(
 
 
 async def test_console_pages_redirect_to_the_login_without_the_cookie(world: World) -> None:
-    for path in ("/console", "/console/establishments", "/console/moderation"):
+    pages = ("/console", "/console/establishments", "/console/charter", "/console/limits",
+             "/console/moderation", "/console/sanctions", "/console/establishments/1")  # fmt: skip
+    for path in pages:
         response = await world.client.get(path)
         assert response.status_code == 303 and response.headers["location"] == "/console/login"
     response = await world.client.post("/console/login", data={"token": "wrong"})

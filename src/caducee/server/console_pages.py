@@ -214,7 +214,7 @@ def _too_long(values: dict[str, str], lengths: dict[str, int]) -> list[FormError
 
 def _whole(value: str, field: str, low: int, high: int) -> tuple[int | None, FormError | None]:
     """An integer in ``[low, high]``, or the error saying the range."""
-    if value.isascii() and value.isdigit() and low <= int(value) <= high:
+    if value.isascii() and value.isdigit() and len(value) <= 12 and low <= int(value) <= high:
         return int(value), None
     french, english = MESSAGES["range"]
     fr_low, fr_high = (f"{n:,}".replace(",", "\u202f") for n in (low, high))
