@@ -305,6 +305,7 @@ async def test_domain_refusing_mail_gives_a_dsn(mx_world: MXWorld, label: str, s
     dsn = (await _dsn(mx_world.world, mx_world.sender)).decode()
     assert f"Final-Recipient: rfc822; {to}" in dsn
     assert "Action: failed" in dsn and f"Status: {status}" in dsn
+    assert "Remote-MTA" not in dsn  # DNS answered; no MTA was reached
     assert not await mx_world.world.state.blobs.exists(row.content_sha256)
 
 

@@ -2,15 +2,16 @@
 
 ``enqueue`` makes the message durable (blob store, then one ``gateway_outbound`` row per
 recipient domain, idempotent on (Message-ID, domain)) before anyone is told "accepted".
-The worker sends due rows over SMTP (RFC 5321), STARTTLS first (RFC 3207) and *required*
-towards MSSanté domains; a row is leased (its next attempt pushed past the timeout) before
-it is tried, so two workers never send the same row at once. Then:
+The worker sends due rows over SMTP (RFC 5321) to the domain's mail exchangers
+(``gateway.mx``: DNS MX records, or a route pinned in the settings), STARTTLS first
+(RFC 3207) and *required* towards MSSanté domains; a row is leased (its next attempt pushed
+past the timeout) before it is tried, so two workers never send the same row at once. Then:
 
 - 250: ``sent``, with a ``RelayToExternal`` evidence record in the same transaction;
-- 4xx or no answer: retried after ``outbound_retry_seconds`` (the last step repeats) until
-  ``outbound_max_age_seconds``, then given up like a 5xx (status 4.4.7 → 5.4.7);
-- 5xx: ``failed`` and a DSN (RFC 3464) to the sender, encrypted for the sender's
-  certificate like inbound mail, into their Caducée mailbox.
+- 4xx, no answer or DNS trouble: retried after ``outbound_retry_seconds`` (the last step
+  repeats) until ``outbound_max_age_seconds``, then given up like a 5xx (4.4.7 → 5.4.7);
+- 5xx, a null MX or a domain missing from DNS: ``failed`` and a DSN (RFC 3464) to the
+  sender, encrypted for the sender's certificate like inbound mail, into their mailbox.
 
 The clear MIME (DESIGN §1's stated exception) is deleted from the blob store once no queued
 row needs it. Logs carry ids, domains and reply codes, never content.
@@ -89,8 +90,8 @@ async def send_smtp(
     except SMTPRefusal as exc:  # null MX, no such domain (permanent) or DNS trouble
         temporary = exc.smtp_code < 500
         log.info("outbound to %s: DNS says %s (%s)", domain, exc.status, exc.code)
-        return DeliveryOutcome(exc.reply, f"dns:{domain}", temporary, not temporary)
-    outcome = DeliveryOutcome("no mail exchanger", f"dns:{domain}", temporary=True)
+        return DeliveryOutcome(exc.reply, "", temporary, not temporary)  # no remote MTA
+    outcome = DeliveryOutcome("no mail exchanger", "", temporary=True)
     for destination in destinations:
         outcome = await _send_to(config, destination, domain, sender, recipients, content)
         if not outcome.unreachable:
