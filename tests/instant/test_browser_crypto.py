@@ -40,7 +40,7 @@ Object.assign(window, { miss, checks });
 def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     data = tmp_path_factory.mktemp("server") / "data"
     with running_server(data) as base, chromium() as browser:
-        page = browser.new_page()
+        page = browser.new_context().new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
 
@@ -52,11 +52,15 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
                 body, kind = PAGE, "text/html"
             route.fulfill(status=200, body=body, content_type=kind)
 
-        page.route(base + "/__miss__/**", serve)
-        page.goto(base + "/__miss__/page.html")
-        page.wait_for_function("window.checks !== undefined", timeout=20_000)
+        page.context.route(base + "/__miss__/**", serve)
+        _load(page, base)
         assert errors == []
         yield page
+
+
+def _load(page: Page, base: str) -> None:
+    page.goto(base + "/__miss__/page.html")
+    page.wait_for_function("window.checks !== undefined", timeout=20_000)
 
 
 def _vectors() -> dict[str, Any]:
@@ -247,3 +251,53 @@ def test_the_browser_rotates_on_removal_and_the_removed_device_cannot_read(page:
     assert groups[stays.device_id].decrypt(rotated).plaintext == b"after the removal"
     with pytest.raises(UnknownSenderKey):
         groups[leaves.device_id].decrypt(rotated)
+
+
+@pytest.mark.parametrize("kem", list(Kem), ids=lambda k: k.name)
+def test_device_keys_kept_in_indexeddb_unlock_with_the_passphrase_only(
+    page: Page, kem: Kem
+) -> None:
+    device_id = f"kept-{kem.name.lower()}"
+    browser_device = _browser_device(page, device_id, kem)
+    page.evaluate("a => checks.keep(a)", [device_id, "correct horse battery staple"])
+    # Keeping it does not spoil the keys in use (the X-Wing seed buffer is shared with @hpke).
+    python_hpke = HpkeKeyPair.generate(kem)
+    sealed = seal(kem, browser_device.hpke_public, b"from python", b"info-1")
+    got = page.evaluate(
+        "a => checks.hpkeBothWays(a)",
+        [device_id, kem.value, python_hpke.public_bytes().hex(), sealed.hex()],
+    )
+    assert got[1] == "from python"
+    later = page.context.new_page()  # same browser profile, nothing of the device in memory
+    try:
+        _load(later, page.url.rsplit("/__miss__", 1)[0])
+        assert later.evaluate("a => checks.unlock(a)", [device_id, "wrong"]) == (
+            "instant-decryption-failed"
+        )
+        assert later.evaluate("a => checks.unlock(a)", ["never-kept", "x"]) == (
+            "instant-not-a-member"
+        )
+        unlocked = later.evaluate(
+            "a => checks.unlock(a)", [device_id, "correct horse battery staple"]
+        )
+        assert unlocked == "unlocked"
+        # The unlocked keys open what Python seals and sign what Python verifies.
+        python = _python_device("dr.kept", kem)
+        group = SenderKeyGroup(CASE_ID, python, [browser_device])
+        (distribution,) = group.distributions()
+        result = later.evaluate(
+            "a => checks.exchange(a)",
+            [
+                CASE_ID,
+                device_id,
+                _public_facts(python),
+                distribution.payload.hex(),
+                [group.encrypt(b"still readable").hex()],
+                [b"still signed".hex()],
+            ],
+        )
+        assert result["read"][0][3] == b"still readable".hex()
+        group.receive_key(bytes.fromhex(result["distribution"]["payload"]))
+        assert group.decrypt(bytes.fromhex(result["sent"][0])).plaintext == b"still signed"
+    finally:
+        later.close()

@@ -4,4 +4,4 @@ set -eu
 cd "$(dirname "$0")"
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npx tsc -p tsconfig.json
-npx prettier --check ../../src/caducee/server/static/instant/*.js ../../tests/vectors/instant/*.js *.js
+npx prettier --config .prettierrc.json --check ../../src/caducee/server/static/instant/*.js ../../tests/vectors/instant/*.js *.js

@@ -12,9 +12,7 @@ const { fromHex, toHex } = miss;
 function same(report, name, got, want) {
   report.checked.push(name);
   if (got !== want)
-    report.failures.push(
-      `${name}: got ${got.slice(0, 80)}, want ${want.slice(0, 80)}`,
-    );
+    report.failures.push(`${name}: got ${got.slice(0, 80)}, want ${want.slice(0, 80)}`);
 }
 
 /**
@@ -25,27 +23,16 @@ export async function errorCode(action) {
   try {
     await action();
   } catch (e) {
-    return e instanceof miss.InstantCryptoError
-      ? e.code
-      : `not an InstantCryptoError: ${e}`;
+    return e instanceof miss.InstantCryptoError ? e.code : `not an InstantCryptoError: ${e}`;
   }
   return "accepted";
 }
 
 /** A device of devices.json with its private keys. @param {any} f */
 async function device(f) {
-  const hpke = await miss.importKeyPair(
-    f.kem,
-    fromHex(f.hpke_xwing_seed ?? f.hpke_private),
-  );
+  const hpke = await miss.importKeyPair(f.kem, fromHex(f.hpke_xwing_seed ?? f.hpke_private));
   const signing = await miss.importSigningKey(fromHex(f.signing_seed));
-  return new miss.DeviceKeys(
-    f.device_id,
-    f.address,
-    hpke,
-    signing,
-    f.created_at,
-  );
+  return new miss.DeviceKeys(f.device_id, f.address, hpke, signing, f.created_at);
 }
 
 /** DER ECDSA signature to the r||s WebCrypto expects. @param {Uint8Array} der */
@@ -73,12 +60,7 @@ export async function checkVectors(v) {
     carol: await device(facts.carol),
   };
   for (const [name, d] of Object.entries(devices)) {
-    same(
-      report,
-      `${name} hpke public`,
-      toHex(d.hpke.publicBytes),
-      facts[name].hpke_public,
-    );
+    same(report, `${name} hpke public`, toHex(d.hpke.publicBytes), facts[name].hpke_public);
     same(
       report,
       `${name} signing public`,
@@ -92,12 +74,7 @@ export async function checkVectors(v) {
     for (const step of chain.steps) {
       const at = `ratchet ${c}.${step.counter}`;
       same(report, `${at} chain key`, toHex(ck), step.chain_key);
-      same(
-        report,
-        `${at} seed`,
-        toHex(await miss.messageSeed(ck)),
-        step.message_seed,
-      );
+      same(report, `${at} seed`, toHex(await miss.messageSeed(ck)), step.message_seed);
       const key = await miss.messageKey(ck, step.counter);
       same(report, `${at} key`, toHex(key.key), step.key);
       same(report, `${at} nonce`, toHex(key.nonce), step.nonce);
@@ -132,10 +109,7 @@ export async function checkVectors(v) {
   );
 
   const dist = v["distribution.json"];
-  const secret = miss.concat(
-    miss.field(fromHex(dist.chain_key)),
-    miss.integer(dist.counter),
-  );
+  const secret = miss.concat(miss.field(fromHex(dist.chain_key)), miss.integer(dist.counter));
   const header = miss.encodeDistributionHeader({
     caseId: dist.case_id,
     senderDeviceId: facts.alice.device_id,
@@ -146,13 +120,7 @@ export async function checkVectors(v) {
   same(report, "distribution header", toHex(header), dist.to_carol.header);
   const toCarol = await miss.signed(
     header,
-    await miss.seal(
-      miss.Kem.X25519,
-      carolPublic,
-      secret,
-      header,
-      fromHex(dist.to_carol.ikm_e),
-    ),
+    await miss.seal(miss.Kem.X25519, carolPublic, secret, header, fromHex(dist.to_carol.ikm_e)),
     (d) => devices.alice.sign(d),
   );
   same(report, "distribution to carol", toHex(toCarol), dist.to_carol.payload);
@@ -183,9 +151,7 @@ export async function checkVectors(v) {
     ["carol", "to_carol"],
     ["bob", "to_bob"],
   ]) {
-    const group = new miss.SenderKeyGroup(msgs.case_id, devices[name], [
-      devices.alice.public(),
-    ]);
+    const group = new miss.SenderKeyGroup(msgs.case_id, devices[name], [devices.alice.public()]);
     await group.receiveKey(fromHex(dist[to].payload));
     for (const m of msgs.messages) {
       const got = await group.decrypt(fromHex(m.message));
@@ -196,14 +162,10 @@ export async function checkVectors(v) {
         `${m.counter} ${m.plaintext}`,
       );
     }
-    const replay = await errorCode(() =>
-      group.decrypt(fromHex(msgs.messages[0].message)),
-    );
+    const replay = await errorCode(() => group.decrypt(fromHex(msgs.messages[0].message)));
     same(report, `${name} refuses a replay`, replay, "instant-replayed");
   }
-  const fresh = new miss.SenderKeyGroup(msgs.case_id, devices.carol, [
-    devices.alice.public(),
-  ]);
+  const fresh = new miss.SenderKeyGroup(msgs.case_id, devices.carol, [devices.alice.public()]);
   await fresh.receiveKey(fromHex(dist.to_carol.payload));
   for (const r of msgs.refused) {
     same(
@@ -215,9 +177,7 @@ export async function checkVectors(v) {
   }
 
   for (const r of dist.refused) {
-    const carol = new miss.SenderKeyGroup(msgs.case_id, devices.carol, [
-      devices.alice.public(),
-    ]);
+    const carol = new miss.SenderKeyGroup(msgs.case_id, devices.carol, [devices.alice.public()]);
     same(
       report,
       `refused sender key: ${r.why}`,
@@ -228,9 +188,7 @@ export async function checkVectors(v) {
 
   const st = v["device_statements.json"];
   for (const r of st.refused) {
-    const code = await errorCode(async () =>
-      miss.parseDeviceStatement(fromHex(r.statement)),
-    );
+    const code = await errorCode(async () => miss.parseDeviceStatement(fromHex(r.statement)));
     same(report, `refused statement: ${r.why}`, code, r.error);
   }
   const person = await crypto.subtle.importKey(
@@ -248,16 +206,8 @@ export async function checkVectors(v) {
     same(
       report,
       `statement ${s.device_id} keys`,
-      [
-        d.address,
-        d.kem,
-        toHex(d.hpkePublic),
-        toHex(d.signingPublic),
-        d.createdAt,
-      ].join(" "),
-      [f.address, f.kem, f.hpke_public, f.signing_public, f.created_at].join(
-        " ",
-      ),
+      [d.address, d.kem, toHex(d.hpkePublic), toHex(d.signingPublic), d.createdAt].join(" "),
+      [f.address, f.kem, f.hpke_public, f.signing_public, f.created_at].join(" "),
     );
     const ok = await crypto.subtle.verify(
       { name: "ECDSA", hash: "SHA-256" },
@@ -265,12 +215,7 @@ export async function checkVectors(v) {
       p1363(fromHex(s.signature_der)),
       parsed.body,
     );
-    same(
-      report,
-      `statement ${s.device_id} person signature`,
-      String(ok),
-      "true",
-    );
+    same(report, `statement ${s.device_id} person signature`, String(ok), "true");
   }
   return report;
 }
@@ -305,11 +250,7 @@ async function staysInside(key) {
  * @param {[string, number]} args
  */
 export async function makeDevice([deviceId, kem]) {
-  const d = await miss.DeviceKeys.generate(
-    deviceId,
-    `${deviceId}@synthetic.caducee.test`,
-    { kem },
-  );
+  const d = await miss.DeviceKeys.generate(deviceId, `${deviceId}@synthetic.caducee.test`, { kem });
   state[deviceId] = d;
   const hpkeIsWebCrypto = d.hpke.keyPair.privateKey instanceof CryptoKey;
   return {
@@ -319,8 +260,7 @@ export async function makeDevice([deviceId, kem]) {
     created_at: d.createdAt,
     signing_key_stays: await staysInside(d.signing.privateKey),
     hpke_key_is_webcrypto: hpkeIsWebCrypto,
-    hpke_key_stays:
-      hpkeIsWebCrypto && (await staysInside(d.hpke.keyPair.privateKey)),
+    hpke_key_stays: hpkeIsWebCrypto && (await staysInside(d.hpke.keyPair.privateKey)),
   };
 }
 
@@ -328,27 +268,13 @@ export async function makeDevice([deviceId, kem]) {
  * Join the case with Python's device, read what it sent, answer it.
  * @param {[string, string, any, string, string[], string[]]} args
  */
-export async function exchange([
-  caseId,
-  deviceId,
-  peer,
-  distribution,
-  messages,
-  replies,
-]) {
-  const group = new miss.SenderKeyGroup(caseId, state[deviceId], [
-    publicKeys(peer),
-  ]);
+export async function exchange([caseId, deviceId, peer, distribution, messages, replies]) {
+  const group = new miss.SenderKeyGroup(caseId, state[deviceId], [publicKeys(peer)]);
   await group.receiveKey(fromHex(distribution));
   const read = [];
   for (const m of messages) {
     const got = await group.decrypt(fromHex(m));
-    read.push([
-      got.senderDeviceId,
-      got.senderAddress,
-      got.counter,
-      toHex(got.plaintext),
-    ]);
+    read.push([got.senderDeviceId, got.senderAddress, got.counter, toHex(got.plaintext)]);
   }
   const [mine] = await group.distributions();
   const sent = [];
@@ -372,10 +298,7 @@ export async function hpkeBothWays([deviceId, kem, pythonPublic, sealed]) {
     text.encode("from the browser"),
     text.encode("info-2"),
   );
-  const opened = await state[deviceId].open(
-    fromHex(sealed),
-    text.encode("info-1"),
-  );
+  const opened = await state[deviceId].open(fromHex(sealed), text.encode("info-1"));
   return [toHex(toPython), new TextDecoder().decode(opened)];
 }
 
@@ -385,11 +308,7 @@ async function refusal(action) {
     await action();
     return ["accepted", "", false];
   } catch (e) {
-    return [
-      e.code ?? String(e),
-      e.message,
-      e instanceof miss.InstantCryptoError,
-    ];
+    return [e.code ?? String(e), e.message, e instanceof miss.InstantCryptoError];
   }
 }
 
@@ -397,18 +316,8 @@ async function refusal(action) {
  * Bad input from Python's live messages, each refused with its typed error.
  * @param {[string, string, any, string, string, string, string]} args
  */
-export async function refusals([
-  caseId,
-  deviceId,
-  peer,
-  distribution,
-  first,
-  flipped,
-  second,
-]) {
-  const group = new miss.SenderKeyGroup(caseId, state[deviceId], [
-    publicKeys(peer),
-  ]);
+export async function refusals([caseId, deviceId, peer, distribution, first, flipped, second]) {
+  const group = new miss.SenderKeyGroup(caseId, state[deviceId], [publicKeys(peer)]);
   const out = {};
   out.unknownKey = await refusal(() => group.decrypt(fromHex(first)));
   const forged = fromHex(distribution);
@@ -418,16 +327,10 @@ export async function refusals([
   out.first = toHex((await group.decrypt(fromHex(first))).plaintext);
   out.replayed = await refusal(() => group.decrypt(fromHex(first)));
   out.badSignature = await refusal(() => group.decrypt(fromHex(flipped)));
-  out.truncated = await refusal(() =>
-    group.decrypt(fromHex(second).slice(0, 50)),
-  );
-  out.garbage = await refusal(() =>
-    group.decrypt(crypto.getRandomValues(new Uint8Array(200))),
-  );
+  out.truncated = await refusal(() => group.decrypt(fromHex(second).slice(0, 50)));
+  out.garbage = await refusal(() => group.decrypt(crypto.getRandomValues(new Uint8Array(200))));
   out.trailing = await refusal(() => group.decrypt(fromHex(`${second}00`)));
-  out.notBytes = await refusal(() =>
-    group.decrypt(/** @type {any} */ ("hello")),
-  );
+  out.notBytes = await refusal(() => group.decrypt(/** @type {any} */ ("hello")));
   out.second = toHex((await group.decrypt(fromHex(second))).plaintext);
   return out;
 }
@@ -437,30 +340,15 @@ export async function refusals([
  * the new generation to the remaining devices only.
  * @param {[string, string, any[], string, string[]]} args
  */
-export async function sendThenRemove([
-  caseId,
-  deviceId,
-  peers,
-  removed,
-  texts,
-]) {
-  const group = new miss.SenderKeyGroup(
-    caseId,
-    state[deviceId],
-    peers.map(publicKeys),
-  );
-  const hex = (
-    /** @type {{recipientDeviceId: string, payload: Uint8Array}[]} */ list,
-  ) => list.map((d) => [d.recipientDeviceId, toHex(d.payload)]);
+export async function sendThenRemove([caseId, deviceId, peers, removed, texts]) {
+  const group = new miss.SenderKeyGroup(caseId, state[deviceId], peers.map(publicKeys));
+  const hex = (/** @type {{recipientDeviceId: string, payload: Uint8Array}[]} */ list) =>
+    list.map((d) => [d.recipientDeviceId, toHex(d.payload)]);
   const before = hex(await group.distributions());
   // Sent together: the queue must still give each its own counter.
-  const concurrent = await Promise.all(
-    texts.map((t) => group.encrypt(fromHex(t))),
-  );
+  const concurrent = await Promise.all(texts.map((t) => group.encrypt(fromHex(t))));
   const after = hex(await group.removeMembers([removed]));
-  const rotated = toHex(
-    await group.encrypt(new TextEncoder().encode("after the removal")),
-  );
+  const rotated = toHex(await group.encrypt(new TextEncoder().encode("after the removal")));
   return {
     before,
     concurrent: concurrent.map(toHex),
@@ -469,4 +357,19 @@ export async function sendThenRemove([
     rotated,
     members: [...group.memberDeviceIds()].sort(),
   };
+}
+
+/** Keep a device made here in IndexedDB. @param {[string, string]} args */
+export async function keep([deviceId, passphrase]) {
+  await miss.saveDevice(state[deviceId], passphrase, "caducee-miss-test-keys");
+}
+
+/**
+ * Unlock a kept device (in another page: nothing of it is in this page's memory).
+ * @param {[string, string]} args @returns {Promise<string>} "unlocked" or the error code
+ */
+export async function unlock([deviceId, passphrase]) {
+  return errorCode(async () => {
+    state[deviceId] = await miss.loadDevice(deviceId, passphrase, "caducee-miss-test-keys");
+  }).then((code) => (code === "accepted" ? "unlocked" : code));
 }

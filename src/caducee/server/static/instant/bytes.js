@@ -7,11 +7,9 @@ export function toHex(bytes) {
 
 /** @param {string} hex @returns {Uint8Array} */
 export function fromHex(hex) {
-  if (hex.length % 2 !== 0 || /[^0-9a-f]/i.test(hex))
-    throw new TypeError("not hex");
+  if (hex.length % 2 !== 0 || /[^0-9a-f]/i.test(hex)) throw new TypeError("not hex");
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++)
-    out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
 }
 

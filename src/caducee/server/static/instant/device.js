@@ -58,11 +58,7 @@ export function parseDeviceStatement(statement) {
   const signature = outer.field();
   outer.end();
   const reader = new Reader(
-    afterMagic(
-      body,
-      STATEMENT_MAGIC,
-      "device statement: not a Caducée MISS device statement",
-    ),
+    afterMagic(body, STATEMENT_MAGIC, "device statement: not a Caducée MISS device statement"),
     "device statement",
   );
   const deviceId = reader.text();
@@ -75,18 +71,9 @@ export function parseDeviceStatement(statement) {
   reader.end();
   checkPublicKey(kem, hpkePublic);
   if (!deviceId || !address) {
-    throw new MalformedInstantData(
-      "device statement: empty device id or address",
-    );
+    throw new MalformedInstantData("device statement: empty device id or address");
   }
-  const device = new DevicePublicKeys(
-    deviceId,
-    address,
-    kem,
-    hpkePublic,
-    signingPublic,
-    createdAt,
-  );
+  const device = new DevicePublicKeys(deviceId, address, kem, hpkePublic, signingPublic, createdAt);
   const again = device.body();
   if (again.length !== body.length || again.some((b, i) => b !== body[i])) {
     throw new MalformedInstantData("device statement: not in canonical form");
@@ -114,11 +101,7 @@ export class DeviceKeys {
    * @param {string} deviceId @param {string} address
    * @param {{kem?: number, now?: number}} [options] now in seconds
    */
-  static async generate(
-    deviceId,
-    address,
-    { kem = Kem.MLKEM768_X25519, now } = {},
-  ) {
+  static async generate(deviceId, address, { kem = Kem.MLKEM768_X25519, now } = {}) {
     const createdAt = now ?? Math.floor(Date.now() / 1000);
     return new DeviceKeys(
       deviceId,

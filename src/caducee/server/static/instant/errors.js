@@ -28,13 +28,9 @@ export class MalformedInstantData extends kind("instant-malformed") {}
 /** An HPKE suite or wire version we do not speak. */
 export class UnsupportedSuite extends kind("instant-unsupported-suite") {}
 /** A message or a key distribution with a bad Ed25519 signature. */
-export class InstantSignatureInvalid extends kind(
-  "instant-signature-invalid",
-) {}
+export class InstantSignatureInvalid extends kind("instant-signature-invalid") {}
 /** The AEAD (AES-GCM or HPKE) refuses the ciphertext. */
-export class InstantDecryptionFailed extends kind(
-  "instant-decryption-failed",
-) {}
+export class InstantDecryptionFailed extends kind("instant-decryption-failed") {}
 /** A case or a device we are not in (or no longer). */
 export class NotAMember extends kind("instant-not-a-member") {}
 /** No sender key received yet for that device and generation. */

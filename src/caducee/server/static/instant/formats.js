@@ -60,11 +60,7 @@ export function parseMessageHeader(raw) {
 /** @param {Uint8Array} raw @returns {DistributionHeader} */
 export function parseDistributionHeader(raw) {
   const reader = new Reader(
-    afterMagic(
-      raw,
-      DISTRIBUTION_MAGIC,
-      "sender key: not a Caducée MISS sender key",
-    ),
+    afterMagic(raw, DISTRIBUTION_MAGIC, "sender key: not a Caducée MISS sender key"),
     "sender key header",
   );
   const header = {

@@ -13,19 +13,9 @@
 // A hybrid private key here is that 32-byte seed; Python stores the 96 bytes SHAKE256
 // expands it to. Keys never move between the two: each device makes its own.
 
-import {
-  Aes256Gcm,
-  CipherSuite,
-  DhkemX25519HkdfSha256,
-  HkdfSha256,
-  XWing,
-} from "./vendor/hpke.js";
+import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256, XWing } from "./vendor/hpke.js";
 import { concat } from "./bytes.js";
-import {
-  InstantDecryptionFailed,
-  MalformedInstantData,
-  UnsupportedSuite,
-} from "./errors.js";
+import { InstantDecryptionFailed, MalformedInstantData, UnsupportedSuite } from "./errors.js";
 
 /** HPKE KEM identifiers (IANA HPKE KEM registry). */
 export const Kem = Object.freeze({ MLKEM768_X25519: 0x647a, X25519: 0x0020 });
@@ -35,8 +25,7 @@ const PUBLIC_SIZE = { [Kem.MLKEM768_X25519]: 1184 + 32, [Kem.X25519]: 32 };
 const X25519 = { name: "X25519" };
 // PKCS#8 prefix of an X25519 private key (RFC 8410), before its 32 bytes.
 const X25519_PKCS8 = new Uint8Array([
-  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04,
-  0x22, 0x04, 0x20,
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
 ]);
 
 /** @type {Map<number, CipherSuite>} */
@@ -45,9 +34,7 @@ const suites = new Map();
 /** @param {number} kem @returns {CipherSuite} */
 export function suite(kem) {
   if (!(kem in PUBLIC_SIZE)) {
-    throw new UnsupportedSuite(
-      `HPKE KEM 0x${kem.toString(16).padStart(4, "0")} is not supported`,
-    );
+    throw new UnsupportedSuite(`HPKE KEM 0x${kem.toString(16).padStart(4, "0")} is not supported`);
   }
   let s = suites.get(kem);
   if (!s) {
@@ -69,18 +56,14 @@ export function suite(kem) {
 
 /** @param {CryptoKeyPair} pair @returns {Promise<HpkeKeyPair>} */
 async function x25519Pair(pair) {
-  const publicBytes = new Uint8Array(
-    await crypto.subtle.exportKey("raw", pair.publicKey),
-  );
+  const publicBytes = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
   return { kem: Kem.X25519, keyPair: pair, publicBytes };
 }
 
 /** @param {CryptoKeyPair} pair @returns {Promise<HpkeKeyPair>} */
 async function xwingPair(pair) {
   const kem = suite(Kem.MLKEM768_X25519).kem;
-  const publicBytes = new Uint8Array(
-    await kem.serializePublicKey(pair.publicKey),
-  );
+  const publicBytes = new Uint8Array(await kem.serializePublicKey(pair.publicKey));
   return { kem: Kem.MLKEM768_X25519, keyPair: pair, publicBytes };
 }
 
@@ -107,13 +90,12 @@ export async function importKeyPair(kem, privateBytes) {
     throw new MalformedInstantData("HPKE private key of the wrong size");
   if (kem === Kem.MLKEM768_X25519) {
     const xwing = /** @type {XWing} */ (suite(kem).kem);
-    return xwingPair(await xwing.generateKeyPairDerand(privateBytes));
+    // A copy of its own: @hpke keeps the buffer it is given, which the caller may reuse.
+    return xwingPair(await xwing.generateKeyPairDerand(privateBytes.slice()));
   }
   const pkcs8 = concat(X25519_PKCS8, privateBytes);
   // Extractable only long enough to read its public half; the key kept is not.
-  const open = await crypto.subtle.importKey("pkcs8", pkcs8, X25519, true, [
-    "deriveBits",
-  ]);
+  const open = await crypto.subtle.importKey("pkcs8", pkcs8, X25519, true, ["deriveBits"]);
   const jwk = await crypto.subtle.exportKey("jwk", open);
   const publicKey = await crypto.subtle.importKey(
     "jwk",
@@ -122,13 +104,7 @@ export async function importKeyPair(kem, privateBytes) {
     true,
     [],
   );
-  const privateKey = await crypto.subtle.importKey(
-    "pkcs8",
-    pkcs8,
-    X25519,
-    false,
-    ["deriveBits"],
-  );
+  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, X25519, false, ["deriveBits"]);
   return x25519Pair({ privateKey, publicKey });
 }
 
@@ -181,8 +157,6 @@ export async function open(pair, sealed, info) {
     });
     return new Uint8Array(await recipient.open(sealed.slice(encSize)));
   } catch {
-    throw new InstantDecryptionFailed(
-      "HPKE: the sealed key does not open with this device key",
-    );
+    throw new InstantDecryptionFailed("HPKE: the sealed key does not open with this device key");
   }
 }

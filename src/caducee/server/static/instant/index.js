@@ -3,17 +3,9 @@ export * from "./errors.js";
 export * from "./bytes.js";
 export { Kem, generateKeyPair, importKeyPair, seal, open } from "./hpke.js";
 export { messageKey, messageSeed, nextChainKey } from "./ratchet.js";
-export {
-  generateSigningKey,
-  importSigningKey,
-  sign,
-  verify,
-} from "./signing.js";
-export {
-  DeviceKeys,
-  DevicePublicKeys,
-  parseDeviceStatement,
-} from "./device.js";
+export { generateSigningKey, importSigningKey, sign, verify } from "./signing.js";
+export { DeviceKeys, DevicePublicKeys, parseDeviceStatement } from "./device.js";
 export * from "./formats.js";
 export { Reader, field, fields, integer, text } from "./wire.js";
 export { SenderKeyGroup } from "./sender_keys.js";
+export { DATABASE, forgetDevice, loadDevice, saveDevice } from "./keystore.js";

@@ -16,16 +16,10 @@ export const MESSAGE_INFO = utf8.encode("caducee-miss-v1 message key");
 
 /** @param {Uint8Array} key @param {number} byte @returns {Promise<Uint8Array>} */
 async function hmacByte(key, byte) {
-  const k = await crypto.subtle.importKey(
-    "raw",
-    key,
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  return new Uint8Array(
-    await crypto.subtle.sign("HMAC", k, new Uint8Array([byte])),
-  );
+  const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", k, new Uint8Array([byte])));
 }
 
 /** @param {Uint8Array} chainKey @returns {Promise<Uint8Array>} */
@@ -43,13 +37,9 @@ export function nextChainKey(chainKey) {
  * @param {Uint8Array} chainKey @param {number} counter @returns {Promise<MessageKey>}
  */
 export async function messageKey(chainKey, counter) {
-  const seed = await crypto.subtle.importKey(
-    "raw",
-    await messageSeed(chainKey),
-    "HKDF",
-    false,
-    ["deriveBits"],
-  );
+  const seed = await crypto.subtle.importKey("raw", await messageSeed(chainKey), "HKDF", false, [
+    "deriveBits",
+  ]);
   const okm = new Uint8Array(
     await crypto.subtle.deriveBits(
       {

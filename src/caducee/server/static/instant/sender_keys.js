@@ -63,12 +63,7 @@ export class SenderKeyGroup {
    * @param {string} caseId @param {DeviceKeys} me @param {DevicePublicKeys[]} [members]
    * @param {{maxSkip?: number, ownChain?: OwnChain}} [options]
    */
-  constructor(
-    caseId,
-    me,
-    members = [],
-    { maxSkip = DEFAULT_MAX_SKIP, ownChain } = {},
-  ) {
+  constructor(caseId, me, members = [], { maxSkip = DEFAULT_MAX_SKIP, ownChain } = {}) {
     this.caseId = caseId;
     this.me = me;
     /** @type {Map<string, DevicePublicKeys>} */
@@ -123,16 +118,10 @@ export class SenderKeyGroup {
 
   /** @param {Iterable<string>} deviceIds @returns {Promise<KeyDistribution[]>} */
   async distribute(deviceIds) {
-    const ids = [...new Set(deviceIds)]
-      .filter((d) => d !== this.me.deviceId)
-      .sort();
+    const ids = [...new Set(deviceIds)].filter((d) => d !== this.me.deviceId).sort();
     const out = [];
     for (const id of ids)
-      out.push(
-        await this.sealTo(
-          /** @type {DevicePublicKeys} */ (this.members.get(id)),
-        ),
-      );
+      out.push(await this.sealTo(/** @type {DevicePublicKeys} */ (this.members.get(id))));
     return out;
   }
 
@@ -155,9 +144,7 @@ export class SenderKeyGroup {
     return this.serial(async () => {
       for (const id of deviceIds) {
         if (id === this.me.deviceId) {
-          throw new NotAMember(
-            "a device cannot remove itself from its own group state",
-          );
+          throw new NotAMember("a device cannot remove itself from its own group state");
         }
         this.members.delete(id);
         this.chains.delete(id);
@@ -191,13 +178,8 @@ export class SenderKeyGroup {
         signature,
       } = splitSigned(payload, "sender key");
       const header = parseDistributionHeader(rawHeader);
-      if (
-        header.caseId !== this.caseId ||
-        header.recipientDeviceId !== this.me.deviceId
-      ) {
-        throw new NotAMember(
-          "this sender key is for another case or another device",
-        );
+      if (header.caseId !== this.caseId || header.recipientDeviceId !== this.me.deviceId) {
+        throw new NotAMember("this sender key is for another case or another device");
       }
       const sender = this.members.get(header.senderDeviceId);
       if (!sender || header.senderDeviceId === this.me.deviceId) {
@@ -206,19 +188,14 @@ export class SenderKeyGroup {
         );
       }
       if (!(await sender.verify(signature, body))) {
-        throw new InstantSignatureInvalid(
-          "the sender key is not signed by its sender device",
-        );
+        throw new InstantSignatureInvalid("the sender key is not signed by its sender device");
       }
       if (header.kem !== this.me.hpke.kem) {
         throw new UnsupportedSuite(
           "the sender key is sealed with another HPKE suite than this device's",
         );
       }
-      const secret = new Reader(
-        await this.me.open(sealed, rawHeader),
-        "sender key",
-      );
+      const secret = new Reader(await this.me.open(sealed, rawHeader), "sender key");
       const chainKey = secret.field({ exact: CHAIN_KEY_SIZE }).slice();
       const counter = secret.integer();
       secret.end();
@@ -234,8 +211,7 @@ export class SenderKeyGroup {
         forgottenBelow: counter,
       });
       const generations = [...chains.keys()].sort((a, b) => a - b);
-      for (const old of generations.slice(0, -GENERATIONS_KEPT))
-        chains.delete(old);
+      for (const old of generations.slice(0, -GENERATIONS_KEPT)) chains.delete(old);
     });
   }
 
@@ -275,18 +251,12 @@ export class SenderKeyGroup {
     if (kept) return { key: kept, skipped: [], next: chain.chainKey };
     if (counter < chain.nextCounter) {
       if (counter < chain.forgottenBelow) {
-        throw new MessageOutOfWindow(
-          "this message is older than the keys this device keeps",
-        );
+        throw new MessageOutOfWindow("this message is older than the keys this device keeps");
       }
-      throw new ReplayedMessage(
-        `message counter ${counter} was already received`,
-      );
+      throw new ReplayedMessage(`message counter ${counter} was already received`);
     }
     if (counter - chain.nextCounter > this.maxSkip) {
-      throw new MessageOutOfWindow(
-        "this message is too far ahead of the last one received",
-      );
+      throw new MessageOutOfWindow("this message is too far ahead of the last one received");
     }
     let chainKey = chain.chainKey;
     const skipped = [];
@@ -312,28 +282,18 @@ export class SenderKeyGroup {
       } = splitSigned(message, "message");
       const header = parseMessageHeader(rawHeader);
       if (header.caseId !== this.caseId) {
-        throw new NotAMember(
-          "this message belongs to a case this device is not in",
-        );
+        throw new NotAMember("this message belongs to a case this device is not in");
       }
       const sender = this.members.get(header.senderDeviceId);
       if (!sender) {
-        throw new NotAMember(
-          "this message comes from a device that is not a member of the case",
-        );
+        throw new NotAMember("this message comes from a device that is not a member of the case");
       }
       if (!(await sender.verify(signature, body))) {
-        throw new InstantSignatureInvalid(
-          "the message is not signed by its sender device",
-        );
+        throw new InstantSignatureInvalid("the message is not signed by its sender device");
       }
-      const chain = this.chains
-        .get(header.senderDeviceId)
-        ?.get(header.generation);
+      const chain = this.chains.get(header.senderDeviceId)?.get(header.generation);
       if (!chain)
-        throw new UnknownSenderKey(
-          "no sender key received for this device and generation",
-        );
+        throw new UnknownSenderKey("no sender key received for this device and generation");
       const { key, skipped, next } = await this.keyFor(chain, header.counter);
       let plaintext;
       try {

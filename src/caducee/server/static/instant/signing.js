@@ -6,8 +6,7 @@ import { concat } from "./bytes.js";
 const ED25519 = { name: "Ed25519" };
 // PKCS#8 prefix of an Ed25519 private key (RFC 8410), before its 32-byte seed.
 const PKCS8_PREFIX = new Uint8Array([
-  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04,
-  0x22, 0x04, 0x20,
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ]);
 
 /** @typedef {{privateKey: CryptoKey, publicBytes: Uint8Array}} SigningKey */
@@ -35,9 +34,7 @@ export async function generateSigningKey() {
 export async function importSigningKey(seed) {
   const pkcs8 = concat(PKCS8_PREFIX, seed);
   // Extractable only for the moment needed to read its public half, then re-imported.
-  const open = await crypto.subtle.importKey("pkcs8", pkcs8, ED25519, true, [
-    "sign",
-  ]);
+  const open = await crypto.subtle.importKey("pkcs8", pkcs8, ED25519, true, ["sign"]);
   const jwk = await crypto.subtle.exportKey("jwk", open);
   const publicKey = await crypto.subtle.importKey(
     "jwk",
@@ -46,13 +43,7 @@ export async function importSigningKey(seed) {
     true,
     ["verify"],
   );
-  const privateKey = await crypto.subtle.importKey(
-    "pkcs8",
-    pkcs8,
-    ED25519,
-    false,
-    ["sign"],
-  );
+  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, ED25519, false, ["sign"]);
   return { privateKey, publicBytes: await rawPublic(publicKey) };
 }
 
@@ -69,13 +60,7 @@ export async function sign(privateKey, data) {
 export async function verify(publicBytes, signature, data) {
   if (publicBytes.length !== 32 || signature.length !== 64) return false;
   try {
-    const key = await crypto.subtle.importKey(
-      "raw",
-      publicBytes,
-      ED25519,
-      false,
-      ["verify"],
-    );
+    const key = await crypto.subtle.importKey("raw", publicBytes, ED25519, false, ["verify"]);
     return await crypto.subtle.verify(ED25519, key, signature, data);
   } catch {
     return false;

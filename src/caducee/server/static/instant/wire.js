@@ -22,8 +22,7 @@ export function text(value) {
 
 /** @param {number} value a non-negative safe integer @returns {Uint8Array} */
 export function integer(value) {
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new RangeError("not a wire integer");
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError("not a wire integer");
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, BigInt(value));
   return out;
@@ -40,8 +39,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 export class Reader {
   /** @param {Uint8Array} data @param {string} what */
   constructor(data, what) {
-    if (!(data instanceof Uint8Array))
-      throw new MalformedInstantData(`${what}: expected bytes`);
+    if (!(data instanceof Uint8Array)) throw new MalformedInstantData(`${what}: expected bytes`);
     this.data = data;
     this.at = 0;
     this.what = what;
@@ -61,13 +59,10 @@ export class Reader {
   field({ exact } = {}) {
     const size = this.take(4);
     const n = new DataView(size.buffer, size.byteOffset, 4).getUint32(0);
-    if (n > MAX_FIELD)
-      throw new MalformedInstantData(`${this.what}: field too long`);
+    if (n > MAX_FIELD) throw new MalformedInstantData(`${this.what}: field too long`);
     const value = this.take(n);
     if (exact !== undefined && n !== exact) {
-      throw new MalformedInstantData(
-        `${this.what}: field of ${n} bytes, expected ${exact}`,
-      );
+      throw new MalformedInstantData(`${this.what}: field of ${n} bytes, expected ${exact}`);
     }
     return value;
   }
