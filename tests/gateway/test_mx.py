@@ -345,3 +345,21 @@ async def test_tls_checks_the_mx_name(mx_world: MXWorld) -> None:
     [row] = await _rows(mx_world.world)
     assert row.state == OutboundState.QUEUED.value and mx_world.peer.received == []
     assert "no usable answer (SSLCertVerificationError)" in (row.last_reply or "")
+
+
+def test_settings_from_the_environment() -> None:
+    from types import SimpleNamespace
+
+    config = GatewayConfig.from_settings(
+        SimpleNamespace(),
+        environ={
+            "CADUCEE_SMTP_OUTBOUND_DNS_SERVERS": "127.0.0.1:5353, [::1]:53",
+            "CADUCEE_SMTP_OUTBOUND_DNS_TIMEOUT_SECONDS": "2.5",
+            "CADUCEE_SMTP_OUTBOUND_MX_PORT": "2525",
+        },
+    )
+    assert config.outbound_dns_servers == ("127.0.0.1:5353", "[::1]:53")
+    assert (config.outbound_dns_timeout_seconds, config.outbound_mx_port) == (2.5, 2525)
+    defaults = GatewayConfig()
+    assert (defaults.outbound_dns_servers, defaults.outbound_mx_port) == ((), 25)
+    assert defaults.pinned_route("x.test") is None and defaults.route("x.test") == ("x.test", 25)
