@@ -17,13 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import Page, Route
 
 from caducee.instant._hpke import HpkeKeyPair, Kem, seal
-from caducee.instant.device_keys import DeviceKeys, DevicePublicKeys
+from caducee.instant.device_keys import DeviceKeys, DevicePublicKeys, certify_device
 from caducee.instant.errors import InstantSignatureInvalid, UnknownSenderKey
 from caducee.instant.sender_keys import SenderKeyGroup
 from tests.browser import chromium
+from tests.instant.conftest import Person, make_person
 from tests.servers import running_server
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "instant"
@@ -301,3 +303,29 @@ def test_device_keys_kept_in_indexeddb_unlock_with_the_passphrase_only(
         assert group.decrypt(bytes.fromhex(result["sent"][0])).plaintext == b"still signed"
     finally:
         later.close()
+
+
+def test_the_browser_verifies_device_statements_python_certified(page: Page) -> None:
+    """RSA and ECDSA person keys (as the CMS layer uses); forgeries refused as in Python."""
+    rsa_person = make_person("dr.durand@synthetic.caducee.test", "rsa")
+    ec_person = make_person("dr.martin@synthetic.caducee.test", "ec")
+    cases, expected = [], []
+    for person, other in ((rsa_person, ec_person), (ec_person, rsa_person)):
+        device = DeviceKeys.generate("phone", person.address).public()
+        statement = certify_device(device, person.key).hex()
+        cases += [
+            [statement, _spki(person), [person.address.upper()]],
+            [statement, _spki(other), [person.address]],  # another person's key
+            [statement, _spki(person), [other.address]],  # a certificate for another address
+            [statement[:-4] + "0000", _spki(person), [person.address]],  # signature altered
+        ]
+        expected += ["verified"] + ["instant-forged-device"] * 3
+    assert page.evaluate("a => checks.verifyStatements(a)", cases) == expected
+
+
+def _spki(person: Person) -> str:
+    return (
+        person.cert.public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .hex()
+    )

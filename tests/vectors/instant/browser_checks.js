@@ -35,20 +35,6 @@ async function device(f) {
   return new miss.DeviceKeys(f.device_id, f.address, hpke, signing, f.created_at);
 }
 
-/** DER ECDSA signature to the r||s WebCrypto expects. @param {Uint8Array} der */
-function p1363(der) {
-  let at = 2;
-  const parts = [];
-  for (let i = 0; i < 2; i++) {
-    const n = der[at + 1];
-    let v = der.subarray(at + 2, at + 2 + n);
-    while (v.length > 32 && v[0] === 0) v = v.subarray(1);
-    parts.push(miss.concat(new Uint8Array(32 - v.length), v));
-    at += 2 + n;
-  }
-  return miss.concat(...parts);
-}
-
 /** Every vector file, as make_vectors.py wrote them. @param {Record<string, any>} v */
 export async function checkVectors(v) {
   /** @type {Report} */
@@ -191,13 +177,10 @@ export async function checkVectors(v) {
     const code = await errorCode(async () => miss.parseDeviceStatement(fromHex(r.statement)));
     same(report, `refused statement: ${r.why}`, code, r.error);
   }
-  const person = await crypto.subtle.importKey(
-    "spki",
-    fromHex(st.person_public_spki),
-    { name: "ECDSA", namedCurve: "P-256" },
-    false,
-    ["verify"],
-  );
+  const person = {
+    spki: fromHex(st.person_public_spki),
+    addresses: Object.values(facts).map((f) => f.address),
+  };
   for (const s of st.statements) {
     const parsed = miss.parseDeviceStatement(fromHex(s.statement));
     const d = parsed.device;
@@ -209,13 +192,8 @@ export async function checkVectors(v) {
       [d.address, d.kem, toHex(d.hpkePublic), toHex(d.signingPublic), d.createdAt].join(" "),
       [f.address, f.kem, f.hpke_public, f.signing_public, f.created_at].join(" "),
     );
-    const ok = await crypto.subtle.verify(
-      { name: "ECDSA", hash: "SHA-256" },
-      person,
-      p1363(fromHex(s.signature_der)),
-      parsed.body,
-    );
-    same(report, `statement ${s.device_id} person signature`, String(ok), "true");
+    const verified = await miss.verifyDeviceStatement(fromHex(s.statement), person);
+    same(report, `statement ${s.device_id} person signature`, verified.deviceId, s.device_id);
   }
   return report;
 }
@@ -372,4 +350,21 @@ export async function unlock([deviceId, passphrase]) {
   return errorCode(async () => {
     state[deviceId] = await miss.loadDevice(deviceId, passphrase, "caducee-miss-test-keys");
   }).then((code) => (code === "accepted" ? "unlocked" : code));
+}
+
+/**
+ * Verify device statements Python certified, each against the person's key and addresses.
+ * @param {[string, string, string[]][]} cases statement, person SPKI, addresses (hex, hex)
+ */
+export async function verifyStatements(cases) {
+  const out = [];
+  for (const [statement, spki, addresses] of cases) {
+    const person = { spki: fromHex(spki), addresses };
+    out.push(
+      await errorCode(() => miss.verifyDeviceStatement(fromHex(statement), person)).then((c) =>
+        c === "accepted" ? "verified" : c,
+      ),
+    );
+  }
+  return out;
 }

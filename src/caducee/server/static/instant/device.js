@@ -1,11 +1,12 @@
 // Device keys and the device statement of caducee/instant/device_keys.py.
 // A device holds an HPKE key pair (to receive sender keys) and an Ed25519 key (to sign what
-// it sends); the person's certificate key signs a statement of both public keys. This
-// module builds the statement body and parses statements; checking the person's signature
-// against their certificate (path, revocation) is left to the caller.
+// it sends); the person's certificate key signs a statement of both public keys (RSA PKCS#1
+// v1.5 or ECDSA, SHA-256). This module builds, parses and verifies statements against the
+// person's public key and addresses; reading those from the certificate and validating it
+// (path, revocation) is the caller's job.
 
 import { concat, utf8 } from "./bytes.js";
-import { MalformedInstantData } from "./errors.js";
+import { ForgedDeviceStatement, MalformedInstantData } from "./errors.js";
 import { Kem, checkPublicKey, generateKeyPair, open, suite } from "./hpke.js";
 import { generateSigningKey, sign, verify } from "./signing.js";
 import { Reader, afterMagic, field, integer, text } from "./wire.js";
@@ -79,6 +80,83 @@ export function parseDeviceStatement(statement) {
     throw new MalformedInstantData("device statement: not in canonical form");
   }
   return { device, body, signature };
+}
+
+/**
+ * An ECDSA signature in DER (as Python writes it) to the r || s WebCrypto verifies.
+ * @param {Uint8Array} der @param {number} size bytes of each of r and s
+ * @returns {Uint8Array}
+ */
+function derToP1363(der, size) {
+  const reader = new Reader(der, "ECDSA signature");
+  const header = reader.take(2); // SEQUENCE; a P-521 length needs a second byte
+  if (header[0] !== 0x30) throw new ForgedDeviceStatement("not an ECDSA signature");
+  if (header[1] === 0x81) reader.take(1);
+  const parts = [];
+  for (let i = 0; i < 2; i++) {
+    const [tag, n] = reader.take(2);
+    if (tag !== 0x02) throw new ForgedDeviceStatement("not an ECDSA signature");
+    let v = reader.take(n);
+    while (v.length > size && v[0] === 0) v = v.subarray(1);
+    if (v.length > size) throw new ForgedDeviceStatement("not an ECDSA signature");
+    parts.push(concat(new Uint8Array(size - v.length), v));
+  }
+  return concat(...parts);
+}
+
+const CURVES = /** @type {const} */ ([
+  ["P-256", 32],
+  ["P-384", 48],
+  ["P-521", 66],
+]);
+
+/**
+ * Whether `signature` over `body` is the person's, for an RSA or EC SubjectPublicKeyInfo.
+ * @param {Uint8Array} spki @param {Uint8Array} signature @param {Uint8Array} body
+ * @returns {Promise<boolean>}
+ */
+async function personSigned(spki, signature, body) {
+  for (const [namedCurve, size] of CURVES) {
+    const algorithm = { name: "ECDSA", namedCurve };
+    const key = await crypto.subtle.importKey("spki", spki, algorithm, false, ["verify"]).then(
+      (k) => k,
+      () => null,
+    );
+    if (key) {
+      let p1363;
+      try {
+        p1363 = derToP1363(signature, size);
+      } catch {
+        return false; // not even a signature: forged, as Python says
+      }
+      return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, p1363, body);
+    }
+  }
+  const rsa = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+  const key = await crypto.subtle.importKey("spki", spki, rsa, false, ["verify"]).catch(() => {
+    throw new ForgedDeviceStatement("the person's certificate key cannot certify devices");
+  });
+  return crypto.subtle.verify(rsa, key, signature, body);
+}
+
+/**
+ * The device's public keys, if the statement is signed by the person's key for one of the
+ * person's addresses; else ForgedDeviceStatement (or MalformedInstantData), as in Python.
+ * @param {Uint8Array} statement
+ * @param {{spki: Uint8Array, addresses: string[]}} person the certificate's key and emails
+ * @returns {Promise<DevicePublicKeys>}
+ */
+export async function verifyDeviceStatement(statement, person) {
+  const { device, body, signature } = parseDeviceStatement(statement);
+  if (!(await personSigned(person.spki, signature, body))) {
+    throw new ForgedDeviceStatement("the device statement is not signed by this certificate");
+  }
+  if (!person.addresses.map((a) => a.toLowerCase()).includes(device.address)) {
+    throw new ForgedDeviceStatement(
+      "the device statement names an address the certificate does not hold",
+    );
+  }
+  return device;
 }
 
 /** A device's private keys: both stay in the browser; publish `public()`. */

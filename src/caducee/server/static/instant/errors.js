@@ -27,6 +27,8 @@ function kind(code) {
 export class MalformedInstantData extends kind("instant-malformed") {}
 /** An HPKE suite or wire version we do not speak. */
 export class UnsupportedSuite extends kind("instant-unsupported-suite") {}
+/** A device statement not signed by the person's certificate key, or for another address. */
+export class ForgedDeviceStatement extends kind("instant-forged-device") {}
 /** A message or a key distribution with a bad Ed25519 signature. */
 export class InstantSignatureInvalid extends kind("instant-signature-invalid") {}
 /** The AEAD (AES-GCM or HPKE) refuses the ciphertext. */

@@ -4,7 +4,12 @@ export * from "./bytes.js";
 export { Kem, generateKeyPair, importKeyPair, seal, open } from "./hpke.js";
 export { messageKey, messageSeed, nextChainKey } from "./ratchet.js";
 export { generateSigningKey, importSigningKey, sign, verify } from "./signing.js";
-export { DeviceKeys, DevicePublicKeys, parseDeviceStatement } from "./device.js";
+export {
+  DeviceKeys,
+  DevicePublicKeys,
+  parseDeviceStatement,
+  verifyDeviceStatement,
+} from "./device.js";
 export * from "./formats.js";
 export { Reader, field, fields, integer, text } from "./wire.js";
 export { SenderKeyGroup } from "./sender_keys.js";
