@@ -22,10 +22,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from caducee.agent.client import ServerClient
@@ -39,6 +39,7 @@ __all__ = ["add_account_routes", "is_rpps"]
 
 log = logging.getLogger(__name__)
 Render = Callable[..., HTMLResponse]
+Field = Annotated[str, Form()]  # sync handlers: FastAPI runs them (and their calls) off the loop
 AUTOCONFIG_PATH = "/.well-known/autoconfig/mail/config-v1.1.xml"
 PASSWORDS = "/api/v1/interop/app-passwords"
 MAX_LABEL = 100
@@ -159,11 +160,9 @@ def add_account_routes(
         full = {"_": translator(_locale(request)), "page": "/account"}
         return render(request, f"account/{template}", full | context, status)
 
-    async def form_of(request: Request) -> dict[str, str] | None:
-        """The form's text fields, or None when its CSRF token is wrong."""
-        form = await request.form()
-        values = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
-        return values if hmac.compare_digest(values.get("token", ""), csrf) else None
+    def forged(token: str) -> bool:
+        """The form's CSRF token is not this process's."""
+        return not hmac.compare_digest(token.encode(), csrf.encode())
 
     # -- /account -----------------------------------------------------------------------
 
@@ -178,7 +177,6 @@ def add_account_routes(
         mine, _ = remote.call("GET", "/api/v1/establishments/mine")
         context = {
             "passwords": (passwords or {}).get("passwords", []),
-            "username": (passwords or {}).get("username", config.address),
             "pw_problem": pw_problem,
             "gateway_off": _gateway_off(passwords),
             "support": support,
@@ -206,11 +204,10 @@ def add_account_routes(
         return account_page(request, extra={"created": created, "done": done})
 
     @app.post("/account/app-passwords", response_class=HTMLResponse)
-    async def create_password(request: Request) -> Response:
-        values = await form_of(request)
-        if values is None:
+    def create_password(request: Request, token: Field = "", label: Field = "") -> Response:
+        if forged(token):
             return account_page(request, error=Problem("acc.forbidden", status=403))
-        label = values.get("label", "")
+        label = label.strip()
         if not label or len(label) > MAX_LABEL:
             return account_page(request, error=Problem("acc.pw.label_missing"))
         created, problem = _Remote(client).call("POST", PASSWORDS, json={"label": label})
@@ -220,9 +217,8 @@ def add_account_routes(
         return RedirectResponse(f"/account?shown={shown.put(created)}", status_code=303)
 
     @app.post("/account/app-passwords/{password_id}/revoke", response_class=HTMLResponse)
-    async def revoke_password(request: Request, password_id: int) -> Response:
-        values = await form_of(request)
-        if values is None:
+    def revoke_password(request: Request, password_id: int, token: Field = "") -> Response:
+        if forged(token):
             return account_page(request, error=Problem("acc.forbidden", status=403))
         _, problem = _Remote(client).call("DELETE", f"{PASSWORDS}/{password_id}")
         if problem is not None:
@@ -284,11 +280,12 @@ def add_account_routes(
         )
 
     @app.post("/account/establishment/{finess}/sign", response_class=HTMLResponse)
-    async def sign(request: Request, finess: str) -> Response:
-        values = await form_of(request)
-        if values is None or not _is_finess(finess):
+    def sign(
+        request: Request, finess: str, token: Field = "", charter_sha256: Field = ""
+    ) -> Response:
+        if forged(token) or not _is_finess(finess):
             return establishment_page(request, finess, error=Problem("acc.forbidden", status=403))
-        body = {"finess": finess, "charter_sha256": values.get("charter_sha256", "")[:64]}
+        body = {"finess": finess, "charter_sha256": charter_sha256.strip()[:64]}
         _, problem = _Remote(client).call("POST", "/api/v1/charter/signatures", json=body)
         if problem is not None:
             return establishment_page(request, finess, error=problem)
@@ -296,12 +293,22 @@ def add_account_routes(
         return back(finess, done="signed")
 
     @app.post("/account/establishment/{finess}/people", response_class=HTMLResponse)
-    async def add_person(request: Request, finess: str) -> Response:
-        values = await form_of(request)
-        if values is None or not _is_finess(finess):
+    def add_person(
+        request: Request,
+        finess: str,
+        token: Field = "",
+        rpps: Field = "",
+        given_name: Field = "",
+        family_name: Field = "",
+        profession: Field = "",
+        specialty: Field = "",
+        mailbox: Field = "",
+    ) -> Response:
+        if forged(token) or not _is_finess(finess):
             return establishment_page(request, finess, error=Problem("acc.forbidden", status=403))
+        values = (rpps, given_name, family_name, profession, specialty, mailbox)
         fields = ("rpps", "given_name", "family_name", "profession", "specialty", "mailbox")
-        form = {name: values.get(name, "")[:320] for name in fields}
+        form = {name: value.strip()[:320] for name, value in zip(fields, values, strict=True)}
         error = None
         if not is_rpps(form["rpps"]):
             error = Problem("est.add.bad_rpps")
@@ -319,9 +326,8 @@ def add_account_routes(
         return back(finess, done="added")
 
     @app.post("/account/establishment/{finess}/people/{rpps}/code", response_class=HTMLResponse)
-    async def make_code(request: Request, finess: str, rpps: str) -> Response:
-        values = await form_of(request)
-        if values is None or not _is_finess(finess) or not is_rpps(rpps):
+    def make_code(request: Request, finess: str, rpps: str, token: Field = "") -> Response:
+        if forged(token) or not _is_finess(finess) or not is_rpps(rpps):
             return establishment_page(request, finess, error=Problem("acc.forbidden", status=403))
         path = f"/api/v1/establishments/{finess}/people/{quote(rpps)}/enrolment-code"
         code, problem = _Remote(client).call("POST", path)
