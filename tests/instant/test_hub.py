@@ -161,6 +161,29 @@ async def test_a_removed_participant_connected_gets_nothing_more(
             assert await silent(socket, 0.5)
 
 
+async def test_a_case_and_its_escalation_reach_connected_devices_live(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    from tests.instant.test_routing_escalation import staffed
+
+    async with serve(migrated_url, tmp_path / "data") as (world, url):
+        role, primary, backup = await staffed(world)
+        gp = await world.person("Generaliste")
+        on_duty, standby = await with_device(world, primary), await with_device(world, backup)
+        async with (
+            device_socket(url, primary.token, on_duty.device_id) as first,
+            device_socket(url, backup.token, standby.device_id) as second,
+        ):
+            await until_ready(first)
+            await until_ready(second)
+            case_id = (await open_case(world, gp, [], role=role))["case_id"]
+            assert await frame(first) == {"type": "case", "case_id": case_id, "last_sequence": 0}
+            assert await silent(second)  # not reached yet
+            world.clock.advance(seconds=601)
+            assert await world.state.extras["instant_escalator"].run_due() == 1
+            assert await frame(second) == {"type": "case", "case_id": case_id, "last_sequence": 0}
+
+
 @pytest.mark.postgres
 async def test_fan_out_between_two_server_processes_on_postgresql(
     postgres_migrated: str, tmp_path: Path

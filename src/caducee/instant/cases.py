@@ -39,7 +39,8 @@ __all__ = ["CaseService", "CaseView", "Posted", "StoredMessage", "case_log_id"]
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 500
-Notify = Callable[[str, int], Awaitable[None]]  # a bus's publish: (case id, sequence)
+# A bus's publish: (case id, sequence of a new message, or 0 when participants were added).
+Notify = Callable[[str, int], Awaitable[None]]
 
 
 def case_log_id(case_id: str) -> str:
@@ -111,6 +112,7 @@ class CaseService:
                 await self._route(session, case, role_id, now)
             view = await self._view(session, case)
         log.info("case %s created (role %s)", case_id, role_id)
+        await self.announce(case_id, 0)
         return view
 
     async def add_participants(
@@ -127,7 +129,9 @@ class CaseService:
             await self._add(session, case_id, addresses, None, now)
             if role_id is not None:
                 await self._route(session, case, role_id, now)
-            return await self._view(session, case)
+            view = await self._view(session, case)
+        await self.announce(case_id, 0)
+        return view
 
     async def remove_participant(self, caller: str, case_id: str, address: str) -> CaseView:
         """Remove someone (or oneself); they see nothing of the case afterwards."""
@@ -185,12 +189,18 @@ class CaseService:
         except IntegrityError:  # the same id committed meanwhile by a concurrent request
             async with self.database.sessions() as session:
                 posted = await self._replay(session, case_id, message_id, caller, digest)
-        if posted.created and self.on_commit is not None:
-            try:
-                await self.on_commit(case_id, posted.sequence)
-            except Exception:  # stored and durable: devices get it when they resume
-                log.exception("case %s: message %d not announced", case_id, posted.sequence)
+        if posted.created:
+            await self.announce(case_id, posted.sequence)
         return posted
+
+    async def announce(self, case_id: str, sequence: int) -> None:
+        """Tell the hubs, after the commit: a new message, or (sequence 0) new participants."""
+        if self.on_commit is None:
+            return
+        try:
+            await self.on_commit(case_id, sequence)
+        except Exception:  # stored and durable: devices get it when they resume
+            log.exception("case %s: event %d not announced", case_id, sequence)
 
     async def _post(
         self,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from caducee.evidence import EvidenceLog
-from caducee.instant.cases import CaseService
+from caducee.instant.cases import CaseService, Notify
 from caducee.instant.models import Case
 from caducee.instant.oncall import OnDuty
 from caducee.instant.roles import Resolution, aware
@@ -54,9 +54,10 @@ class Escalator:
         evidence: EvidenceLog | None,
         *,
         now: Callable[[], datetime] = utcnow,
+        on_commit: Notify | None = None,
     ) -> None:
         self.database = database
-        self.cases = CaseService(database, evidence, now=now)
+        self.cases = CaseService(database, evidence, now=now, on_commit=on_commit)
         self.now = now
         self._wake = asyncio.Event()
 
@@ -75,7 +76,10 @@ class Escalator:
         done = 0
         for case_id in due:
             try:
-                done += await self._escalate(case_id, now)
+                escalated = await self._escalate(case_id, now)
+                if escalated:
+                    await self.cases.announce(case_id, 0)  # the people reached, if connected
+                done += escalated
             except InstantError as exc:  # one case's failure never stops the others
                 log.warning("case %s: escalation failed: %s", case_id, exc.code)
         return done

@@ -8,6 +8,7 @@ itself, and gives its cursor per case::
     ← {"type": "message", "case_id": "<case>", "sequence": 13, "message_id": "..."}  (resume)
     ← {"type": "ready", "cases": {"<case>": 14}}
     ← {"type": "message", ...}                                                   (live)
+    ← {"type": "case", "case_id": "<case>", "last_sequence": 3}    (added to a case, live)
     → {"type": "ping"}   ← {"type": "pong"}
 
 Frames carry ids only: the device fetches ciphertexts over HTTP with its own rights. A
@@ -40,7 +41,7 @@ from caducee.instant.cases import CaseService
 from caducee.instant.devices import active_device
 from caducee.instant.errors import MalformedInstantData
 from caducee.instant.frames import Hello, Ping, parse_client_frame
-from caducee.instant.models import CaseMessage, Device, Participant
+from caducee.instant.models import Case, CaseMessage, Device, Participant
 from caducee.instant.service_errors import DeviceRevoked
 from caducee.server.auth import credential_service
 from caducee.server.state import ServerState
@@ -93,6 +94,17 @@ class Connection:
         except asyncio.QueueFull:  # a device that does not read: drop it, it will resume
             self.close(4408)
 
+    def joined(self, case_id: str, last_sequence: int) -> None:
+        """A case this device was not in: announce it once; the device fetches its messages."""
+        if self.resuming or case_id in self.sent:
+            return
+        self.sent[case_id] = last_sequence
+        frame = {"type": "case", "case_id": case_id, "last_sequence": last_sequence}
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.close(4408)
+
     def resumed(self) -> None:
         self.resuming = False
         for item in sorted(self.pending):
@@ -139,11 +151,13 @@ class Hub:
                 log.exception("fan-out of case %s message %d failed", case_id, sequence)
 
     async def fan_out(self, case_id: str, sequence: int) -> None:
+        """Push one message id (or, for sequence 0, the case itself) to the devices in it."""
         if not self.by_address:
             return
         async with self.database.sessions() as session:
-            message = await session.get(CaseMessage, (case_id, sequence))
-            if message is None:
+            message = await session.get(CaseMessage, (case_id, sequence)) if sequence else None
+            case = await session.get(Case, case_id) if not sequence else None
+            if message is None and case is None:
                 return
             people = set(
                 await session.scalars(
@@ -167,10 +181,12 @@ class Hub:
         for connection in targets:
             if connection.valid_until is not None and now >= connection.valid_until:
                 connection.close(4401)  # the token expired: log in again, then resume
-            elif connection.device_id in active:
+            elif connection.device_id not in active:
+                connection.close(4403)  # revoked meanwhile: it receives nothing more
+            elif message is not None:
                 connection.offer(case_id, sequence, message.message_id, message.recipient_device_id)
-            else:  # revoked meanwhile: it receives nothing more
-                connection.close(4403)
+            elif case is not None:
+                connection.joined(case_id, case.last_sequence)
 
 
 def _send_error(code: str, detail: str) -> dict[str, Any]:

@@ -54,15 +54,20 @@ async def _bus(state: ServerState) -> CaseBus:
 
 async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
     """Start the escalation timer and the hub; returns what stops both."""
-    escalator = Escalator(state.database, state.extras.get("evidence_log"), now=now_of(state))
+    bus = await _bus(state)
+    state.extras["instant_bus"] = bus
+    escalator = Escalator(
+        state.database,
+        state.extras.get("evidence_log"),
+        now=now_of(state),
+        on_commit=bus.publish,
+    )
     state.extras["instant_escalator"] = escalator
 
     def interval() -> float:
         return float(state.extras.get("instant_escalation_interval", DEFAULT_INTERVAL))
 
     stop_escalator = escalator.start(interval)
-    bus = await _bus(state)
-    state.extras["instant_bus"] = bus
     hub = state.extras["instant_hub"] = instant_hub.Hub(state.database, bus, now=now_of(state))
     fan_out = asyncio.get_running_loop().create_task(hub.run())
 
