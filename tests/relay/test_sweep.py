@@ -220,14 +220,14 @@ async def test_an_orphan_written_again_during_the_sweep_is_kept(
     data = await blob_store.get(orphan)
     await asyncio.sleep(GAP)
     clock = _between(datetime.now(UTC))
-    real = sweep_module._referenced
+    real = sweep_module.referenced_digests
 
     async def retry_arrives(database: Any, digests: Any) -> set[str]:
         if orphan in digests:  # after the listing: the retry's blob, not yet committed
             await blob_store.put(data)
         return await real(database, digests)
 
-    monkeypatch.setattr(sweep_module, "_referenced", retry_arrives)
+    monkeypatch.setattr(sweep_module, "referenced_digests", retry_arrives)
     report = await sweep_orphan_blobs(
         relay.service.database, blob_store, grace=GRACE, apply=True, now=clock
     )
@@ -329,3 +329,41 @@ async def test_the_server_app_runs_the_sweeper(migrated_url: str, tmp_path: Path
                 break
             await asyncio.sleep(0.05)
     assert not path.exists() and await blobs.exists(fresh)
+
+
+async def test_retention_purge_keeps_bytes_a_hold_still_names(
+    relay: Relay,
+    blob_store: BlobStore,  # noqa: F811
+) -> None:
+    """``purge_expired`` deletes an expired message's blob only when nothing else names it."""
+    scene = await _scene(relay, blob_store)
+    database = relay.service.database
+    ciphertext = fake_enveloped(450)
+    digest = hashlib.sha256(ciphertext).hexdigest()
+    await relay.service.submit(
+        sender_mailbox_id=relay.ids["gp"],
+        sender_address="gp@caducee.test",
+        envelope=_envelope("retention-shared-1", "other@caducee.test"),
+        ciphertext=ciphertext,
+    )
+    async with database.transaction() as session:  # the same bytes, held for moderation
+        session.add(
+            Hold(
+                message_id="retention-held-1",
+                sender_mailbox_id=relay.ids["gp"],
+                sender="gp@caducee.test",
+                recipients=["other@caducee.test"],
+                envelope_date="Sun, 29 Nov 2026 08:00:00 +0100",
+                subject="x",
+                size=len(ciphertext),
+                ciphertext_sha256=digest,
+                reason="bulk",
+                detail="synthetic",
+                status="held",
+                created_at=datetime.now(UTC),
+            )
+        )
+    purged = await relay.service.purge_expired(timedelta(seconds=-60))  # everything expired
+    assert purged == 2  # the two accepted messages
+    assert await _present(blob_store, digest, scene.held) == [True, True]  # named by holds
+    assert await _present(blob_store, scene.referenced) == [False]  # named by nobody now

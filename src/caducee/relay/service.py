@@ -392,11 +392,11 @@ class RelayService:
             await session.execute(delete(Delivery).where(Delivery.message_pk.in_(ids)))
             await session.execute(delete(Message).where(Message.id.in_(ids)))
             digests = {row.ciphertext_sha256 for row in rows}
-            shared = set(
-                await session.scalars(
-                    select(Message.ciphertext_sha256).where(Message.ciphertext_sha256.in_(digests))
-                )
-            )
+        # The same bytes may still be named elsewhere (another message, a hold, a queued
+        # outbound mail): only the blobs nobody names go.
+        from caducee.relay.sweep import referenced_digests  # here: policy and gateway import us
+
+        shared = await referenced_digests(self.database, sorted(digests))
         await self._delete_blobs(sorted(digests - shared))
         log.info("purged %d messages accepted before %s", len(ids), cutoff.isoformat())
         return len(ids)

@@ -20,14 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import obstore
-from obstore.exceptions import BaseError, NotFoundError
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute
@@ -35,8 +32,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from caducee.gateway.models import OutboundMail, OutboundState
 from caducee.policy.models import Hold
 from caducee.relay.models import Message
-from caducee.store import BlobStore, Database, StoreError, StoreUnavailable
-from caducee.store.blobs import blob_key
+from caducee.store import BlobStore, Database, StoreError
 from caducee.store.models import utcnow
 
 __all__ = [
@@ -45,6 +41,7 @@ __all__ = [
     "REFERENCES",
     "BlobSweeper",
     "SweepReport",
+    "referenced_digests",
     "start_blob_sweeper",
     "sweep_orphan_blobs",
 ]
@@ -54,8 +51,6 @@ log = logging.getLogger(__name__)
 DEFAULT_GRACE = timedelta(hours=1)
 MIN_GRACE = timedelta(minutes=1)  # far above a submission's blob-to-commit time
 BATCH = 500  # digests per reference query (well under SQLite's 32766 parameters)
-PREFIX = "sha256/"
-KEY = re.compile(r"sha256/[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})")
 
 # Every column that names a blob, with the rows that still need it.
 REFERENCES: tuple[tuple[InstrumentedAttribute[str], ColumnElement[bool] | None], ...] = (
@@ -94,12 +89,8 @@ class _Tally:
     foreign: int = 0
 
 
-def _store(blobs: BlobStore) -> Any:
-    """The obstore store under ``BlobStore`` (listing is not part of its API yet)."""
-    return blobs._store
-
-
-async def _referenced(database: Database, digests: Sequence[str]) -> set[str]:
+async def referenced_digests(database: Database, digests: Sequence[str]) -> set[str]:
+    """Those of ``digests`` that a row still names (see ``REFERENCES``)."""
     found: set[str] = set()
     async with database.sessions() as session:
         for column, condition in REFERENCES:
@@ -112,13 +103,8 @@ async def _referenced(database: Database, digests: Sequence[str]) -> set[str]:
 
 async def _still_old(blobs: BlobStore, digest: str, cutoff: datetime) -> bool:
     """Re-read the blob's time just before deleting it (a retried upload refreshes it)."""
-    try:
-        meta = await obstore.head_async(_store(blobs), blob_key(digest))
-    except (NotFoundError, FileNotFoundError):
-        return False
-    except BaseError as exc:
-        raise StoreUnavailable(f"blob store did not answer for {digest}: {exc}") from exc
-    return _aware(meta["last_modified"]) < cutoff
+    modified = await blobs.modified(digest)
+    return modified is not None and modified < cutoff
 
 
 async def sweep_orphan_blobs(
@@ -132,32 +118,26 @@ async def sweep_orphan_blobs(
     """Find (and with ``apply``, delete) blobs older than ``grace`` that no row names."""
     if grace < MIN_GRACE:
         raise ValueError(f"the grace period must be at least {MIN_GRACE.total_seconds():.0f} s")
-    await _referenced(database, [])  # the schema is there, or fail before touching blobs
+    await referenced_digests(database, [])  # the schema is there, or fail before touching blobs
     cutoff = now() - grace
     tally = _Tally()
     pending: dict[str, int] = {}
-    try:
-        stream = obstore.list(_store(blobs), prefix=PREFIX, chunk_size=BATCH)
-        async for chunk in stream:
-            for meta in chunk:
-                match = KEY.fullmatch(str(meta["path"]))
-                if match is None:
-                    tally.foreign += 1
-                    continue
-                size = int(meta["size"])
-                tally.scanned += 1
-                tally.scanned_bytes += size
-                if _aware(meta["last_modified"]) >= cutoff:
-                    tally.fresh += 1
-                    continue
-                pending[match.group(1)] = size
-                if len(pending) >= BATCH:
-                    await _settle(database, blobs, pending, cutoff, apply, tally)
-                    pending = {}
-        if pending:
-            await _settle(database, blobs, pending, cutoff, apply, tally)
-    except BaseError as exc:  # map third-party errors at the boundary
-        raise StoreUnavailable(f"the blob store could not be listed: {exc}") from exc
+    async for chunk in blobs.entries(chunk_size=BATCH):
+        for entry in chunk:
+            if entry.digest is None:
+                tally.foreign += 1
+                continue
+            tally.scanned += 1
+            tally.scanned_bytes += entry.size
+            if entry.modified >= cutoff:
+                tally.fresh += 1
+                continue
+            pending[entry.digest] = entry.size
+            if len(pending) >= BATCH:
+                await _settle(database, blobs, pending, cutoff, apply, tally)
+                pending = {}
+    if pending:
+        await _settle(database, blobs, pending, cutoff, apply, tally)
     report = SweepReport(**vars(tally), applied=apply)
     log.info(
         "blob sweep (%s): %d scanned, %d fresh, %d referenced, %d orphan(s) of %d bytes, "
@@ -182,7 +162,7 @@ async def _settle(
     tally: _Tally,
 ) -> None:
     """Reference-check one batch of old blobs, then delete the orphans among them."""
-    referenced = await _referenced(database, sorted(sizes))
+    referenced = await referenced_digests(database, sorted(sizes))
     tally.referenced += len(referenced)
     for digest, size in sorted(sizes.items()):
         if digest in referenced:
@@ -199,10 +179,6 @@ async def _settle(
         tally.deleted += 1
         tally.deleted_bytes += size
         log.info("orphan blob sha256=%s (%d bytes) deleted", digest, size)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class BlobSweeper:

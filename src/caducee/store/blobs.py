@@ -9,7 +9,10 @@ see ``_durability``), so "accepted" means "on disk".
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -20,7 +23,10 @@ from obstore.store import LocalStore, S3Store
 from caducee.store._durability import SyncRounds
 from caducee.store.errors import BlobNotFound, StoreUnavailable
 
-__all__ = ["BlobStore", "S3Options", "blob_key", "open_blob_store"]
+__all__ = ["BlobEntry", "BlobStore", "S3Options", "blob_key", "open_blob_store"]
+
+BLOB_PREFIX = "sha256/"
+_BLOB_KEY = re.compile(r"sha256/[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})")
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,24 @@ def blob_key(digest_hex: str) -> str:
     if len(digest_hex) != 64 or any(c not in "0123456789abcdef" for c in digest_hex):
         raise ValueError("a blob key is a lower-case hex SHA-256")
     return f"sha256/{digest_hex[:2]}/{digest_hex[2:4]}/{digest_hex}"
+
+
+@dataclass(frozen=True)
+class BlobEntry:
+    """One stored object under the blob prefix, as a listing gives it.
+
+    ``digest`` is None for an object whose key is not a blob key (left there by something
+    else): callers leave those alone.
+    """
+
+    key: str
+    digest: str | None
+    size: int
+    modified: datetime
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class BlobStore:
@@ -85,6 +109,36 @@ class BlobStore:
         except BaseError as exc:
             raise StoreUnavailable(f"blob store did not answer for {digest_hex}: {exc}") from exc
         return True
+
+    async def modified(self, digest_hex: str) -> datetime | None:
+        """When the blob was last written (a retried upload refreshes it); None if absent."""
+        try:
+            meta = await obstore.head_async(self._store, blob_key(digest_hex))
+        except (NotFoundError, FileNotFoundError):
+            return None
+        except BaseError as exc:
+            raise StoreUnavailable(f"blob store did not answer for {digest_hex}: {exc}") from exc
+        return _aware(meta["last_modified"])
+
+    async def entries(self, *, chunk_size: int = 500) -> AsyncIterator[list[BlobEntry]]:
+        """Every object under the blob prefix, in chunks (for the orphan sweep)."""
+        try:
+            async for chunk in obstore.list(self._store, prefix=BLOB_PREFIX, chunk_size=chunk_size):
+                entries = []
+                for meta in chunk:
+                    key = str(meta["path"])
+                    match = _BLOB_KEY.fullmatch(key)
+                    entries.append(
+                        BlobEntry(
+                            key=key,
+                            digest=match.group(1) if match else None,
+                            size=int(meta["size"]),
+                            modified=_aware(meta["last_modified"]),
+                        )
+                    )
+                yield entries
+        except BaseError as exc:  # map third-party errors at the boundary
+            raise StoreUnavailable(f"the blob store could not be listed: {exc}") from exc
 
     async def delete(self, digest_hex: str) -> None:
         """Delete a blob (retention); deleting a missing blob is not an error."""
