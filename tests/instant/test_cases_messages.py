@@ -3,6 +3,8 @@ replay, malformed and misaddressed ciphertexts, removal, revoked devices."""
 
 from __future__ import annotations
 
+import asyncio
+
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -192,3 +194,15 @@ async def test_a_revoked_device_receives_nothing_and_sends_nothing(world: World)
         "instant-device-revoked",
     )
     problem(await fetch(world, alice, case_id, laptop), 404, "instant-unknown-device")
+
+
+async def test_concurrent_posts_get_dense_distinct_sequences(world: World) -> None:
+    alice, bob = await world.person("Alice"), await world.person("Bob")
+    phone, laptop = await with_device(world, alice), await with_device(world, bob)
+    case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+    mine, theirs = group(case_id, phone), group(case_id, laptop)
+    sends = [post(world, alice, case_id, phone, "message", mine.encrypt(b"a")) for _ in range(15)]
+    sends += [post(world, bob, case_id, laptop, "message", theirs.encrypt(b"b")) for _ in range(15)]
+    replies = await asyncio.gather(*sends)
+    assert all(r.status_code == 201 for r in replies), [r.text for r in replies if r.is_error]
+    assert sorted(r.json()["sequence"] for r in replies) == list(range(1, 31))
