@@ -214,6 +214,8 @@ def test_the_browser_refuses_bad_input_with_clear_errors(page: Page) -> None:
         "garbage": ("instant-malformed", "message"),
         "trailing": ("instant-malformed", "trailing bytes"),
         "notBytes": ("instant-malformed", "expected bytes"),
+        "tooFarAhead": ("instant-out-of-window", "too far ahead"),
+        "otherCase": ("instant-not-a-member", "a case this device is not in"),
     }
     for name, (code, words) in expected.items():
         got_code, message, typed = outcome[name]

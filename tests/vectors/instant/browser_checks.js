@@ -310,6 +310,13 @@ export async function refusals([caseId, deviceId, peer, distribution, first, fli
   out.trailing = await refusal(() => group.decrypt(fromHex(`${second}00`)));
   out.notBytes = await refusal(() => group.decrypt(/** @type {any} */ ("hello")));
   out.second = toHex((await group.decrypt(fromHex(second))).plaintext);
+  const strict = new miss.SenderKeyGroup(caseId, state[deviceId], [publicKeys(peer)], {
+    maxSkip: 0,
+  });
+  await strict.receiveKey(fromHex(distribution));
+  out.tooFarAhead = await refusal(() => strict.decrypt(fromHex(second)));
+  const elsewhere = new miss.SenderKeyGroup(`${caseId}-other`, state[deviceId], [publicKeys(peer)]);
+  out.otherCase = await refusal(() => elsewhere.decrypt(fromHex(first)));
   return out;
 }
 
