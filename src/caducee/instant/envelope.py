@@ -5,8 +5,9 @@ Every MISS ciphertext is ``field(header) field(payload) field(Ed25519 signature)
 distribution the recipient device), checks it against the request, and checks the signature
 with the sender device's registered key. So a malformed ciphertext, one made for another case,
 or one not signed by the device that posts it is refused before it is stored; the payload
-stays opaque. Outside bytes raise :class:`MalformedInstantData`, :class:`NotAMember` or
-:class:`InstantSignatureInvalid`, nothing else.
+stays opaque. Outside bytes raise :class:`MalformedInstantData`, :class:`UnsupportedSuite`
+(an unknown KEM in a key's header), :class:`NotAMember` or :class:`InstantSignatureInvalid`,
+nothing else.
 """
 
 from __future__ import annotations
