@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from caducee.instant._hpke import Kem
 from caducee.instant.device_keys import DeviceKeys
-from caducee.instant.envelope import MessageKind, check_envelope
+from caducee.instant.envelope import Envelope, MessageKind, check_envelope
 from caducee.instant.errors import (
     InstantSignatureInvalid,
     MalformedInstantData,
@@ -38,7 +38,7 @@ REFUSALS = (MalformedInstantData, NotAMember, InstantSignatureInvalid, Unsupport
 kinds = st.sampled_from(list(MessageKind))
 
 
-def check(kind: MessageKind, data: bytes) -> object:
+def check(kind: MessageKind, data: bytes) -> Envelope:
     return check_envelope(
         kind, data, case_id=CASE, sender_device_id="phone-1", signing_public=SIGNING
     )
@@ -46,8 +46,8 @@ def check(kind: MessageKind, data: bytes) -> object:
 
 def test_genuine_envelopes_are_read() -> None:
     envelope = check(MessageKind.MESSAGE, MESSAGE)
-    assert envelope.counter == 0 and envelope.recipient_device_id is None  # type: ignore[attr-defined]
-    assert check(MessageKind.KEY, KEY).recipient_device_id == "laptop-1"  # type: ignore[attr-defined]
+    assert envelope.counter == 0 and envelope.recipient_device_id is None
+    assert check(MessageKind.KEY, KEY).recipient_device_id == "laptop-1"
 
 
 @given(kinds, st.binary(max_size=500))
