@@ -24,7 +24,7 @@ from caducee.agent.runtime import initialise
 from caducee.agent.web import create_web_app
 from caducee.directory.identifiers import luhn_complete
 from tests.agent.helpers import PASSPHRASE, enrol_mailbox, operator_client
-from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.conftest import create_postgres_database, drop_postgres_database, free_port
 from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -62,7 +62,14 @@ def _join(folder: Path, server: str, code: str, address: str) -> AgentConfig:
 def account_world(folder: Path, database_url: str) -> Iterator[AccountWorld]:
     """Server; a GP enrolled; an establishment registered with its manager; the charter
     published (not signed); the manager enrolled (managers may enrol before signing)."""
-    server = ServerProcess(folder / "server", {"CADUCEE_DATABASE_URL": database_url})
+    env = {
+        "CADUCEE_DATABASE_URL": database_url,
+        # passwords are for the mail edge: the page offers them only when it runs
+        "CADUCEE_SMTP_ENABLED": "true",
+        "CADUCEE_SMTP_SUBMISSION_PORT": str(free_port()),
+        "CADUCEE_SMTP_INBOUND_PORT": str(free_port()),
+    }
+    server = ServerProcess(folder / "server", env)
     server.start()
     try:
         finess = luhn_complete("66000001")

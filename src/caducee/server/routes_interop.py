@@ -148,6 +148,9 @@ async def list_app_passwords(state: State, caller: Agent) -> dict[str, Any]:
         raise _password_problem(exc) from None
     return {
         "username": caller.address,
+        # whether a password can be used at all: the agent hides its form when neither is on
+        "smtp_enabled": bool(state.settings.smtp_enabled),
+        "imap_enabled": _config(state).dovecot_enabled,
         "passwords": [
             {
                 "id": r.id,
