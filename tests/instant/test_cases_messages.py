@@ -206,3 +206,19 @@ async def test_concurrent_posts_get_dense_distinct_sequences(world: World) -> No
     replies = await asyncio.gather(*sends)
     assert all(r.status_code == 201 for r in replies), [r.text for r in replies if r.is_error]
     assert sorted(r.json()["sequence"] for r in replies) == list(range(1, 31))
+
+
+async def test_unknown_participants_are_refused_and_no_case_is_made(world: World) -> None:
+    alice, bob = await world.person("Alice"), await world.person("Bob")
+    typo = "bob.typo@caducee.test"
+    response = await world.client.post(
+        f"{API}/cases", json={"participants": [bob.address, typo]}, headers=alice.headers
+    )
+    body = problem(response, 422, "instant-unknown-participant")
+    assert body["addresses"] == [typo]
+    assert (await world.client.get(f"{API}/cases", headers=alice.headers)).json()["cases"] == []
+    case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+    response = await world.client.post(
+        f"{API}/cases/{case_id}/participants", json={"participants": [typo]}, headers=bob.headers
+    )
+    problem(response, 422, "instant-unknown-participant")

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from caducee.directory.models import Mailbox
 from caducee.evidence import EvidenceLog
 from caducee.instant.devices import active_device
 from caducee.instant.envelope import MessageKind, check_envelope
@@ -30,6 +31,7 @@ from caducee.instant.service_errors import (
     CaseNotFound,
     InvalidInstantRequest,
     MessageReplayed,
+    UnknownParticipant,
 )
 from caducee.ledger import EvidenceEvent, EvidenceRecord
 from caducee.store import Database
@@ -107,6 +109,7 @@ class CaseService:
             case = Case(id=case_id, created_by=creator, last_sequence=0, created_at=now)
             session.add(case)
             await session.flush()
+            await self._known(session, participants)
             await self._add(session, case_id, [creator, *participants], None, now)
             if role_id is not None:
                 await self._route(session, case, role_id, now)
@@ -126,6 +129,7 @@ class CaseService:
         now = self.now()
         async with self.database.transaction() as session:
             case = await self._case_of(session, caller, case_id, lock=True)
+            await self._known(session, addresses)
             await self._add(session, case_id, addresses, None, now)
             if role_id is not None:
                 await self._route(session, case, role_id, now)
@@ -424,6 +428,22 @@ class CaseService:
                 added.append(address)
         await session.flush()
         return added
+
+    @staticmethod
+    async def _known(session: AsyncSession, addresses: Iterable[str]) -> None:
+        """Refuse addresses the directory has no active mailbox for (typos, strangers)."""
+        wanted = {a.strip().lower() for a in addresses if a.strip()}
+        if not wanted:
+            return
+        found = set(
+            await session.scalars(
+                select(Mailbox.address).where(Mailbox.address.in_(wanted), Mailbox.active.is_(True))
+            )
+        )
+        if missing := sorted(wanted - found):
+            raise UnknownParticipant(
+                "adresse inconnue de l'annuaire / address not in the directory", missing
+            )
 
     async def _recipient_in_case(self, session: AsyncSession, case_id: str, device: str) -> None:
         row = await session.get(Device, device)

@@ -8,6 +8,7 @@
           ├── UnknownDevice           not one of the caller's devices
           ├── DeviceRevoked           a revoked device: it sends and receives nothing
           ├── DeviceTaken             a device id already registered
+          ├── UnknownParticipant      an address the directory has no active mailbox for
           ├── CaseNotFound            no such case, or the caller is not in it (never 403)
           └── MessageReplayed         a message id already used for other bytes
 
@@ -27,6 +28,7 @@ __all__ = [
     "MessageReplayed",
     "NobodyOnDuty",
     "UnknownDevice",
+    "UnknownParticipant",
     "UnknownUnit",
 ]
 
@@ -57,6 +59,14 @@ class DeviceRevoked(InstantError):
 
 class DeviceTaken(InstantError):
     code = "instant-device-taken"
+
+
+class UnknownParticipant(InstantError):
+    code = "instant-unknown-participant"
+
+    def __init__(self, message: str, addresses: list[str]) -> None:
+        super().__init__(message)
+        self.addresses = addresses
 
 
 class CaseNotFound(InstantError):

@@ -31,6 +31,7 @@ from caducee.instant.service_errors import (
     MessageReplayed,
     NobodyOnDuty,
     UnknownDevice,
+    UnknownParticipant,
     UnknownUnit,
 )
 from caducee.pki.errors import PKIError
@@ -78,6 +79,7 @@ STATUS_BY_ERROR: tuple[tuple[type[CaduceeError], int], ...] = (
     (DeviceTaken, 409),
     (MessageReplayed, 409),
     (NobodyOnDuty, 422),
+    (UnknownParticipant, 422),
     (InvalidInstantRequest, 400),
     (ForgedDeviceStatement, 422),
     (InstantSignatureInvalid, 422),
