@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from caducee.directory.identifiers import luhn_complete
 from caducee.evidence.models import RecordRow
 from caducee.policy.charter import charter_digest
 from caducee.policy.models import CharterSignature
 from caducee.policy.models import Establishment as EstablishmentRow
-from tests.console.helpers import CHARTER, console, member, publish, register, sign
+from tests.console.helpers import CHARTER, console, member, publish, register, sign, snapshot
 from tests.server.conftest import World, problem
 
 
@@ -140,3 +142,33 @@ async def test_support_contact_is_public(world: World) -> None:
     assert body["contact"] == world.state.settings.support_contact
     assert body["hours"] == world.state.settings.support_hours
     assert body["charter_url"].endswith("/charter")
+
+
+@pytest.mark.parametrize(
+    ("manager", "status", "code"),
+    [
+        ({"rpps": "88000000001", "given_name": "A", "family_name": "B"}, 400, "invalid-identifier"),
+        ({"rpps": luhn_complete("8810000001"), "given_name": " ", "family_name": "B"}, 422,
+         "manager-needed"),
+        ({"rpps": luhn_complete("8810000001"), "given_name": "A", "family_name": "B",
+          "profession": " "}, 400, "invalid-entry"),
+        ({"rpps": luhn_complete("8810000001"), "given_name": "A", "family_name": "B",
+          "mailbox": "pas une adresse"}, 400, "invalid-entry"),
+        ({"rpps": luhn_complete("8810000001"), "given_name": "A", "family_name": "B",
+          "mailbox": "PRISE@console.test"}, 409, "already-registered"),
+    ],
+)  # fmt: skip
+async def test_a_refused_manager_leaves_no_new_organisation_behind(
+    world: World, manager: dict[str, str], status: int, code: str
+) -> None:
+    await world.admin(
+        "/mailboxes",
+        {"address": "prise@console.test", "kind": "organisational",
+         "organisation": await world.organisation("Cabinet")},
+    )  # fmt: skip
+    before = await snapshot(world)
+    body = {"finess": luhn_complete("88100001"), "name": "Nouveau", "type": "lab",
+            "manager": manager}  # fmt: skip
+    response = await console(world, "POST", "/establishments", body)
+    assert response.status_code == status and response.json()["code"] == code, response.text
+    assert await snapshot(world) == before

@@ -44,6 +44,7 @@ from caducee.server.routes_console import (
     _establishment_detail,
     _gate,
     _moderation,
+    looks_like_address,
     problem,
     register_establishment,
 )
@@ -326,11 +327,6 @@ def _organisation_errors(v: dict[str, str]) -> tuple[int | None, list[FormError]
     return beds, errors
 
 
-def _looks_like_address(address: str) -> bool:
-    local, at, domain = address.partition("@")
-    return bool(at and local and "." in domain and address.isascii() and " " not in address)
-
-
 async def _check_registration(
     state: ServerState, v: dict[str, str]
 ) -> tuple[EstablishmentRequest | None, list[FormError]]:
@@ -356,7 +352,7 @@ async def _check_registration(
     if person is None:
         required = ("given_name", "family_name", "profession")
         errors += [refusal(name, name) for name in required if not v.get(name)]
-        if not _looks_like_address(mailbox):
+        if not looks_like_address(mailbox):
             errors.append(refusal("mailbox", "mailbox"))
         elif taken is not None:
             errors.append(refusal("mailbox", "taken", address=mailbox))

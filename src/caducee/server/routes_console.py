@@ -46,7 +46,8 @@ from pydantic import Field
 from sqlalchemy import select
 
 from caducee.directory import DirectoryService, MailboxKind, OrganisationType
-from caducee.directory.errors import UnknownPerson
+from caducee.directory.errors import AlreadyRegistered, InvalidEntry
+from caducee.directory.identifiers import parse_finess, parse_rpps
 from caducee.directory.models import Mailbox, Organisation, Person
 from caducee.errors import CaduceeError
 from caducee.policy.bulk import Limits
@@ -251,16 +252,15 @@ class EstablishmentRequest(StrictRequest):
 
 
 async def register_establishment(state: ServerState, body: EstablishmentRequest) -> str:
-    """The organisation (new or known), its manager (new or known), the registration."""
+    """The organisation (new or known), its manager (new or known), the registration.
+
+    What would be refused is checked before the first write: a refusal changes nothing.
+    """
     directory = _directory(state)
-    finess = body.finess.strip()
-    async with state.database.sessions() as session:
-        known = await session.get(Organisation, finess)
-    if known is None:
-        if body.name is None or body.type is None:
-            raise ProblemError(
-                422, "organisation-needed", "a new establishment needs a name and type"
-            )
+    finess, m = body.finess.strip(), body.manager
+    known, manager_known = await _precheck_registration(state, body)
+    if not known:
+        assert body.name is not None and body.type is not None  # checked above
         finess = await directory.register_organisation(
             finess=finess,
             name=body.name,
@@ -271,14 +271,8 @@ async def register_establishment(state: ServerState, body: EstablishmentRequest)
             region=body.region,
             postcode=body.postcode,
         )
-    m = body.manager
-    try:
-        await directory.personal_mailboxes(m.rpps)
-    except UnknownPerson:
-        if not (m.given_name and m.family_name):
-            raise ProblemError(
-                422, "manager-needed", "a new manager needs a given name and a family name"
-            ) from None
+    if not manager_known:
+        assert m.given_name is not None and m.family_name is not None  # checked above
         await directory.register_person(
             rpps=m.rpps,
             given_name=m.given_name,
@@ -292,6 +286,43 @@ async def register_establishment(state: ServerState, body: EstablishmentRequest)
             )
     await _charter(state).register(finess, m.rpps.strip())
     return finess
+
+
+def looks_like_address(address: str) -> bool:
+    """The directory's rule for a mailbox address, checked before anything is written."""
+    local, at, domain = address.partition("@")
+    return bool(at and local and "." in domain and address.isascii() and " " not in address)
+
+
+async def _precheck_registration(
+    state: ServerState, body: EstablishmentRequest
+) -> tuple[bool, bool]:
+    """Whether the organisation and the manager are known; raises what the writes would."""
+    finess, m = body.finess.strip(), body.manager
+    address = (m.mailbox or "").strip().lower()
+    async with state.database.sessions() as session:
+        known = await session.get(Organisation, finess) is not None
+        manager_known = await session.get(Person, m.rpps.strip()) is not None
+        taken = await session.scalar(select(Mailbox.id).where(Mailbox.address == address))
+    if not known:
+        parse_finess(finess)
+        if body.name is None or body.type is None or not body.name.strip():
+            raise ProblemError(
+                422, "organisation-needed", "a new establishment needs a name and type"
+            )
+    if not manager_known:
+        parse_rpps(m.rpps)
+        if not (m.given_name and m.given_name.strip() and m.family_name and m.family_name.strip()):
+            raise ProblemError(
+                422, "manager-needed", "a new manager needs a given name and a family name"
+            )
+        if not m.profession.strip():
+            raise InvalidEntry("a manager needs a profession")
+        if address and not looks_like_address(address):
+            raise InvalidEntry(f"not a mailbox address: {address!r}")
+        if address and taken is not None:
+            raise AlreadyRegistered(f"mailbox {address} exists already")
+    return known, manager_known
 
 
 @router.post("/api/v1/console/establishments", status_code=201, tags=["console"])
