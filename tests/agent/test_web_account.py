@@ -292,11 +292,6 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(
     assert server_people(world) == people
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routes_console.add_my_person registers the person before it finds the address "
-    "taken (two transactions): the fix is reported to the console's owner",
-)
 def test_a_taken_address_adds_no_one(world: AccountWorld, manager: TestClient) -> None:
     token = token_of(manager.get("/account/establishment").text)
     people = server_people(world)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 from collections.abc import Awaitable
 from pathlib import Path
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from caducee.commands import ledger
 from caducee.evidence import EvidenceLog, HTTPTimestamper, load_log_identity
 from caducee.evidence.models import RecordRow
+from caducee.ledger import EvidenceEvent
 from caducee.store import Database, upgrade_database
 from tests.evidence.samples import make_record
 from tests.ledger.tsa import TSA, make_tsa
@@ -191,3 +193,15 @@ def test_check_without_the_log_key_says_so(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["ledger", "check", "--data-dir", str(folder)])
     assert result.exit_code == 1
     assert "Contrôle impossible / Cannot check — evidence-log-key" in result.output
+
+
+@pytest.mark.parametrize("event", list(EvidenceEvent))
+def test_every_evidence_event_reads_in_french_and_english(event: EvidenceEvent) -> None:
+    """`caducee verify` describes any record the log can hold (a new event without its
+    phrase would make it fail on that record)."""
+    record = dataclasses.replace(make_record(1), event=event)
+    line = ledger.describe_record(record)
+    french, english = line.split(" / ")
+    named = ("msg-1@caducee.test", "lab@caducee.test", "gp@caducee.test", "relay")
+    assert any(name in french for name in named) and any(name in english for name in named)
+    assert " le " in french and " on " in english

@@ -91,6 +91,26 @@ _PHRASES: dict[EvidenceEvent, tuple[str, str]] = {
         "Ordonnance {id} : changement d'état par {actor}",
         "prescription {id}: state changed by {actor}",
     ),
+    EvidenceEvent.DEVICE_REGISTERED: (
+        "Appareil {id} enregistré par {actor}",
+        "device {id} registered by {actor}",
+    ),
+    EvidenceEvent.DEVICE_REVOKED: (
+        "Appareil {id} révoqué par {actor}",
+        "device {id} revoked by {actor}",
+    ),
+    EvidenceEvent.CASE_ROUTED: (
+        "Conversation {id} adressée à {recipients}",
+        "case {id} routed to {recipients}",
+    ),
+    EvidenceEvent.CASE_ESCALATED: (
+        "Conversation {id} escaladée vers {recipients}",
+        "case {id} escalated to {recipients}",
+    ),
+    EvidenceEvent.CASE_ACKNOWLEDGED: (
+        "Conversation {id} prise en charge par {actor}",
+        "case {id} taken in hand by {actor}",
+    ),
 }
 
 KeyOpt = Annotated[

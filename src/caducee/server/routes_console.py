@@ -477,7 +477,15 @@ async def add_my_person(
 ) -> dict[str, Any]:
     await _check_manager(state, agent, finess)
     directory = _directory(state)
+    address = body.mailbox.strip().lower()
     try:
+        # Everything that would refuse the mailbox is checked before the person is written:
+        # a refusal leaves no one behind.
+        if not looks_like_address(address):
+            raise InvalidEntry(f"not a mailbox address: {address!r}")
+        async with state.database.sessions() as session:
+            if await session.scalar(select(Mailbox.id).where(Mailbox.address == address)):
+                raise AlreadyRegistered(f"mailbox {address} exists already")
         rpps = await directory.register_person(
             rpps=body.rpps,
             given_name=body.given_name,
@@ -491,7 +499,7 @@ async def add_my_person(
         )
     except CaduceeError as exc:
         raise problem(exc) from None
-    return {"rpps": rpps, "mailbox": body.mailbox.strip().lower()}
+    return {"rpps": rpps, "mailbox": address}
 
 
 @router.post(
