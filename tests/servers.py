@@ -6,12 +6,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+import uvicorn
 
 from tests.conftest import free_port
 
@@ -97,3 +100,29 @@ def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterato
         yield server.base
     finally:
         server.stop()
+
+
+@contextmanager
+def serve_pages(app: Any, probe: str = "/inbox", *, wait: float = 20.0) -> Iterator[str]:
+    """An ASGI app (the agent's pages) on a free loopback port in a thread, as
+    ``caducee agent run`` serves them; yields its base URL once ``probe`` answers."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            httpx.get(base + probe, timeout=2)
+            break
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                server.should_exit = True
+                raise
+            time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

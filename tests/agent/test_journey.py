@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from caducee.agent.client import ServerClient
 from caducee.agent.config import AgentConfig
@@ -26,7 +23,7 @@ from caducee.agent.ledger_watch import KEY_FILE
 from caducee.agent.web import create_web_app
 from tests.agent.conftest import GP, World, drop, open_runtime
 from tests.agent.helpers import hprim_file
-from tests.conftest import free_port
+from tests.servers import serve_pages
 
 pytestmark = pytest.mark.slow
 
@@ -34,29 +31,8 @@ pytestmark = pytest.mark.slow
 @contextmanager
 def pages(config: AgentConfig, client: ServerClient | None) -> Iterator[str]:
     """The agent's local pages on a free loopback port, as ``caducee agent run`` serves them."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_web_app(config, client), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(f"{base}/sent", timeout=2)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    try:
+    with serve_pages(create_web_app(config, client), "/sent") as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_the_journey_page_in_chromium_and_the_saved_receipt_verifies(

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from caducee.agent.config import AgentConfig
@@ -18,7 +14,7 @@ from caducee.agent.journal import Journal
 from caducee.agent.web import create_web_app
 from caducee.agent.web.messages import MESSAGES
 from tests.agent.helpers import hprim_file
-from tests.conftest import free_port
+from tests.servers import serve_pages
 
 GP = "dr.testeur@caducee.test"
 DOC = "20260102-030405_labo.fictif_FICTIF-ALICE_3f2a9c01.hpr"
@@ -101,25 +97,8 @@ def test_send_puts_the_file_and_its_sidecar_in_the_outbox(
 
 @pytest.fixture
 def served(config: AgentConfig) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_web_app(config), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(base + "/inbox", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    try:
+    with serve_pages(create_web_app(config)) as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_in_chromium_french_english_and_send(

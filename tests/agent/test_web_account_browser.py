@@ -5,15 +5,11 @@ width. (The database engines are covered by ``test_web_account``; this is the br
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Page
 
@@ -21,7 +17,7 @@ from caducee.agent.config import AgentConfig
 from caducee.agent.web import create_web_app
 from caducee.directory.identifiers import luhn_complete
 from tests.agent.test_web_account import AccountWorld, account_world, agent_client
-from tests.conftest import free_port
+from tests.servers import serve_pages
 
 pytestmark = pytest.mark.slow
 PHONE = {"width": 360, "height": 740}
@@ -37,23 +33,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AccountWorld]:
 @contextmanager
 def _serve(app: FastAPI) -> Iterator[str]:
     """The agent's pages on a loopback port, as ``caducee agent run`` serves them."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(base + "/inbox", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    try:
+    with serve_pages(app) as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture

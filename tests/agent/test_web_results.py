@@ -5,15 +5,11 @@ In-process (TestClient) and in Chromium, French and English, and at phone width.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from caducee.agent.config import AgentConfig
@@ -22,7 +18,7 @@ from caducee.agent.journal import Journal
 from caducee.agent.tomatch import PatientList
 from caducee.agent.web import create_web_app
 from tests.agent.helpers import hprim_file
-from tests.conftest import free_port
+from tests.servers import serve_pages
 
 GP = "dr.testeur@caducee.test"
 LAB = "labo.fictif@caducee.test"
@@ -99,25 +95,8 @@ def test_results_badge_and_queue_in_process(config: AgentConfig) -> None:
 
 @pytest.fixture
 def served(config: AgentConfig) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_web_app(config), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(base + "/inbox", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    try:
+    with serve_pages(create_web_app(config)) as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_in_chromium_table_queue_and_phone(served: str, config: AgentConfig) -> None:
