@@ -120,9 +120,11 @@ class ServerClient:
         auth: bool = True,
         timeout: float | None = None,
         headers: dict[str, str] | None = None,
+        retries: int | None = None,
         **kw: Any,
     ) -> httpx.Response:
         extra_headers = headers
+        limit = self.retries if retries is None else retries
         refreshed = False
         attempt = 0
         while True:
@@ -134,7 +136,7 @@ class ServerClient:
                     kw["timeout"] = timeout
                 response = self._http.request(method, path, headers=headers, **kw)
             except httpx.TransportError as exc:
-                if attempt >= self.retries:
+                if attempt >= limit:
                     raise NetworkError(
                         f"{self.base_url} unreachable: {type(exc).__name__}"
                     ) from None
@@ -145,7 +147,7 @@ class ServerClient:
                 self._token, refreshed = None, True
                 continue
             if response.status_code >= 500 or response.status_code == 429:
-                if attempt >= self.retries:
+                if attempt >= limit:
                     raise _problem(response)
                 self._pause(attempt, f"{method} {path}: HTTP {response.status_code}")
                 attempt += 1
@@ -155,12 +157,19 @@ class ServerClient:
             return response
 
     def request(
-        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kw: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        retries: int | None = None,
+        **kw: Any,
     ) -> httpx.Response:
         """One authenticated call (token refresh, retries, problem+json mapped to
         ``ServerError``): for the parts of the agent that talk to an endpoint this client has
-        no dedicated method for."""
-        return self._send(method, path, headers=headers, **kw)
+        no dedicated method for. ``retries`` overrides the client's count for this call (a
+        page that must answer now asks for few; a 503 that is a setting is not an outage)."""
+        return self._send(method, path, headers=headers, retries=retries, **kw)
 
     def _pause(self, attempt: int, what: str) -> None:
         delay = min(self.backoff * (2**attempt), 30.0)

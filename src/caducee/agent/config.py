@@ -12,6 +12,10 @@ Relative paths in the settings are relative to the folder. ``key`` is a file pat
 sent), ``hl7`` (HL7 v2 ORU^R01) or ``fhir`` (FHIR R4B JSON). ``patients_csv`` names the
 practice's patient list (a CSV export); when set, documents are matched to its patients.
 ``workers`` bounds the threads that sign, encrypt and submit (and fetch, decrypt, verify).
+``outbox_allows_external`` (default ``false``): a file dropped in the outbox for recipients
+outside Caducée (other MSSanté operators) is handed in clear, over TLS, to the operator's
+gateway for them; while it is off such a file goes to ``errors/`` with the reason, since
+nobody is there to read the warning the local pages show before such a send.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class AgentConfig:
     settle_seconds: float = 2.0
     poll_timeout: float = 30.0
     workers: int = 16  # parallel sends; parallel fetch, decrypt and acks when receiving
+    outbox_allows_external: bool = False  # outbox files may leave end-to-end encryption
     extra: dict[str, Any] = field(default_factory=dict)
 
     # -- paths -------------------------------------------------------------------------
@@ -127,6 +132,8 @@ class AgentConfig:
             if not isinstance(values.get(required), str) or not values[required]:
                 raise ConfigError(f"the agent settings lack {required!r}")
         config = cls(directory=folder, extra=extra, **values)
+        if not isinstance(config.outbox_allows_external, bool):
+            raise ConfigError("outbox_allows_external must be true or false")
         if config.output_format not in OUTPUT_FORMATS:
             raise ConfigError(f"output_format must be one of {', '.join(OUTPUT_FORMATS)}")
         return config

@@ -18,6 +18,14 @@ The content policy is applied before encrypting: a STRICT refusal moves the file
 ``errors/`` with a reason in French then English saying what to do instead; an ADVISORY
 finding is logged and shown on the "sent" page. A file that is not HPRIM and has the stem
 of a stable HPRIM file (``CR123.hpr`` and ``CR123.pdf``) travels with it, in one message.
+
+With ``checks`` (:class:`~caducee.agent.send_checks.SendChecks`), the bulk-mail rules come
+first, since nobody is there to confirm: an announcement-like document for many recipients
+(unless confirmed on the local pages) and a document about no patient for more recipients
+than the cap go to ``errors/`` with the reason. Recipients outside Caducée are refused the
+same way unless ``allow_external``; then their copy is handed to the gateway in clear (over
+TLS) and recorded in the journal, and the rest is encrypted as usual. A message the server
+holds for a moderator is recorded ``held``, with the reason.
 """
 
 from __future__ import annotations
@@ -34,11 +42,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from caducee.agent.bulk_check import Concern
 from caducee.agent.errors import AgentError, NetworkError, ServerError
+from caducee.agent.external import GatewayRefused, external_name, hand_off
 from caducee.agent.inbox import write_exclusive
 from caducee.agent.journal import Journal
 from caducee.agent.outgoing import Prepared, Sender, new_message_id
 from caducee.agent.recipients import SIDECAR_SUFFIX, resolve_recipients
+from caducee.agent.send_checks import SendChecks, reason_text
 from caducee.crypto.errors import CryptoError
 from caducee.formats.sniff import FileKind, sniff
 from caducee.policy.content import Mode
@@ -121,7 +132,7 @@ class Outcome:
     """What became of one outbox file."""
 
     name: str
-    state: str  # "sent", "already-sent", "failed", "postponed"
+    state: str  # "sent", "held", "already-sent", "failed", "postponed"
     message_id: str = ""
     reason: str = ""
     warnings: tuple[str, ...] = ()
@@ -141,8 +152,12 @@ class OutboxWatcher:
         pending: Path,
         settle: float = 2.0,
         workers: int = DEFAULT_WORKERS,
+        checks: SendChecks | None = None,
+        allow_external: bool = False,
     ) -> None:
         self.sender = sender
+        self.checks = checks
+        self.allow_external = allow_external
         self.journal = journal
         self.outbox = outbox
         self.sent = sent
@@ -211,8 +226,13 @@ class OutboxWatcher:
             recipients = resolve_recipients(path, data)
         except AgentError as exc:
             return self._fail(path, digest, exc.code, exc.reason, companions)
-        record = self.journal.begin_outgoing(digest, path.name, new_message_id(self.sender.address))
         mates = [(p.name, p.read_bytes()) for p in companions]
+        if self.checks is not None:
+            screened = self._screen(path, digest, data, recipients, mates, companions)
+            if isinstance(screened, Outcome):
+                return screened
+            recipients = screened
+        record = self.journal.begin_outgoing(digest, path.name, new_message_id(self.sender.address))
         try:
             prepared = self._prepared(record.message_id, recipients, path.name, data, mates)
             result = self.sender.submit(prepared)
@@ -227,16 +247,80 @@ class OutboxWatcher:
         except (AgentError, CryptoError, PolicyError) as exc:
             return self._fail(path, digest, exc.code, exc.reason, companions)
         warned = ",".join(prepared.warnings)
+        state = "held" if result.held else "sent"
         self.journal.finish_outgoing(
             digest,
             path.name,
-            state="sent",
+            state=state,
             recipients=result.recipients,
-            reason=f"advisory: {warned}" if warned else "",
+            reason=result.held or (f"advisory: {warned}" if warned else ""),
         )
         (self.pending / f"{record.message_id}.json").unlink(missing_ok=True)
         self._move_sent(path, companions)
-        return Outcome(path.name, "sent", record.message_id, warnings=prepared.warnings)
+        return Outcome(path.name, state, record.message_id, result.held, warnings=prepared.warnings)
+
+    def _screen(
+        self,
+        path: Path,
+        digest: str,
+        data: bytes,
+        recipients: list[str],
+        mates: list[tuple[str, bytes]],
+        companions: list[Path],
+    ) -> list[str] | Outcome:
+        """The bulk rules and the external recipients: the internal recipients left to
+        encrypt for, or the outcome (refused, postponed, or all handed to the gateway)."""
+        assert self.checks is not None
+        try:
+            plan = self.checks.plan(recipients, [(path.name, data), *mates])
+        except (NetworkError, ServerError) as exc:
+            if isinstance(exc, ServerError) and not exc.retryable:
+                return self._fail(path, digest, exc.code, exc.reason, companions)
+            log.warning("outbox: recipients of %s not sorted yet (%s)", digest[:16], exc.code)
+            return Outcome(path.name, "postponed", reason=exc.code)
+        advice = plan.advice
+        concerns = [c for c in advice.concerns if c is not Concern.OVER_LIMIT]
+        if Concern.ANNOUNCEMENT in concerns and self.checks.confirmed(digest, path.name):
+            concerns.remove(Concern.ANNOUNCEMENT)
+        if concerns:
+            code = concerns[0].value
+            detail = reason_text(
+                code,
+                count=advice.recipients,
+                limit=advice.limit,
+                cues=", ".join(advice.cue_names),
+            )
+            return self._fail(path, digest, code, f"bulk mail rule: {code}", companions, detail)
+        if not plan.external:
+            return list(plan.internal)
+        addresses = ", ".join(plan.external)
+        if not self.allow_external:
+            detail = reason_text("external-refused", addresses=addresses)
+            reason = "recipients outside Caducee, outbox_allows_external is off"
+            return self._fail(path, digest, "external-refused", reason, companions, detail)
+        try:
+            handed = hand_off(
+                self.sender.client,
+                self.journal,
+                sender=self.sender.address,
+                recipients=plan.external,
+                name=path.name,
+                data=data,
+                digest=digest,
+                message_id=new_message_id(self.sender.address),
+                companions=mates,
+                sorter=self.checks.sorter,
+            )
+        except GatewayRefused as exc:
+            detail = reason_text(exc.code, addresses=addresses)
+            return self._fail(path, digest, exc.code, exc.reason, companions, detail)
+        except (NetworkError, ServerError) as exc:
+            log.warning("outbox: external copy of %s postponed (%s)", digest[:16], exc.code)
+            return Outcome(path.name, "postponed", reason=exc.code)
+        if plan.internal:
+            return list(plan.internal)
+        self._move_sent(path, companions)
+        return Outcome(path.name, "sent", handed.message_id)
 
     def _prepared(
         self,
@@ -294,6 +378,9 @@ class OutboxWatcher:
             if mate.exists():
                 move_unique(mate, self.errors)
         text = f"file: {path.name}\nsha256: {digest}\ncode: {code}\nreason: {reason}\n"
+        external = self.journal.outgoing(digest, external_name(path.name))
+        if external is not None and external.state == "sent":
+            text += f"external_copy: {external.message_id} ({', '.join(external.recipients)})\n"
         if detail:
             text += "\n" + detail
         write_exclusive(self.errors, f"{moved.name}.reason.txt", text.encode("utf-8"))

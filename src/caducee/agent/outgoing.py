@@ -55,11 +55,13 @@ def new_message_id(address: str) -> str:
 
 @dataclass(frozen=True)
 class SendResult:
-    """What the server accepted: ids and digests only."""
+    """What the server accepted: ids and digests only; ``held`` is the reason a moderator
+    must release it first (a 202 answer: kept, not delivered yet), else empty."""
 
     message_id: str
     recipients: tuple[str, ...]
     ciphertext_sha256: str
+    held: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,16 +207,19 @@ class Sender:
             der=prepared.der,
         )
         digest = hashlib.sha256(prepared.der).hexdigest()
+        held = str(answer.get("detail") or "held") if answer.get("status") == "held" else ""
         log.info(
-            "submitted %s to %d recipient(s), sha256 %s",
+            "submitted %s to %d recipient(s), sha256 %s%s",
             prepared.message_id,
             len(prepared.recipients),
             digest[:16],
+            " (held for a moderator)" if held else "",
         )
         return SendResult(
             message_id=prepared.message_id,
             recipients=tuple(answer.get("recipients", prepared.recipients)),
             ciphertext_sha256=str(answer.get("ciphertext_sha256", digest)),
+            held=held,
         )
 
     def send(

@@ -27,6 +27,8 @@ from caducee.agent.ledger_watch import LedgerWatch, known_certificates
 from caducee.agent.outbox import OutboxWatcher
 from caducee.agent.outgoing import Sender
 from caducee.agent.policy_cache import POLICY_FILE, PolicyCache
+from caducee.agent.send_checks import SendChecks
+from caducee.agent.standing import Standing
 from caducee.agent.tomatch import PatientList
 from caducee.agent.transparency import CertificateLog
 from caducee.agent.trust import make_validator
@@ -106,6 +108,7 @@ class AgentRuntime:
     client: ServerClient
     journal: Journal
     _policy: PolicyCache | None = None
+    _standing: Standing | None = None
 
     @classmethod
     def open(cls, config: AgentConfig, key: SignerKey | None = None) -> AgentRuntime:
@@ -132,6 +135,17 @@ class AgentRuntime:
         if self._policy is None:
             self._policy = PolicyCache(self.client, self.config.directory / POLICY_FILE)
         return self._policy
+
+    @property
+    def standing(self) -> Standing:
+        """The sender's limits and sanctions (limits cached in the folder; asked on first use)."""
+        if self._standing is None:
+            self._standing = Standing(self.client, self.config.directory)
+        return self._standing
+
+    def checks(self) -> SendChecks:
+        """The bulk-mail rules and the recipients' sorting, for the outbox."""
+        return SendChecks(self.client, self.journal, self.standing, self.config.address)
 
     def sender(self) -> Sender:
         return Sender(
@@ -191,4 +205,6 @@ class AgentRuntime:
             pending=cfg.directory / "pending",
             settle=cfg.settle_seconds,
             workers=cfg.workers,
+            checks=self.checks(),
+            allow_external=cfg.outbox_allows_external,
         )

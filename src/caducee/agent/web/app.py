@@ -3,36 +3,41 @@
 Bound to 127.0.0.1 by ``caducee agent run``. Requests whose Host is not a loopback name are
 refused (DNS rebinding); forms carry a per-process token (CSRF). Sending does not bypass the
 outbox: the uploaded file and a ``.to`` side-car are written into the outbox (side-car
-first, each atomically) and the outbox watcher sends it exactly once, like any other file.
-Pages are never cached (they show health data).
+first, each atomically) and the outbox watcher sends it exactly once, like any other file;
+the checks before a send (bulk mail, recipients outside Caducée) are in
+:mod:`caducee.agent.web.sending`, reporting an unwanted message in
+:mod:`caducee.agent.web.reporting`. Pages are never cached (they show health data).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from caducee.agent.client import ServerClient
 from caducee.agent.config import AgentConfig
-from caducee.agent.inbox import safe_component, write_exclusive
+from caducee.agent.external import EXTERNAL_REASON, outbound_state
+from caducee.agent.inbox import safe_component
 from caducee.agent.journal import Journal
 from caducee.agent.ledger_watch import KEY_FILE, read_alarm
 from caducee.agent.prescriptions.web import add_prescription_routes
-from caducee.agent.recipients import SIDECAR_SUFFIX, addresses_in
+from caducee.agent.recipients import SIDECAR_SUFFIX
+from caducee.agent.standing import Standing
 from caducee.agent.web.account import add_account_routes
 from caducee.agent.web.journey import journey_of, receipt_of
 from caducee.agent.web.messages import translator
+from caducee.agent.web.reporting import add_report_routes, report_context
 from caducee.agent.web.results import add_result_routes, document_tables
+from caducee.agent.web.sending import add_send_routes
 from caducee.errors import CaduceeError
 from caducee.formats.text import to_text
 from caducee.i18n import negotiate
@@ -41,7 +46,6 @@ from caducee.ledger import parse_verifier_key
 __all__ = ["LOOPBACK_HOSTS", "create_web_app"]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
-MAX_UPLOAD = 20 * 1024 * 1024
 _templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -97,9 +101,12 @@ def _reason(path: Path) -> dict[str, str]:
 
 def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> FastAPI:
     """The local pages of the agent configured by ``config``; ``client`` (logged in with the
-    agent's key) lets them show the evidence of a sent message's journey."""
+    agent's key) lets them show the evidence of a sent message's journey, check a send
+    against the sender's limits, hand a copy to the gateway and report a message. Without
+    it (or when the server does not answer) the pages still work and say what they lack."""
     app = FastAPI(title="Caducée agent", docs_url=None, redoc_url=None, openapi_url=None)
     csrf = secrets.token_urlsafe(32)
+    standing = Standing(client, config.directory)
 
     @app.middleware("http")
     async def guard(
@@ -150,20 +157,33 @@ def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> F
         names = {row["name"] for row in _listing(folder)}
         return folder / name if name in names else None  # only names listed, no traversal
 
-    @app.get("/inbox/{name}", response_class=HTMLResponse)
-    def document(request: Request, name: str) -> HTMLResponse:
-        path = _inbox_file(name)
-        if path is None:
-            return render(request, "message.html", {"error": "error.not_found"}, 404)
+    def document_page(
+        request: Request, name: str, path: Path, status: int = 200, **extra: Any
+    ) -> HTMLResponse:
         data = path.read_bytes()
+        with Journal(config.journal_path) as journal:
+            report = report_context(journal, data)
         context = {
             "name": name,
             "text": _decode(data),
             "quoted": quote(name),
             "tables": document_tables(data),
             "flags": flags().get(name, set()),
+            "report": report,
+            "connected": client is not None,
+            "report_error": None,
+            "detail": "",
+            "reported_now": request.query_params.get("reported") == "1",
+            **extra,
         }
-        return render(request, "document.html", context)
+        return render(request, "document.html", context, status)
+
+    @app.get("/inbox/{name}", response_class=HTMLResponse)
+    def document(request: Request, name: str) -> HTMLResponse:
+        path = _inbox_file(name)
+        if path is None:
+            return render(request, "message.html", {"error": "error.not_found"}, 404)
+        return document_page(request, name, path)
 
     @app.get("/inbox/{name}/raw")
     def raw(name: str) -> Response:
@@ -173,7 +193,9 @@ def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> F
         return FileResponse(path, filename=name, media_type="application/octet-stream")
 
     @app.get("/sent", response_class=HTMLResponse)
-    def sent(request: Request, queued: str | None = None) -> HTMLResponse:
+    def sent(
+        request: Request, queued: str | None = None, external: int | None = None
+    ) -> HTMLResponse:
         with Journal(config.journal_path) as journal:
             records = journal.recent_outgoing(100)
         waiting = [
@@ -181,7 +203,13 @@ def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> F
             for r in _listing(config.folder("outbox"))
             if not r["name"].endswith(SIDECAR_SUFFIX)
         ]
-        context = {"records": records, "queued": queued, "waiting": waiting}
+        context = {
+            "records": records,
+            "queued": queued,
+            "external": external,
+            "waiting": waiting,
+            "external_reason": EXTERNAL_REASON,
+        }
         return render(request, "sent.html", context)
 
     @app.get("/sent/{message_id}", response_class=HTMLResponse)
@@ -192,6 +220,8 @@ def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> F
             )
         if record is None:
             return render(request, "message.html", {"error": "error.not_found"}, 404)
+        if record.reason == EXTERNAL_REASON:
+            return external_copy(request, record)
         context: dict[str, Any] = {"record": record, "steps": [], "log_key": "", "error": None}
         if client is None:
             context["error"] = "journey.unavailable"
@@ -204,6 +234,19 @@ def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> F
             context["error"] = "journey.unavailable"
             return render(request, "journey.html", context, 503)
         return render(request, "journey.html", context)
+
+    def external_copy(request: Request, record: Any) -> HTMLResponse:
+        """The gateway's queue state of a copy handed to it (no evidence of ours to show)."""
+        context: dict[str, Any] = {"record": record, "domains": [], "error": None}
+        if client is None:
+            context["error"] = "external.state.unavailable"
+            return render(request, "send/external.html", context, 503)
+        try:
+            context["domains"] = outbound_state(client, record.message_id)
+        except (CaduceeError, ValueError):
+            context["error"] = "external.state.unavailable"
+            return render(request, "send/external.html", context, 503)
+        return render(request, "send/external.html", context)
 
     @app.get("/sent/{message_id}/receipts/{index}")
     def receipt(message_id: str, index: int) -> Response:
@@ -230,44 +273,8 @@ def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> F
         rows = [_reason(folder / r["name"]) | r for r in _listing(folder, suffix=".reason.txt")]
         return render(request, "quarantine.html", {"rows": rows})
 
-    @app.get("/send", response_class=HTMLResponse)
-    def send_form(request: Request) -> HTMLResponse:
-        return render(request, "send.html", {"error": None, "to": ""})
-
-    @app.post("/send", response_class=HTMLResponse)
-    async def send(
-        request: Request,
-        to: Annotated[str, Form()],
-        token: Annotated[str, Form()],
-        document: Annotated[UploadFile, File()],
-    ) -> Response:
-        if not hmac.compare_digest(token, csrf):
-            return render(request, "message.html", {"error": "error.forbidden"}, 403)
-        recipients = addresses_in(to)
-        data = await document.read(MAX_UPLOAD + 1)
-        error = None
-        if not recipients:
-            error = "error.recipient"
-        elif not data or len(data) > MAX_UPLOAD:
-            error = "error.file"
-        if error is not None:
-            return render(request, "send.html", {"error": error, "to": to}, 422)
-        original = document.filename or "document"
-        stem, dot, ext = original.rpartition(".")
-        if not dot:
-            stem, ext = original, "bin"
-        name = (
-            f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}_"
-            f"{safe_component(stem)}.{safe_component(ext, limit=10, default='bin')}"
-        )
-        outbox = config.folder("outbox")
-        sidecar = write_exclusive(outbox, name + SIDECAR_SUFFIX, "\n".join(recipients).encode())
-        if sidecar.name != name + SIDECAR_SUFFIX:  # pragma: no cover - random names collide
-            sidecar.unlink()
-            return render(request, "send.html", {"error": "error.file", "to": to}, 409)
-        write_exclusive(outbox, name, data)
-        return RedirectResponse(f"/sent?queued={quote(name)}", status_code=303)
-
+    add_send_routes(app, config, render, csrf, client, standing)
+    add_report_routes(app, config, csrf, client, _inbox_file, document_page, render)
     add_result_routes(app, config, render, csrf)
     add_prescription_routes(app, config, render, csrf)
     add_account_routes(app, config, render, csrf, client)
