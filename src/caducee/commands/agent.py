@@ -283,5 +283,72 @@ def run(
             raise AgentError("a loop stopped unexpectedly; see the log")
 
 
+devices_app = typer.Typer(
+    help="Mes appareils de messagerie instantanée (MISS) / my instant messaging devices.",
+    no_args_is_help=True,
+)
+app.add_typer(devices_app, name="devices")
+
+
+@devices_app.command("approve")
+def devices_approve(
+    code: Annotated[str, typer.Argument(help="Code affiché par l'appareil / the device's code.")],
+    directory: AgentDir = DEFAULT_DIR,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Sans confirmation / do not ask to confirm.")
+    ] = False,
+) -> None:
+    """Approuver un navigateur : certifier ses clés avec ma clé. / Approve a browser's keys."""
+    from caducee.agent.devices import approve, fetch_pairing
+
+    with _failures():
+        config = AgentConfig.load(directory)
+        key = load_key(config)
+        credentials = Credentials(config.address, config.serial_hex, key)
+        with ServerClient(config.server, credentials) as client:
+            request = fetch_pairing(client, code)
+            typer.echo(f"appareil / device: {request.label} ({request.keys.device_id})")
+            typer.echo(f"adresse / address: {request.keys.address}")
+            typer.echo(f"clé de signature / signing key: {request.signing_fingerprint}")
+            typer.echo(f"clé de chiffrement / encryption key: {request.hpke_fingerprint}")
+            if not yes and not typer.confirm(
+                "Les empreintes sont-elles celles affichées par l'appareil ? / "
+                "Do the fingerprints match the device's?"
+            ):
+                raise typer.Exit(1)
+            registered = approve(client, key, request)
+        typer.echo(f"approuvé / approved: {registered['device_id']}")
+
+
+@devices_app.command("list")
+def devices_list(directory: AgentDir = DEFAULT_DIR) -> None:
+    """Mes appareils, révoqués compris. / My devices, revoked ones included."""
+    from caducee.agent.devices import list_devices
+
+    with _failures():
+        config = AgentConfig.load(directory)
+        credentials = Credentials(config.address, config.serial_hex, load_key(config))
+        with ServerClient(config.server, credentials) as client:
+            for device in list_devices(client):
+                state = f"revoked {device['revoked_at']}" if device["revoked_at"] else "active"
+                typer.echo(f"{device['device_id']}\t{state}\t{device['registered_at']}")
+
+
+@devices_app.command("revoke")
+def devices_revoke(
+    device_id: Annotated[str, typer.Argument(help="Identifiant de l'appareil / device id.")],
+    directory: AgentDir = DEFAULT_DIR,
+) -> None:
+    """Révoquer un de mes appareils. / Revoke one of my devices."""
+    from caducee.agent.devices import revoke_device
+
+    with _failures():
+        config = AgentConfig.load(directory)
+        credentials = Credentials(config.address, config.serial_hex, load_key(config))
+        with ServerClient(config.server, credentials) as client:
+            changed = revoke_device(client, device_id)
+        typer.echo(f"{'révoqué / revoked' if changed else 'déjà révoqué / already revoked'}")
+
+
 if __name__ == "__main__":
     app()

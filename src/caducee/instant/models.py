@@ -10,6 +10,10 @@
   ciphertexts, never here. ``last_sequence`` numbers its messages densely.
 - ``instant_participant``: who is in a case, since when, and whether still.
 - ``instant_message``: opaque ciphertext plus routing metadata, unique on ``message_id``.
+- ``instant_pairing``: a browser's public keys waiting (10 minutes) for the person's approval,
+  found by the SHA-256 of its short code; never any private material.
+- ``instant_device_challenge`` and ``instant_device_token``: a device's login (a challenge its
+  Ed25519 key signs) and the short-lived tokens it earns, kept as SHA-256 digests.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ __all__ = [
     "Case",
     "CaseMessage",
     "Device",
+    "DeviceChallenge",
+    "DeviceToken",
+    "PairingRequest",
     "Participant",
     "Shift",
     "Unit",
@@ -156,3 +163,41 @@ class CaseMessage(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     ciphertext_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PairingRequest(Base):
+    """A browser's public keys and label, waiting for the person to approve them."""
+
+    __tablename__ = "instant_pairing"
+
+    code_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(ADDRESS), index=True)
+    device_id: Mapped[str] = mapped_column(String(128))
+    label: Mapped[str] = mapped_column(String(100))
+    kem: Mapped[int] = mapped_column(Integer)
+    hpke_public: Mapped[bytes] = mapped_column(LargeBinary)
+    signing_public: Mapped[bytes] = mapped_column(LargeBinary)
+    keys_created_at: Mapped[int] = mapped_column(Integer)  # seconds, as the statement has it
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class DeviceChallenge(Base):
+    """A login challenge for one device, used once."""
+
+    __tablename__ = "instant_device_challenge"
+
+    challenge_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class DeviceToken(Base):
+    """A device's access token (its digest): the instant API and the hub only."""
+
+    __tablename__ = "instant_device_token"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(128), index=True)
+    address: Mapped[str] = mapped_column(String(ADDRESS))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

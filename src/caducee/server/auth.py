@@ -11,6 +11,11 @@ burst of messages costs one database lookup per 5 s, not one per request. The pr
 that revoking a certificate, or closing a mailbox, takes effect on tokens already in use
 within those 5 s rather than at once (new logins are refused at once).
 ``extras["auth_cache_seconds"] = 0`` turns the cache off.
+
+A MISS device (a paired browser) logs in with its own Ed25519 key and gets a token that starts
+with ``DEVICE_TOKEN_PREFIX``: ``extras["instant_device_authenticator"]`` (set by
+``instant_login``) vouches for it, and only under ``DEVICE_SCOPE`` (the instant API and its
+hub); anywhere else it is a 403 ``device-token-out-of-scope``.
 """
 
 from __future__ import annotations
@@ -20,14 +25,19 @@ import hmac
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from caducee.directory import AuthenticatedMailbox, CredentialError, CredentialService
+from caducee.directory import (
+    AuthenticatedMailbox,
+    CredentialError,
+    CredentialService,
+    InvalidToken,
+)
 from caducee.directory.credentials import digest
 from caducee.relay import (
     GroupCommitter,
@@ -42,6 +52,8 @@ from caducee.store.models import utcnow
 
 __all__ = [
     "AUTH_CACHE_SECONDS",
+    "DEVICE_SCOPE",
+    "DEVICE_TOKEN_PREFIX",
     "OPERATOR_TOKEN_FILE",
     "Agent",
     "Operator",
@@ -50,6 +62,7 @@ __all__ = [
     "clock",
     "credential_service",
     "ensure_operator_token",
+    "is_device_token",
     "is_operator",
     "notifier",
     "operator_token_matches",
@@ -63,6 +76,9 @@ log = logging.getLogger(__name__)
 OPERATOR_TOKEN_FILE = "operator_token"  # noqa: S105 (a file name, not a secret)
 AUTH_CACHE_SECONDS = 5.0
 AUTH_CACHE_MAX_ENTRIES = 10_000
+DEVICE_TOKEN_PREFIX = "miss-device."  # noqa: S105 (a prefix, not a secret)
+DEVICE_SCOPE = "/api/v1/instant/"
+DeviceAuthenticator = Callable[[str], Awaitable[AuthenticatedMailbox]]
 
 
 def clock(state: ServerState) -> Callable[[], datetime]:
@@ -71,10 +87,30 @@ def clock(state: ServerState) -> Callable[[], datetime]:
     return now
 
 
+class _Credentials(CredentialService):
+    """Agents' tokens as before; a device token goes to the MISS device authenticator."""
+
+    def __init__(self, state: ServerState) -> None:
+        super().__init__(
+            state.database, now=clock(state), evidence=state.extras.get("evidence_log")
+        )
+        self._devices: DeviceAuthenticator | None = state.extras.get("instant_device_authenticator")
+
+    async def authenticate(self, token: str) -> AuthenticatedMailbox:
+        if token.startswith(DEVICE_TOKEN_PREFIX):
+            if self._devices is None:
+                raise InvalidToken("unknown access token: authenticate again")
+            return await self._devices(token)
+        return await super().authenticate(token)
+
+
 def credential_service(state: ServerState) -> CredentialService:
-    return CredentialService(
-        state.database, now=clock(state), evidence=state.extras.get("evidence_log")
-    )
+    return _Credentials(state)
+
+
+def is_device_token(token: str | None) -> bool:
+    """Whether ``token`` is a MISS device's (valid for the instant API and hub only)."""
+    return token is not None and token.startswith(DEVICE_TOKEN_PREFIX)
 
 
 def notifier(state: ServerState) -> MailboxNotifier:
@@ -130,6 +166,13 @@ async def authenticated_mailbox(
     token = bearer_token(request)
     if token is None:
         raise ProblemError(401, "unauthenticated", "send `Authorization: Bearer <access token>`")
+    if is_device_token(token) and not request.url.path.startswith(DEVICE_SCOPE):
+        raise ProblemError(
+            403,
+            "device-token-out-of-scope",
+            "un jeton d'appareil ne vaut que pour la messagerie instantanée / "
+            "a device token is valid for instant messaging only",
+        )
     cache: dict[str, tuple[AuthenticatedMailbox, datetime]] = state.extras.setdefault(
         "auth_cache", {}
     )

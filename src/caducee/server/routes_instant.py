@@ -1,7 +1,8 @@
 """MISS, secure instant messaging about a patient: roles, cases, routing and the hub.
 
 The server stores ciphertext and routing metadata only (issue #8). Each part has its own
-module (``instant_roles``, ``instant_devices``, ``instant_cases``, ``instant_hub``); this
+module (``instant_roles``, ``instant_pairing``, ``instant_login``, ``instant_devices``,
+``instant_cases``, ``instant_hub``); this
 one gathers their routes and starts the background parts:
 
 - the escalation timer, driven by the server's clock (``extras["clock"]``), every
@@ -22,7 +23,14 @@ from fastapi import APIRouter
 
 from caducee.instant.bus import CaseBus, InProcessBus, PostgresBus
 from caducee.instant.escalation import DEFAULT_INTERVAL, Escalator
-from caducee.server import instant_cases, instant_devices, instant_hub, instant_roles
+from caducee.server import (
+    instant_cases,
+    instant_devices,
+    instant_hub,
+    instant_login,
+    instant_pairing,
+    instant_roles,
+)
 from caducee.server.instant_common import now_of
 from caducee.server.state import ServerState
 
@@ -31,6 +39,8 @@ __all__ = ["router", "start"]
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["instant"])
 router.include_router(instant_roles.router)
+router.include_router(instant_pairing.router)
+router.include_router(instant_login.router)
 router.include_router(instant_devices.router)
 router.include_router(instant_cases.router)
 router.include_router(instant_hub.router)
@@ -54,6 +64,7 @@ async def _bus(state: ServerState) -> CaseBus:
 
 async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
     """Start the escalation timer and the hub; returns what stops both."""
+    instant_login.install(state)  # device tokens, before the first request
     bus = await _bus(state)
     state.extras["instant_bus"] = bus
     escalator = Escalator(
