@@ -144,8 +144,8 @@ def add_send_routes(
     def checks_of(journal: Journal) -> SendChecks:
         return SendChecks(client, journal, standing, config.address, retries=LOOKUP_RETRIES)
 
-    def plan_of(journal: Journal, to: list[str], filename: str, data: bytes) -> SendPlan:
-        return checks_of(journal).plan(to, [(filename, data)], with_sanctions=client is not None)
+    def plan_of(checks: SendChecks, to: list[str], filename: str, data: bytes) -> SendPlan:
+        return checks.plan(to, [(filename, data)], with_sanctions=client is not None)
 
     def queue(name: str, to: list[str], data: bytes) -> str:
         outbox = config.folder("outbox")
@@ -196,7 +196,7 @@ def add_send_routes(
             return form(request, 422, error="error.file", to=to)
         with Journal(config.journal_path) as journal:
             try:
-                plan = plan_of(journal, recipients, filename, data)
+                plan = plan_of(checks_of(journal), recipients, filename, data)
             except (AgentError, ValueError) as exc:
                 log.warning("send: recipients not sorted (%s)", getattr(exc, "code", "?"))
                 return form(request, 503, error="send.error.unsorted", to=to)
@@ -231,8 +231,9 @@ def add_send_routes(
         name, filename, to = str(meta["name"]), str(meta["filename"]), list(meta["to"])
         digest = hashlib.sha256(data).hexdigest()
         with Journal(config.journal_path) as journal:
+            checks = checks_of(journal)
             try:
-                plan = plan_of(journal, to, filename, data)
+                plan = plan_of(checks, to, filename, data)
             except (AgentError, ValueError):
                 return form(request, 503, error="send.error.unsorted", to=", ".join(to))
             context = {**advice_context(plan, filename, to), "staged": staged}
@@ -247,7 +248,6 @@ def add_send_routes(
                 if client is None:
                     context["error"] = "confirm.error.unreachable"
                     return render(request, "send/confirm.html", context, 503)
-                checks = checks_of(journal)
                 try:
                     hand_off(
                         client,
@@ -271,7 +271,7 @@ def add_send_routes(
                     return render(request, "send/confirm.html", context, 503)
                 handed = len(plan.external)
             if plan.internal and Concern.ANNOUNCEMENT in plan.advice.concerns:
-                checks_of(journal).confirm(digest, name)
+                checks.confirm(digest, name)
         query: dict[str, str] = {}
         if plan.internal:
             query["queued"] = queue(name, list(plan.internal), data)
