@@ -221,15 +221,6 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {"fr": FR, "en": EN}
 
 def translator(locale: str) -> Callable[..., str]:
     """``_("id", n=1)``: these pages' words first, then the agent's own catalogue."""
-    from caducee.agent.web.messages import translator as agent_translator  # no import cycle
+    from caducee.agent.web.messages import layered_translator  # no import cycle
 
-    catalogue = MESSAGES.get(locale, FR)
-    fallback = agent_translator(locale)
-
-    def translate(message_id: str, /, **values: object) -> str:
-        template = catalogue.get(message_id)
-        if template is None:
-            return fallback(message_id, **values)
-        return template.format(**values) if values else template
-
-    return translate
+    return layered_translator(MESSAGES, locale)

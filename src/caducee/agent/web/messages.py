@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-__all__ = ["MESSAGES", "translator"]
+__all__ = ["MESSAGES", "layered_translator", "translator"]
 
 FR: dict[str, str] = {
     "app.title": "Caducée — poste de travail",
@@ -506,6 +506,23 @@ def translator(locale: str) -> Callable[..., str]:
 
     def translate(message_id: str, /, **values: object) -> str:
         template = catalogue.get(message_id) or FR[message_id]
+        return template.format(**values) if values else template
+
+    return translate
+
+
+def layered_translator(
+    messages: Mapping[str, Mapping[str, str]], locale: str
+) -> Callable[..., str]:
+    """A part's own words (``messages["fr"|"en"]``) first, then the agent's catalogue: the
+    prescription and account pages keep their words beside them."""
+    catalogue = messages.get(locale, messages["fr"])
+    fallback = translator(locale)
+
+    def translate(message_id: str, /, **values: object) -> str:
+        template = catalogue.get(message_id)
+        if template is None:
+            return fallback(message_id, **values)
         return template.format(**values) if values else template
 
     return translate
