@@ -66,6 +66,16 @@ def test_pages(client: TestClient) -> None:
     assert "Received documents" in client.get("/inbox").text  # the cookie keeps English
 
 
+def test_the_menu_reaches_every_part(client: TestClient) -> None:
+    menu = client.get("/inbox?lang=fr").text.split("<main>")[0]
+    for href, word in (
+        ("/send", "Envoyer"),
+        ("/prescriptions", "Ordonnances"),
+        ("/account", "Mon compte"),
+    ):
+        assert f'href="{href}"' in menu and word in menu
+
+
 def test_send_puts_the_file_and_its_sidecar_in_the_outbox(
     client: TestClient, config: AgentConfig
 ) -> None:
