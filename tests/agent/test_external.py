@@ -27,6 +27,7 @@ from caducee.agent.external import (
     external_name,
     hand_off,
     outbound_state,
+    travels_safely,
 )
 from caducee.agent.journal import Journal
 from caducee.agent.outbox import OutboxWatcher
@@ -120,7 +121,7 @@ def server() -> Server:
 def client(server: Server) -> ServerClient:
     credentials = Credentials(ME, "01", KEY)
     return ServerClient(
-        "http://s.test", credentials, transport=httpx.MockTransport(server), sleep=lambda _: None
+        "https://s.test", credentials, transport=httpx.MockTransport(server), sleep=lambda _: None
     )
 
 
@@ -169,6 +170,19 @@ def test_hand_off(server: Server, client: ServerClient, journal: Journal) -> Non
     assert hand_off(client, journal, **{**args, "message_id": "m2@caducee.test"}).again
     assert len(server.handed) == 1
     assert outbound_state(client, "m1@caducee.test") == [{"domain": "x", "state": "sent"}]
+
+
+def test_no_plaintext_over_a_clear_network(server: Server, journal: Journal) -> None:
+    """Without TLS to a remote server, nothing is handed over (loopback is this machine)."""
+    assert travels_safely("https://caducee.example") and travels_safely("http://127.0.0.1:8400")
+    assert not travels_safely("http://caducee.example")
+    credentials = Credentials(ME, "01", KEY)
+    clear = ServerClient("http://s.test", credentials, transport=httpx.MockTransport(server))
+    with pytest.raises(GatewayRefused) as refused:
+        hand_off(clear, journal, sender=ME, recipients=[PEER], name="a.txt", data=b"x",
+                 digest="cd" * 32, message_id="m9@caducee.test")  # fmt: skip
+    assert refused.value.code == "plaintext-needs-tls" and server.handed == []
+    assert journal.outgoing("cd" * 32, external_name("a.txt")) is None
 
 
 @pytest.mark.parametrize(

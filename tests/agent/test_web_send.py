@@ -44,12 +44,12 @@ def server() -> Server:
 def client(server: Server) -> ServerClient:
     transport = httpx.MockTransport(server)
     credentials = Credentials(ME, "01", KEY)
-    return ServerClient("http://s.test", credentials, transport=transport, sleep=lambda _: None)
+    return ServerClient("https://s.test", credentials, transport=transport, sleep=lambda _: None)
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> AgentConfig:
-    config = AgentConfig(directory=tmp_path, server="http://s.test", address=ME)
+    config = AgentConfig(directory=tmp_path, server="https://s.test", address=ME)
     config.ensure_folders()
     return config
 

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -47,6 +48,7 @@ __all__ = [
     "external_name",
     "hand_off",
     "outbound_state",
+    "travels_safely",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,18 @@ _FINAL = frozenset({"gateway-off", "domain-not-trusted", "relay-denied", "too-la
 class Gateway(Protocol):
     """What the sorter and the hand-off call (the ``ServerClient``)."""
 
+    base_url: str
+
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response: ...
+
+
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def travels_safely(base_url: str) -> bool:
+    """Plaintext goes to the server only over TLS, or without leaving this machine."""
+    parts = urlsplit(base_url)
+    return parts.scheme == "https" or (parts.hostname or "") in LOOPBACK_NAMES
 
 
 def domain_of(address: str) -> str:
@@ -173,6 +186,13 @@ def hand_off(
     :class:`GatewayRefused` for a refusal, the client's errors when the server is unreachable
     or answers 5xx (the record stays ``pending``: call again with the same arguments).
     """
+    if not travels_safely(gateway.base_url):
+        raise GatewayRefused(
+            f"le serveur {gateway.base_url} n'est pas joint en TLS : rien n'est remis en clair "
+            f"/ the server {gateway.base_url} is not reached over TLS: nothing is handed over "
+            "in clear",
+            code="plaintext-needs-tls",
+        )
     key = external_name(name)
     record = journal.begin_outgoing(digest, key, message_id)
     if record.state == "sent":
