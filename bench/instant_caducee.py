@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from instant_load import HttpClient, Post, encode_request
+from instant_load import HttpClient, Post, devices_per_person, encode_request
 from server_process import ServerProcess
 
 from caducee.agent.client import ServerClient
@@ -45,7 +45,9 @@ class CaduceePeer:
 
     name = "Caducée (SQLite)"
 
-    def __init__(self, members: int, clients: int, database_url: str | None = None) -> None:
+    def __init__(
+        self, members: int, clients: int, idle: bool = False, database_url: str | None = None
+    ) -> None:
         self.folder = tempfile.TemporaryDirectory(prefix="caducee-bench-instant-")
         if database_url:
             self.name = "Caducée (PostgreSQL)"
@@ -53,6 +55,7 @@ class CaduceePeer:
         self.host, self.port = "127.0.0.1", self.server.port
         self.pid = self.server.process.pid
         self.members, self.clients = members, clients
+        self.per_person = devices_per_person(members, clients, idle)
         self.people: list[tuple[str, Any]] = []  # (address, person key)
         self.tokens: list[str] = []
         self.devices: list[list[DeviceKeys]] = []
@@ -61,7 +64,7 @@ class CaduceePeer:
     # -- set-up (not timed) ------------------------------------------------------------------
 
     def setup(self) -> None:
-        for number in range(self.members):
+        for number in range(len(self.per_person)):
             credentials, _ = self.server.enrol(f"membre{number:03d}@miss-bench.test", number + 1)
             self.people.append((credentials.address, credentials.key))
             with ServerClient(self.server.base, credentials) as client:
@@ -70,10 +73,7 @@ class CaduceePeer:
         asyncio.run(self._devices_and_case())
 
     async def _devices_and_case(self) -> None:
-        per_person = [
-            self.clients // self.members + (1 if n < self.clients % self.members else 0)
-            for n in range(self.members)
-        ]
+        per_person = self.per_person
         jobs: list[tuple[int, DeviceKeys]] = []
         for number, (address, _key) in enumerate(self.people):
             mine = [
@@ -97,10 +97,12 @@ class CaduceePeer:
         await asyncio.gather(*(register(jobs) for _ in range(SETUP_CONNECTIONS)))
         client = HttpClient(self.host, self.port)
         try:
-            others = [address for address, _ in self.people[1:]]
+            others = [address for address, _ in self.people[1 : self.members]]
             case = await client.json(
                 "POST", f"{API}/cases", {"participants": others}, self.tokens[0]
             )
+            for number in range(self.members, len(self.people)):  # idle people: a case each
+                await client.json("POST", f"{API}/cases", {"participants": []}, self.tokens[number])
         finally:
             await client.close()
         self.case_id = str(case["case_id"])
@@ -115,6 +117,7 @@ class CaduceePeer:
                 "path": f"{API}/ws",
                 "token": self.tokens[number],
                 "device": device.device_id,
+                "in_case": number < self.members,
             }
             for number, mine in enumerate(self.devices)
             for device in mine

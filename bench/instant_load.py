@@ -34,10 +34,27 @@ __all__ = [
     "PhaseResult",
     "ReceiverPool",
     "cpu_seconds",
+    "devices_per_person",
     "percentile",
 ]
 
 CONNECT_CONCURRENCY = 50  # at most this many handshakes at once (listen backlogs are small)
+
+
+def devices_per_person(members: int, clients: int, idle: bool) -> list[int]:
+    """How many connected devices each person has; the first ``members`` share the case.
+
+    Not ``idle``: the ``clients`` are all devices of the members (20 each for 1,000 and 50).
+    ``idle``: one device per member, and ``clients - members`` devices of as many other
+    people, each of whom is alone in a case of their own (connected, receiving nothing).
+    """
+
+    def spread(total: int, people: int) -> list[int]:
+        return [total // people + (1 if n < total % people else 0) for n in range(people)]
+
+    if not idle:
+        return spread(clients, members)
+    return [1] * members + spread(max(0, clients - members), members)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -306,6 +323,7 @@ async def _receiver_main(specs: list[dict[str, Any]], pipe: Connection) -> None:
         pipe.send(("failed", repr(exc)))
         return
     pipe.send(("connected", time.process_time()))
+    watched = [r for r, s in zip(receivers, specs, strict=True) if s.get("in_case", True)]
     loop = asyncio.get_running_loop()
     while True:
         command, keys, timeout = await loop.run_in_executor(None, pipe.recv)
@@ -313,10 +331,10 @@ async def _receiver_main(specs: list[dict[str, Any]], pipe: Connection) -> None:
             break
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
-            if all(k in r.seen for r in receivers for k in keys):
+            if all(k in r.seen for r in watched for k in keys):
                 break
             await asyncio.sleep(0.1)
-        times = {k: [r.seen.get(k) for r in receivers] for k in keys}
+        times = {k: [r.seen.get(k) for r in watched] for k in keys}
         closed = [r.closed for r in receivers if r.closed]
         pipe.send(("collected", times, closed, time.process_time()))
     for handle in handles:

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 import yaml
-from instant_load import HttpClient, Post, encode_request
+from instant_load import HttpClient, Post, devices_per_person, encode_request
 from server_process import free_port
 
 __all__ = ["SynapsePeer", "ensure_synapse"]
@@ -59,7 +59,7 @@ class SynapsePeer:
 
     name = "Synapse (SQLite)"
 
-    def __init__(self, members: int, clients: int) -> None:
+    def __init__(self, members: int, clients: int, idle: bool = False) -> None:
         self.python = ensure_synapse()
         self.version = subprocess.run(
             [str(self.python), "-c", "import synapse; print(synapse.__version__)"],
@@ -69,6 +69,7 @@ class SynapsePeer:
         ).stdout.strip()
         self.folder = tempfile.TemporaryDirectory(prefix="caducee-bench-synapse-")
         self.members, self.clients = members, clients
+        self.per_person = devices_per_person(members, clients, idle)
         self.host, self.port = "127.0.0.1", free_port()
         self.config = self._configure(Path(self.folder.name))
         log = (Path(self.folder.name) / "synapse.out").open("ab")
@@ -159,7 +160,7 @@ class SynapsePeer:
     async def _users_and_room(self) -> None:
         client = HttpClient(self.host, self.port)
         try:
-            for number in range(self.members):
+            for number in range(len(self.per_person)):
                 name = f"membre{number:03d}"
                 nonce = (await client.json("GET", "/_synapse/admin/v1/register"))["nonce"]
                 mac = hmac.new(
@@ -179,15 +180,15 @@ class SynapsePeer:
             )
             self.room_id = str(room["room_id"])
             quoted = urllib.parse.quote(self.room_id)
-            for tokens in self.tokens[1:]:
+            for tokens in self.tokens[1 : self.members]:
                 await client.json("POST", f"/_matrix/client/v3/join/{quoted}", {}, tokens[0])
+            for tokens in self.tokens[self.members :]:  # idle people: a room each
+                await client.json(
+                    "POST", "/_matrix/client/v3/createRoom", {"preset": "private_chat"}, tokens[0]
+                )
         finally:
             await client.close()
-        per_person = [
-            self.clients // self.members + (1 if n < self.clients % self.members else 0)
-            for n in range(self.members)
-        ]
-        jobs = [n for n in range(self.members) for _ in range(per_person[n] - 1)]
+        jobs = [n for n, count in enumerate(self.per_person) for _ in range(count - 1)]
 
         async def login(queue: list[int]) -> None:
             client = HttpClient(self.host, self.port)
@@ -209,8 +210,14 @@ class SynapsePeer:
     def receiver_specs(self) -> list[dict[str, Any]]:
         """One ``/sync`` long-poll client per device (per access token)."""
         specs = [
-            {"kind": "sync", "host": self.host, "port": self.port, "token": token}
-            for tokens in self.tokens
+            {
+                "kind": "sync",
+                "host": self.host,
+                "port": self.port,
+                "token": token,
+                "in_case": number < self.members,
+            }
+            for number, tokens in enumerate(self.tokens)
             for token in tokens
         ]
         return specs[: self.clients]
