@@ -263,6 +263,7 @@ def main() -> None:
     load_before = os.getloadavg()
     results = []
     peers: list[Callable[[], Peer]] = [lambda: CaduceePeer(args.members, args.clients, args.idle)]
+    url = None
     if args.postgres:
         url = _fresh_postgres(args.postgres)
         if url:
@@ -276,6 +277,8 @@ def main() -> None:
             results.append(measure(peer, shared, args))
         finally:
             peer.stop()
+    if args.postgres and url:
+        _drop_postgres(args.postgres, url)
     load_after = os.getloadavg()
     report(results, (load_before, load_after))
     RESULTS.mkdir(exist_ok=True)
@@ -314,6 +317,17 @@ def _fresh_postgres(admin_base: str) -> str | None:
     except Exception as exc:
         print(f"PostgreSQL not measured: {exc}")
         return None
+
+
+def _drop_postgres(admin_base: str, url: str) -> None:
+    """Leave no bench database behind."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(
+        admin_base.replace("+psycopg", "") + "postgres", autocommit=True
+    ) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 if __name__ == "__main__":
