@@ -18,8 +18,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from caducee.instant.bus import CaseBus, InProcessBus, PostgresBus
 from caducee.instant.escalation import DEFAULT_INTERVAL, Escalator
@@ -32,6 +34,7 @@ from caducee.server import (
     instant_roles,
 )
 from caducee.server.instant_common import now_of
+from caducee.server.pages import templates
 from caducee.server.state import ServerState
 
 __all__ = ["router", "start"]
@@ -44,6 +47,34 @@ router.include_router(instant_login.router)
 router.include_router(instant_devices.router)
 router.include_router(instant_cases.router)
 router.include_router(instant_hub.router)
+
+APP_FILES = Path(__file__).parent / "static" / "instant" / "app"
+# The app shell only: no API answer is ever cached by the browser from these routes' pages.
+NO_STORE = {"Cache-Control": "no-cache"}
+
+
+@router.get("/instant", include_in_schema=False)
+async def app_redirect() -> RedirectResponse:
+    return RedirectResponse("/instant/", status_code=308)
+
+
+@router.get("/instant/", include_in_schema=False, response_class=HTMLResponse)
+async def app_page(request: Request) -> HTMLResponse:
+    """The MISS web app (its modules decrypt in the browser; the page holds no data)."""
+    response = templates.TemplateResponse(request, "instant/app.html", {}, headers=NO_STORE)
+    assert isinstance(response, HTMLResponse)
+    return response
+
+
+@router.get("/instant/manifest.webmanifest", include_in_schema=False)
+async def app_manifest() -> FileResponse:
+    return FileResponse(APP_FILES / "manifest.json", media_type="application/manifest+json")
+
+
+@router.get("/instant/sw.js", include_in_schema=False)
+async def app_service_worker() -> FileResponse:
+    """Served under /instant/ so that its scope is the app's."""
+    return FileResponse(APP_FILES / "sw.js", media_type="text/javascript", headers=NO_STORE)
 
 
 async def _bus(state: ServerState) -> CaseBus:

@@ -1,0 +1,66 @@
+// The MISS app's service worker (served as /instant/sw.js, scope /instant/).
+//
+// It keeps the app shell (the page, its modules, style and icons) so that the app opens
+// without a network; it never stores an API answer, a WebSocket or anything under /api/:
+// message content, even encrypted, and tokens stay out of every cache. Shell files are
+// fetched from the network first, so that an update is taken at once when online.
+
+const CACHE = "caducee-miss-shell-v1";
+const CORE = "/static/instant/";
+const SHELL = [
+  "/instant/",
+  "/instant/manifest.webmanifest",
+  `${CORE}app/app.js`,
+  `${CORE}app/cases.js`,
+  `${CORE}app/client.js`,
+  `${CORE}app/app.css`,
+  `${CORE}app/icon.svg`,
+  `${CORE}app/icon-192.png`,
+  `${CORE}bytes.js`,
+  `${CORE}device.js`,
+  `${CORE}errors.js`,
+  `${CORE}formats.js`,
+  `${CORE}hpke.js`,
+  `${CORE}keystore.js`,
+  `${CORE}ratchet.js`,
+  `${CORE}sender_keys.js`,
+  `${CORE}signing.js`,
+  `${CORE}wire.js`,
+  `${CORE}vendor/hpke.js`,
+];
+
+/** @param {URL} url @returns {boolean} */
+function isShell(url) {
+  if (url.origin !== self.location.origin) return false;
+  if (url.pathname.startsWith("/api/")) return false;
+  return SHELL.includes(url.pathname);
+}
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k)))),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || !isShell(url)) return; // the network, uncached
+  event.respondWith(
+    fetch(request)
+      .then((response) => {
+        if (response.ok) {
+          const copy = response.clone();
+          caches.open(CACHE).then((cache) => cache.put(request, copy));
+        }
+        return response;
+      })
+      .catch(() => caches.match(request).then((hit) => hit ?? Response.error())),
+  );
+});
