@@ -139,3 +139,21 @@ async def test_the_hub_takes_a_device_token_and_closes_a_revoked_devices_socket(
             with pytest.raises(ConnectionClosed) as closed:
                 await frame(socket)
             assert closed.value.rcvd is not None and closed.value.rcvd.code in (4401, 4403)
+
+
+async def test_challenges_are_rate_limited_per_client(world: World) -> None:
+    world.state.extras["instant_login_per_minute"] = 2
+    for _ in range(2):
+        answer = await world.client.post(
+            f"{API}/devices/login/challenge", json={"device_id": "any-device"}
+        )
+        assert answer.status_code == 200, answer.text
+    refused = await world.client.post(
+        f"{API}/devices/login/challenge", json={"device_id": "any-device"}
+    )
+    problem(refused, 429, "instant-login-rate-limited")
+    world.clock.advance(seconds=61)
+    again = await world.client.post(
+        f"{API}/devices/login/challenge", json={"device_id": "any-device"}
+    )
+    assert again.status_code == 200, again.text

@@ -228,6 +228,20 @@ def test_two_browsers_and_a_python_device_talk_in_a_case(setup: Setup) -> None:
             assert PATIENT.encode() not in stored.read_bytes(), stored
         assert "Synth" not in json.dumps(case)
 
+        # Bob's phone reloads: the keys stay locked until the passphrase; then the case replays.
+        bob.reload()
+        expect(bob.locator("section[data-view=unlock]")).to_be_visible(timeout=TIMEOUT)
+        bob.fill("#unlock-form [name=passphrase]", "not the passphrase")
+        bob.click("#unlock-form button")
+        expect(bob.locator("#status")).to_contain_text("instant-decryption-failed", timeout=TIMEOUT)
+        bob.fill("#unlock-form [name=passphrase]", DEVICE_PASSPHRASE)
+        bob.click("#unlock-form button")
+        expect(bob.locator("section[data-view=cases]")).to_be_visible(timeout=TIMEOUT)
+        bob.locator("#case-list button").first.click(timeout=TIMEOUT)
+        expect(entries(bob).filter(has_text="avis sur cet ECG")).to_have_count(1, timeout=TIMEOUT)
+        expect(entries(bob).filter(has_text="Vu par Carol")).to_have_count(1, timeout=TIMEOUT)
+        expect(entries(bob).filter(has_text="session précédente").first).to_be_visible()
+
         # Bob is removed: Alice's next message goes under a new generation he does not hold.
         alice.evaluate(
             "([id, who]) => import('/static/instant/app/app.js').then((m) =>"

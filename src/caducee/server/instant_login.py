@@ -1,7 +1,9 @@
 """MISS device login: a paired browser earns a short-lived token with its own Ed25519 key.
 
 - ``POST /api/v1/instant/devices/login/challenge`` {device_id} → {challenge, expires_at}:
-  one use, 2 minutes; answered alike for unknown devices (nothing to learn from it).
+  one use, 2 minutes; answered alike for unknown devices (nothing to learn from it); at most
+  ``extras["instant_login_per_minute"]`` (120) a minute per client address, else 429
+  ``instant-login-rate-limited``.
 - ``POST /api/v1/instant/devices/login`` {device_id, challenge, signature} → {access_token,
   expires_at, address, device_id}: ``signature`` is the device's Ed25519 signature over
   ``LOGIN_CONTEXT`` followed by the challenge (UTF-8). The device must be registered and
@@ -23,7 +25,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import Field
 from sqlalchemy import delete, select
 
@@ -34,6 +36,7 @@ from caducee.instant.models import Device, DeviceChallenge, DeviceToken
 from caducee.instant.roles import aware
 from caducee.server.auth import DEVICE_TOKEN_PREFIX
 from caducee.server.instant_common import State, decode_base64, now_of
+from caducee.server.instant_pairing import throttle
 from caducee.server.problems import ProblemError
 from caducee.server.requests import StrictRequest
 from caducee.server.state import ServerState
@@ -46,6 +49,7 @@ LOGIN_CONTEXT = "caducee-miss-v1 device login\n"
 CHALLENGE_SECONDS = 120
 TOKEN_SECONDS = 900
 DEVICE_ID = r"^[A-Za-z0-9._:-]+$"
+CHALLENGES_PER_MINUTE = 120  # per client address: a hospital's phones may share one
 
 
 class ChallengeRequest(StrictRequest):
@@ -69,7 +73,16 @@ def _failed() -> ProblemError:
 
 
 @router.post("/challenge", summary="A challenge for a device to sign")
-async def challenge(body: ChallengeRequest, state: State) -> dict[str, Any]:
+async def challenge(body: ChallengeRequest, request: Request, state: State) -> dict[str, Any]:
+    throttle(
+        request,
+        state,
+        "login",
+        int(state.extras.get("instant_login_per_minute", CHALLENGES_PER_MINUTE)),
+        "instant-login-rate-limited",
+        "trop de tentatives de connexion, réessayez dans une minute / "
+        "too many login attempts, try again in a minute",
+    )
     now = now_of(state)()
     value = secrets.token_urlsafe(32)
     expires_at = now + timedelta(seconds=CHALLENGE_SECONDS)

@@ -41,7 +41,7 @@ from caducee.server.problems import ProblemError
 from caducee.server.requests import MAX_DB_INTEGER, StrictRequest
 from caducee.server.state import ServerState
 
-__all__ = ["router"]
+__all__ = ["router", "throttle"]
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/instant/pairing", tags=["instant"])
@@ -78,11 +78,12 @@ def _pairing_errors() -> Iterator[None]:
             raise ProblemError(409, exc.code, exc.reason) from None
 
 
-def _throttle(request: Request, state: ServerState) -> None:
-    """At most PER_MINUTE requests a minute per client address (in this process)."""
-    limit = int(state.extras.get("instant_pairing_per_minute", PER_MINUTE))
+def throttle(
+    request: Request, state: ServerState, bucket: str, limit: int, code: str, message: str
+) -> None:
+    """At most ``limit`` calls a minute per client address into ``bucket`` (this process)."""
     hits: dict[str, collections.deque[datetime]] = state.extras.setdefault(
-        "instant_pairing_hits", {}
+        f"instant_{bucket}_hits", {}
     )
     client = request.client.host if request.client else "?"
     now = now_of(state)()
@@ -94,13 +95,20 @@ def _throttle(request: Request, state: ServerState) -> None:
     while window and window[0] <= now - timedelta(minutes=1):
         window.popleft()
     if len(window) >= limit:
-        raise ProblemError(
-            429,
-            "instant-pairing-rate-limited",
-            "trop de demandes d'appairage, réessayez dans une minute / "
-            "too many pairing requests, try again in a minute",
-        )
+        raise ProblemError(429, code, message)
     window.append(now)
+
+
+def _throttle(request: Request, state: ServerState) -> None:
+    throttle(
+        request,
+        state,
+        "pairing",
+        int(state.extras.get("instant_pairing_per_minute", PER_MINUTE)),
+        "instant-pairing-rate-limited",
+        "trop de demandes d'appairage, réessayez dans une minute / "
+        "too many pairing requests, try again in a minute",
+    )
 
 
 def _person_only(request: Request) -> None:
