@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from caducee.server.instant_login import LOGIN_CONTEXT
+from caducee.server.instant_login import LOGIN_CONTEXT, device_of_token
 from tests.instant.hub_server import device_socket, frame, serve, until_ready
 from tests.instant.miss import API, b64, group, open_case, post, with_device
 from tests.instant.test_pairing_support import browser_keys, device_login, paired_device
@@ -157,3 +157,11 @@ async def test_challenges_are_rate_limited_per_client(world: World) -> None:
         f"{API}/devices/login/challenge", json={"device_id": "any-device"}
     )
     assert again.status_code == 200, again.text
+
+
+async def test_a_device_token_names_its_device(world: World) -> None:
+    alice = await world.person("Alice")
+    keys, token = await paired_device(world, alice)
+    assert await device_of_token(world.state, token) == keys.device_id
+    assert await device_of_token(world.state, alice.token) is None
+    assert await device_of_token(world.state, "miss-device.unknown") is None

@@ -242,6 +242,25 @@ def test_two_browsers_and_a_python_device_talk_in_a_case(setup: Setup) -> None:
         expect(entries(bob).filter(has_text="Vu par Carol")).to_have_count(1, timeout=TIMEOUT)
         expect(entries(bob).filter(has_text="session précédente").first).to_be_visible()
 
+        # The hub drops Bob's socket: the app reconnects and resumes what came meanwhile.
+        bob.evaluate(
+            "import('/static/instant/app/app.js').then((m) => {"
+            " m.state.hub.delay = 2000; m.state.hub.socket.close(); })"
+        )
+        expect(bob.locator("body")).to_have_attribute("data-connected", "false", timeout=TIMEOUT)
+        carol_client.request(
+            "POST",
+            f"{API}/cases/{case_id}/messages",
+            json={
+                "message_id": "carol-2",
+                "device_id": carol_device.device_id,
+                "kind": "message",
+                "ciphertext": base64.b64encode(group.encrypt(b"Pendant la coupure")).decode(),
+            },
+        )
+        expect(bob.locator("body")).to_have_attribute("data-connected", "true", timeout=TIMEOUT)
+        expect(entries(bob).filter(has_text="Pendant la coupure")).to_have_count(1, timeout=TIMEOUT)
+
         # Bob is removed: Alice's next message goes under a new generation he does not hold.
         alice.evaluate(
             "([id, who]) => import('/static/instant/app/app.js').then((m) =>"

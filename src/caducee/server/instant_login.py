@@ -41,7 +41,7 @@ from caducee.server.problems import ProblemError
 from caducee.server.requests import StrictRequest
 from caducee.server.state import ServerState
 
-__all__ = ["LOGIN_CONTEXT", "install", "router"]
+__all__ = ["LOGIN_CONTEXT", "device_of_token", "install", "router"]
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/instant/devices/login", tags=["instant"])
@@ -183,6 +183,16 @@ async def authenticate_device(state: ServerState, token: str) -> AuthenticatedMa
         serial_hex=serial,
         valid_until=aware(expires_at),
     )
+
+
+async def device_of_token(state: ServerState, token: str) -> str | None:
+    """The device a device token was issued to (None for an agent's or an unknown token): the
+    hub's hello should name that device and no other of the same person."""
+    if not token.startswith(DEVICE_TOKEN_PREFIX):
+        return None
+    async with state.database.sessions() as session:
+        row = await session.get(DeviceToken, digest(token))
+    return row.device_id if row is not None else None
 
 
 def install(state: ServerState) -> None:
