@@ -165,3 +165,18 @@ async def test_a_device_token_names_its_device(world: World) -> None:
     assert await device_of_token(world.state, token) == keys.device_id
     assert await device_of_token(world.state, alice.token) is None
     assert await device_of_token(world.state, "miss-device.unknown") is None
+
+
+async def test_a_device_token_speaks_only_for_its_device_on_the_hub(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    """A browser's token cannot say hello as another device of the same person."""
+    async with serve(migrated_url, tmp_path / "data") as (world, url):
+        alice = await world.person("Alice")
+        phone = await with_device(world, alice)
+        _, token = await paired_device(world, alice)
+        async with device_socket(url, token, phone.device_id) as socket:
+            with pytest.raises(ConnectionClosed) as closed:
+                await frame(socket)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+            assert closed.value.rcvd.reason == "instant-device-mismatch"

@@ -44,6 +44,7 @@ from caducee.instant.frames import Hello, Ping, parse_client_frame
 from caducee.instant.models import Case, CaseMessage, Device, Participant
 from caducee.instant.service_errors import DeviceRevoked
 from caducee.server.auth import credential_service
+from caducee.server.instant_login import device_of_token
 from caducee.server.state import ServerState
 from caducee.store import Database
 from caducee.store.models import utcnow
@@ -220,6 +221,10 @@ async def _hello(websocket: WebSocket, state: ServerState) -> Connection | None:
         mailbox = await credential_service(state).authenticate(token)
     except CredentialError as exc:
         await websocket.close(4401, exc.code)
+        return None
+    bound = await device_of_token(state, token)  # a device's token speaks for it alone
+    if bound is not None and bound != hello.device_id:
+        await websocket.close(4403, "instant-device-mismatch")
         return None
     try:
         async with state.database.sessions() as session:
