@@ -57,6 +57,24 @@ REASONS: dict[str, tuple[str, str]] = {
         "this is refused unless the agent's outbox_allows_external setting is on; or send "
         "it from the local pages.",
     ),
+    "external-warning": (
+        "Destinataire(s) hors de Caducée : {addresses}. Leur copie quittera le chiffrement de "
+        "bout en bout de Caducée : elle sera remise en clair, sur une connexion TLS, à la "
+        "passerelle MSSanté. Les destinataires Caducée reçoivent la copie chiffrée.",
+        "Recipient(s) outside Caducée: {addresses}. Their copy will leave Caducée's end-to-end "
+        "encryption: it is handed in clear, over TLS, to the MSSanté gateway. Caducée "
+        "recipients get the encrypted copy.",
+    ),
+    Concern.OVER_LIMIT: (
+        "{count} destinataires, au-delà de votre limite ({limit} par message) : le serveur "
+        "retiendra ce message pour un modérateur, qui le remettra ou le refusera.",
+        "{count} recipients, over your limit ({limit} per message): the server will hold this "
+        "message for a moderator, who will release or refuse it.",
+    ),
+    Concern.SENDER_HELD: (
+        "Vos envois sont vérifiés par un modérateur avant d'être remis (sanction en cours).",
+        "Your messages are checked by a moderator before delivery (a sanction is in force).",
+    ),
     "gateway-off": (
         "La passerelle MSSanté de l'opérateur n'est pas active : les destinataires hors "
         "Caducée ({addresses}) ne peuvent pas être joints. Rien n'est perdu : le fichier est "

@@ -6,6 +6,7 @@ Every command works on one agent folder (``--dir``, or ``CADUCEE_AGENT_DIR``, de
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
 import threading
@@ -21,11 +22,14 @@ from rich.console import Console
 from caducee.agent.client import Credentials, ServerClient
 from caducee.agent.config import AgentConfig
 from caducee.agent.errors import AgentError
+from caducee.agent.external import hand_off
 from caducee.agent.journal import Journal
 from caducee.agent.keystore import load_key, read_secret
 from caducee.agent.ledger_watch import read_alarm
+from caducee.agent.outgoing import new_message_id
 from caducee.agent.policy_cache import POLICY_FILE
 from caducee.agent.runtime import AgentRuntime, fingerprint, initialise
+from caducee.agent.send_checks import SendPlan, reason_text
 from caducee.crypto.cms_sign import SignerKey
 from caducee.crypto.errors import CryptoError
 
@@ -124,15 +128,72 @@ def send(
     name: Annotated[
         str | None, typer.Option(help="Nom du document (entrée) / document name (stdin).")
     ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            help="Confirmer sans demander (annonce, hors Caducée) / confirm without asking.",
+        ),
+    ] = False,
 ) -> None:
-    """Envoyer un fichier, signé et chiffré. / Send one file, signed and encrypted."""
+    """Envoyer un fichier, signé et chiffré. / Send one file, signed and encrypted.
+
+    The same checks as the local pages: bulk mail refused or confirmed, recipients outside
+    Caducée told that their copy leaves end-to-end encryption, and asked."""
     data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     filename = name or ("document.txt" if file == "-" else Path(file).name)
     with _failures():
         config = AgentConfig.load(directory)
         with AgentRuntime.open(config) as runtime:
-            result = runtime.sender().send(to, filename, data)
-    typer.echo(result.message_id)
+            checks = runtime.checks()
+            plan = checks.plan(to, [(filename, data)], with_sanctions=True)
+            _confirm_plan(plan, yes=yes)
+            if plan.internal:
+                result = runtime.sender().send(list(plan.internal), filename, data)
+                typer.echo(result.message_id)
+            if plan.external:
+                handed = hand_off(
+                    runtime.client,
+                    runtime.journal,
+                    sender=config.address,
+                    recipients=plan.external,
+                    name=filename,
+                    data=data,
+                    digest=hashlib.sha256(data).hexdigest(),
+                    message_id=new_message_id(config.address),
+                    sorter=checks.sorter,
+                )
+                typer.echo(handed.message_id)
+
+
+def _asked(question: str) -> bool:
+    """The person's answer; no answer (standard input already read, or closed) is no."""
+    try:
+        return typer.confirm(question, default=False)
+    except typer.Abort:
+        return False
+
+
+def _confirm_plan(plan: SendPlan, *, yes: bool) -> None:
+    """Refuse, or ask (unless ``yes``), as the send page does; exit 2 when not sent."""
+    advice = plan.advice
+    values = {
+        "count": advice.recipients,
+        "limit": advice.limit,
+        "cues": ", ".join(advice.cue_names),
+        "addresses": ", ".join(plan.external),
+    }
+    if advice.refused:
+        console.print(reason_text(advice.concerns[0].value, **values))
+        raise typer.Exit(2)
+    questions = [reason_text(c.value, **values) for c in advice.concerns]
+    if plan.external:
+        questions.append(reason_text("external-warning", **values))
+    for question in questions:
+        console.print(question)
+        if not yes and not _asked("Envoyer quand même ? / Send anyway?"):
+            console.print("Rien n'a été envoyé. / Nothing was sent.")
+            raise typer.Exit(2)
 
 
 @app.command()
