@@ -115,6 +115,7 @@ def _phase(
         "server_cpu_ms_per_msg": server_cpu / count * 1000,
         "client_cpu_ms_per_msg": result.client_cpu / count * 1000,
         "closed_clients": result.closed[:5],
+        "lost_messages": result.lost_keys,
         "clients": clients,
     }
     print(
@@ -123,6 +124,8 @@ def _phase(
         f" server CPU {row['server_cpu_ms_per_msg']:.1f} ms/msg",
         flush=True,
     )
+    if result.lost_keys:
+        print(f"    never delivered to some client: {', '.join(result.lost_keys)}", flush=True)
     return row
 
 

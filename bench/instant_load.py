@@ -362,6 +362,7 @@ class PhaseResult:
     closed: list[str]
     client_cpu: float  # CPU seconds of the receiver processes during the phase
     last_arrival: float  # perf_counter of the last delivery that came
+    lost_keys: list[str]  # the messages some client never saw (first 20)
 
 
 class ReceiverPool:
@@ -395,6 +396,7 @@ class ReceiverPool:
         latencies: list[float] = []
         closed: list[str] = []
         client_cpu, last = 0.0, 0.0
+        lost_keys: set[str] = set()
         for number, pipe in enumerate(self.pipes):
             _, times, shut, cpu = pipe.recv()
             closed.extend(shut)
@@ -404,11 +406,12 @@ class ReceiverPool:
                 for arrival in arrivals:
                     if arrival is None:
                         latencies.append(math.inf)
+                        lost_keys.add(key)
                     else:
                         latencies.append(arrival - posted[key])
                         last = max(last, arrival)
         lost = sum(1 for v in latencies if v == math.inf)
-        return PhaseResult(latencies, lost, closed, client_cpu, last)
+        return PhaseResult(latencies, lost, closed, client_cpu, last, sorted(lost_keys)[:20])
 
     def stop(self) -> None:
         for pipe in self.pipes:
