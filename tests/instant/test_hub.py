@@ -205,3 +205,33 @@ async def test_fan_out_between_two_server_processes_on_postgresql(
             for n in range(1, 4):  # posted to process 1, pushed by process 2
                 await post(world, alice, case_id, phone, "message", cipher.encrypt(b"x"))
                 assert (await frame(socket))["sequence"] == n
+
+
+async def test_ids_announced_out_of_order_all_arrive(migrated_url: str, tmp_path: Path) -> None:
+    """Posts commit in sequence order but may be announced in another (two requests racing):
+    the later announcement brings the earlier id along, and the earlier one is not sent twice."""
+    async with serve(migrated_url, tmp_path / "data") as (world, url):
+        alice, bob = await world.person("Alice"), await world.person("Bob")
+        phone, laptop = await with_device(world, alice), await with_device(world, bob)
+        case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+        cipher = group(case_id, phone, laptop)
+        async with device_socket(url, bob.token, laptop.device_id) as socket:
+            await until_ready(socket)
+            bus = world.state.extras["instant_bus"]
+            held: list[tuple[str, int]] = []
+
+            class Holding:  # the announcements wait here, to be made in reverse order
+                async def publish(self, case: str, sequence: int) -> None:
+                    held.append((case, sequence))
+
+            world.state.extras["instant_bus"] = Holding()
+            try:
+                for text in (b"un", b"deux"):
+                    await post(world, alice, case_id, phone, "message", cipher.encrypt(text))
+            finally:
+                world.state.extras["instant_bus"] = bus
+            assert held == [(case_id, 1), (case_id, 2)]
+            for case, sequence in reversed(held):
+                await bus.publish(case, sequence)
+            assert [(await frame(socket))["sequence"] for _ in range(2)] == [1, 2]
+            assert await silent(socket)

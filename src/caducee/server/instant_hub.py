@@ -57,6 +57,7 @@ HELLO_TIMEOUT = 10.0
 OUTBOX_SIZE = 10_000
 MAX_ERRORS = 20
 RESUME_PAGE = 500
+REORDER_WINDOW = 256  # concurrent posts commit in sequence order but may announce out of it
 
 
 @dataclass(eq=False)
@@ -178,6 +179,25 @@ class Hub:
                     )
                 )
             )
+            earlier: list[Any] = []
+            if message is not None:  # ids whose events came after this later one's
+                low = min(c.sent.get(case_id, 0) for c in targets)
+                if low < sequence - 1:
+                    earlier = list(
+                        await session.execute(
+                            select(
+                                CaseMessage.sequence,
+                                CaseMessage.message_id,
+                                CaseMessage.recipient_device_id,
+                            )
+                            .where(
+                                CaseMessage.case_id == case_id,
+                                CaseMessage.sequence > max(low, sequence - REORDER_WINDOW),
+                                CaseMessage.sequence < sequence,
+                            )
+                            .order_by(CaseMessage.sequence)
+                        )
+                    )
         now = self.now()
         for connection in targets:
             if connection.valid_until is not None and now >= connection.valid_until:
@@ -185,6 +205,8 @@ class Hub:
             elif connection.device_id not in active:
                 connection.close(4403)  # revoked meanwhile: it receives nothing more
             elif message is not None:
+                for number, message_id, to in earlier:  # offer() skips what was already sent
+                    connection.offer(case_id, number, message_id, to)
                 connection.offer(case_id, sequence, message.message_id, message.recipient_device_id)
             elif case is not None:
                 connection.joined(case_id, case.last_sequence)
