@@ -33,8 +33,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from bench_relay import _fresh_postgres, _requests, _submit_all
-from server_process import ServerProcess
+from bench_relay import _requests, _submit_all
+from server_process import ServerProcess, fresh_postgres
 
 from caducee.agent.client import ServerClient
 from caducee.crypto.cms_envelope import envelope
@@ -183,12 +183,12 @@ def main() -> None:
         print(f"{args.messages} messages per row, raw DER, 64 connections, alternated off/on")
         results: list[tuple[str, float, float]] = []
         engines: list[tuple[str, str | None]] = [("SQLite", None)]
-        if _fresh_postgres(args.postgres) is not None:
+        if fresh_postgres(args.postgres) is not None:
             engines.append(("PostgreSQL", "fresh"))
         for engine, url in engines:
             rates: dict[bool, list[float]] = {False: [], True: []}
             for counters in (False, True, False, True):
-                database = _fresh_postgres(args.postgres) if url else None
+                database = fresh_postgres(args.postgres) if url else None
                 rates[counters].append(relay_rate(database, args.messages, counters))
             results.append((engine, max(rates[False]), max(rates[True])))
         print(f"\n{'relay, accepted msg/s':24} {'off':>8} {'on':>8} {'on/off':>8}")

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import re
-import secrets
 import signal
 import statistics
 import subprocess
@@ -36,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
+from server_process import POSTGRES, drop_postgres, fresh_postgres
 from server_process import ServerProcess as Server
 
 from caducee.agent.runtime import initialise
@@ -43,7 +43,6 @@ from caducee.commands.demo import DEMO_PASSPHRASE, synthetic_result
 
 LAB, GP = "labo@bench.test", "gp@bench.test"
 LABEL = re.compile(r"_(P\d{7})-Fictif_")
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 
 
 @dataclass(frozen=True)
@@ -188,26 +187,6 @@ def measure(
             server.stop()
 
 
-def _fresh_postgres() -> tuple[str, str] | None:
-    try:
-        import psycopg
-
-        name = f"caducee_e2e_{secrets.token_hex(4)}"
-        with psycopg.connect(POSTGRES.replace("+psycopg", "") + "postgres", autocommit=True) as db:
-            db.execute(f'CREATE DATABASE "{name}"')
-        return POSTGRES + name, name
-    except Exception as exc:
-        print(f"PostgreSQL not measured: {exc}")
-        return None
-
-
-def _drop_postgres(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(POSTGRES.replace("+psycopg", "") + "postgres", autocommit=True) as db:
-        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _s(seconds: float) -> str:
     return f"{seconds:6.2f}" if seconds != float("inf") else f"{'inf':>6}"
 
@@ -227,13 +206,13 @@ def main() -> int:
         rows.append(measure("SQLite, 1 worker (peer)", None, workers=1, **common))
     rows.append(measure(f"SQLite, {args.workers} workers", None, workers=args.workers, **common))
     if not args.quick:
-        created = _fresh_postgres()
+        created = fresh_postgres(POSTGRES, prefix="caducee_e2e")
         if created is not None:
             try:
                 name = f"PostgreSQL, {args.workers} workers"
-                rows.append(measure(name, created[0], workers=args.workers, **common))
+                rows.append(measure(name, created, workers=args.workers, **common))
             finally:
-                _drop_postgres(created[1])
+                drop_postgres(created)
     print(f"load average at the end: {os.getloadavg()}")
     print(
         f"\noutbox drop → inbox file, {args.rate:.0f} files/s for {args.seconds:.0f} s, "

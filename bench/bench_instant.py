@@ -69,6 +69,7 @@ from instant_load import (
     post_steady,
 )
 from instant_synapse import SynapsePeer
+from server_process import drop_postgres, fresh_postgres
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -270,7 +271,7 @@ def main() -> None:
     peers: list[Callable[[], Peer]] = [lambda: CaduceePeer(args.members, args.clients, args.idle)]
     url = None
     if args.postgres:
-        url = _fresh_postgres(args.postgres)
+        url = fresh_postgres(args.postgres)
         if url:
             peers.append(lambda: CaduceePeer(args.members, args.clients, args.idle, url))
     if not args.no_synapse:
@@ -287,7 +288,7 @@ def main() -> None:
         finally:
             peer.stop()
     if args.postgres and url:
-        _drop_postgres(args.postgres, url)
+        drop_postgres(url, args.postgres)
     load_after = os.getloadavg()
     report(results, (load_before, load_after))
     RESULTS.mkdir(exist_ok=True)
@@ -308,35 +309,6 @@ def main() -> None:
         )
     )
     print(f"results: {out}")
-
-
-def _fresh_postgres(admin_base: str) -> str | None:
-    """A new database for this run (as ``bench_relay.py`` does)."""
-    try:
-        import secrets
-
-        import psycopg
-
-        name = f"caducee_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(
-            admin_base.replace("+psycopg", "") + "postgres", autocommit=True
-        ) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        return admin_base + name
-    except Exception as exc:
-        print(f"PostgreSQL not measured: {exc}")
-        return None
-
-
-def _drop_postgres(admin_base: str, url: str) -> None:
-    """Leave no bench database behind."""
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(
-        admin_base.replace("+psycopg", "") + "postgres", autocommit=True
-    ) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 if __name__ == "__main__":

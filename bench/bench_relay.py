@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from postfix_peer import postfix_available, postfix_on_loopback, smtp_source_rate
-from server_process import ServerProcess
+from server_process import ServerProcess, fresh_postgres
 
 from caducee.agent.client import ServerClient
 from caducee.crypto.cms_envelope import envelope
@@ -147,7 +147,7 @@ def main() -> None:
     rows.append(("Caducée relay, SQLite (JSON)", relay_rate(None, args.messages)))
     rows.append(("Caducée relay, SQLite (raw DER)", relay_rate(None, args.messages, raw=True)))
     for raw in (False, True):
-        pg_url = _fresh_postgres(args.postgres)
+        pg_url = fresh_postgres(args.postgres)
         if pg_url:
             name = f"Caducée relay, PostgreSQL ({'raw DER' if raw else 'JSON'})"
             rows.append((name, relay_rate(pg_url, args.messages, raw=raw)))
@@ -160,21 +160,6 @@ def main() -> None:
         ratio = f"{rate / peer:.2f}" if peer else "n/a"
         per = "" if name.startswith("Postfix") else f"{next(cpu):11.0f}"
         print(f"{name:40} {rate:8.0f} {ratio:>10} {per}")
-
-
-def _fresh_postgres(admin_base: str) -> str | None:
-    try:
-        import psycopg
-
-        name = f"caducee_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(
-            admin_base.replace("+psycopg", "") + "postgres", autocommit=True
-        ) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        return admin_base + name
-    except Exception as exc:
-        print(f"PostgreSQL not measured: {exc}")
-        return None
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ agents enrolled with a fresh RSA key.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -25,9 +26,38 @@ from caducee.agent.client import Credentials, ServerClient
 from caducee.commands.demo import DEMO_PASSPHRASE
 from caducee.directory.identifiers import luhn_complete
 
-__all__ = ["ServerProcess", "free_port"]
+__all__ = ["POSTGRES", "ServerProcess", "drop_postgres", "free_port", "fresh_postgres"]
 
 CLI = [sys.executable, "-m", "caducee.cli"]
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+
+
+def _admin(admin_base: str) -> str:
+    return admin_base.replace("+psycopg", "") + "postgres"
+
+
+def fresh_postgres(admin_base: str = POSTGRES, prefix: str = "caducee_bench") -> str | None:
+    """A new, empty database for one run (its URL), or None (and why) when PostgreSQL is
+    not there: the bench then measures SQLite only."""
+    try:
+        import psycopg
+
+        name = f"{prefix}_{secrets.token_hex(4)}"
+        with psycopg.connect(_admin(admin_base), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return admin_base + name
+    except Exception as exc:
+        print(f"PostgreSQL not measured: {exc}")
+        return None
+
+
+def drop_postgres(url: str, admin_base: str = POSTGRES) -> None:
+    """Leave no bench database behind."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(_admin(admin_base), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:
