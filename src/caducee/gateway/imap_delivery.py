@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 import smtplib
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from asn1crypto import cms
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from caducee.background import BackgroundLoop
 from caducee.crypto.smime import NEUTRAL_SUBJECT
 from caducee.directory.models import Mailbox
 from caducee.gateway._mail import INFRASTRUCTURE_ERRORS
@@ -85,7 +85,7 @@ class IMAPDelivery:
         self.lmtp_port = lmtp_port
         self.poll_seconds = poll_seconds
         self.now = now
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("imap-delivery")
 
     async def _users(self) -> list[tuple[int, str, int]]:
         """(mailbox id, address, delivered sequence) of open mailboxes with a password."""
@@ -155,12 +155,7 @@ class IMAPDelivery:
             await asyncio.sleep(self.poll_seconds)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="imap-delivery")
+        self._loop.start(self._run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()

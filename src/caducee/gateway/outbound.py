@@ -33,6 +33,7 @@ import aiosmtplib
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from caducee.background import BackgroundLoop
 from caducee.crypto.cms_envelope import envelope as cms_envelope
 from caducee.crypto.smime import NEUTRAL_SUBJECT
 from caducee.directory import DirectoryService
@@ -186,7 +187,7 @@ class OutboundQueue:
         self.now = now
         self.send = send
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("outbound-queue")
 
     # -- accepting ------------------------------------------------------------------------
 
@@ -455,15 +456,10 @@ class OutboundQueue:
                 await asyncio.wait_for(self._wake.wait(), self.config.outbound_poll_seconds)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="outbound-queue")
+        self._loop.start(self._run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
 
 def _aware(value: datetime) -> datetime:

@@ -10,7 +10,6 @@ A refresh that fails keeps the last good list.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import NoReturn
 from xml.parsers import expat
 
+from caducee.background import BackgroundLoop
 from caducee.gateway.errors import TrustListError, TrustListUnavailable
 
 __all__ = [
@@ -169,7 +169,7 @@ class TrustListRefresher:
         self.source = source
         self.interval = interval
         self.fetch = fetch
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("trust-list-refresh")
 
     async def refresh(self) -> bool:
         """One attempt; True if a new list was adopted, False if the old one was kept."""
@@ -192,12 +192,7 @@ class TrustListRefresher:
 
     def start(self, *, refresh_now: bool = True) -> None:
         """Refresh every ``interval`` in a task (``refresh_now=False``: the caller just did)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(refresh_now), name="trust-list-refresh")
+        self._loop.start(lambda: self._run(refresh_now))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()

@@ -18,7 +18,6 @@ second run finds nothing to do. Logs carry digests and counts, never content.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute
 
+from caducee.background import BackgroundLoop
 from caducee.gateway.models import OutboundMail, OutboundState
 from caducee.policy.models import Hold
 from caducee.relay.models import Message
@@ -199,7 +199,7 @@ class BlobSweeper:
         self.interval = interval
         self.grace = grace
         self.last: SweepReport | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._loop = BackgroundLoop("blob-sweeper")
 
     async def _run(self) -> None:
         while True:
@@ -212,15 +212,10 @@ class BlobSweeper:
                 log.exception("blob sweep failed; next pass in %s", self.interval)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="blob-sweeper")
+        self._loop.start(self._run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
 
 def start_blob_sweeper(
