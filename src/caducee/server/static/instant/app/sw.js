@@ -5,6 +5,9 @@
 // message content, even encrypted, and tokens stay out of every cache. Shell files are
 // fetched from the network first, so that an update is taken at once when online.
 
+// Push notifications (content-free) are handled in their own file.
+importScripts("/static/instant/app/sw_push.js");
+
 const CACHE = "caducee-miss-shell-v1";
 const CORE = "/static/instant/";
 const SHELL = [
