@@ -26,6 +26,7 @@ from caducee.evidence import EvidenceLog
 from caducee.instant.devices import active_device
 from caducee.instant.envelope import MessageKind, check_envelope
 from caducee.instant.models import Case, CaseMessage, Device, Participant
+from caducee.instant.retention import case_organisation, retention_days
 from caducee.instant.roles import RoleDirectory, aware
 from caducee.instant.service_errors import (
     CaseNotFound,
@@ -60,6 +61,7 @@ class CaseView:
     escalation_level: int
     escalation_due_at: datetime | None
     acknowledged_by: str | None
+    retention_days: int | None = None  # its organisation's (None: kept without limit)
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,13 @@ class CaseService:
         case_id = str(uuid.uuid4())
         now = self.now()
         async with self.database.transaction() as session:
-            case = Case(id=case_id, created_by=creator, last_sequence=0, created_at=now)
+            case = Case(
+                id=case_id,
+                created_by=creator,
+                last_sequence=0,
+                organisation_finess=await case_organisation(session, creator, role_id),
+                created_at=now,
+            )
             session.add(case)
             await session.flush()
             await self._known(session, participants)
@@ -481,4 +489,5 @@ class CaseService:
             case.escalation_level,
             aware(due) if due else None,
             case.acknowledged_by,
+            await retention_days(session, case.organisation_finess),
         )

@@ -10,6 +10,10 @@
   ciphertexts, never here. ``last_sequence`` numbers its messages densely.
 - ``instant_participant``: who is in a case, since when, and whether still.
 - ``instant_message``: opaque ciphertext plus routing metadata, unique on ``message_id``.
+- ``instant_retention``: how many days an organisation keeps the messages of its cases
+  (``caducee.instant.retention``); a case belongs to the organisation of the role it was
+  addressed to, else to its creator's (``instant_case.organisation_finess``, set at creation).
+- ``instant_push_subscription``: a device's Web Push endpoint (no payload is ever sent).
 - ``instant_pairing``: a browser's public keys waiting (10 minutes) for the person's approval,
   found by the SHA-256 of its short code; never any private material.
 - ``instant_device_challenge`` and ``instant_device_token``: a device's login (a challenge its
@@ -40,6 +44,8 @@ __all__ = [
     "DeviceToken",
     "PairingRequest",
     "Participant",
+    "PushSubscription",
+    "Retention",
     "Shift",
     "Unit",
     "UnitMember",
@@ -129,6 +135,35 @@ class Case(Base):
         DateTime(timezone=True), default=None, index=True
     )
     acknowledged_by: Mapped[str | None] = mapped_column(String(ADDRESS), default=None)
+    # Whose retention applies: the role's organisation, else the creator's (None: no limit).
+    organisation_finess: Mapped[str | None] = mapped_column(
+        ForeignKey("directory_organisation.finess", ondelete="SET NULL"), default=None, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Retention(Base):
+    """How long an organisation keeps its cases' messages (``days`` None: no limit)."""
+
+    __tablename__ = "instant_retention"
+
+    organisation_finess: Mapped[str] = mapped_column(
+        ForeignKey("directory_organisation.finess", ondelete="CASCADE"), primary_key=True
+    )
+    days: Mapped[int | None] = mapped_column(Integer, default=None)
+    updated_by: Mapped[str] = mapped_column(String(ADDRESS))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PushSubscription(Base):
+    """A device's push endpoint (RFC 8030); its encryption keys are not kept: pushes are empty."""
+
+    __tablename__ = "instant_push_subscription"
+
+    device_id: Mapped[str] = mapped_column(
+        ForeignKey("instant_device.device_id", ondelete="CASCADE"), primary_key=True
+    )
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -9,7 +9,9 @@ one gathers their routes and starts the background parts:
   ``extras["instant_escalation_interval"]`` seconds (5 by default) or at once after
   ``extras["instant_escalator"].wake()``;
 - the hub's bus: PostgreSQL LISTEN/NOTIFY on PostgreSQL (several processes), in-process on
-  SQLite (``extras["instant_bus"]`` set before start-up overrides it), and the fan-out task.
+  SQLite (``extras["instant_bus"]`` set before start-up overrides it), and the fan-out task;
+- the retention purge (``instant_retention``), hourly by default;
+- the push sender (``instant_push``): empty Web Push for new messages, on the same bus.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from caducee.server import (
     instant_hub,
     instant_login,
     instant_pairing,
+    instant_push,
+    instant_retention,
     instant_roles,
 )
 from caducee.server.instant_common import now_of
@@ -47,6 +51,8 @@ router.include_router(instant_login.router)
 router.include_router(instant_devices.router)
 router.include_router(instant_cases.router)
 router.include_router(instant_hub.router)
+router.include_router(instant_push.router)
+router.include_router(instant_retention.router)
 
 APP_FILES = Path(__file__).parent / "static" / "instant" / "app"
 # The app shell only: no API answer is ever cached by the browser from these routes' pages.
@@ -112,8 +118,12 @@ async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
     stop_escalator = escalator.start(interval)
     hub = state.extras["instant_hub"] = instant_hub.Hub(state.database, bus, now=now_of(state))
     fan_out = asyncio.get_running_loop().create_task(hub.run())
+    stop_purge = instant_retention.start(state, now_of(state))
+    stop_push = await instant_push.start(state, bus)
 
     async def stop() -> None:
+        await stop_push()
+        await stop_purge()
         fan_out.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await fan_out

@@ -1,0 +1,270 @@
+"""MISS push notifications without content (Web Push, RFC 8030, with VAPID, RFC 8292).
+
+- ``GET /api/v1/instant/push/key`` → {key}: the application server key (P-256, base64url),
+  public by nature (the browser hands it to its push service); served to anyone.
+- ``POST /api/v1/instant/push/subscriptions`` {endpoint, keys: {p256dh, auth}} (a device
+  token only) → 201 {device_id}: this device's subscription (one per device, replaced).
+- ``DELETE /api/v1/instant/push/subscriptions`` (a device token only) → {removed}.
+
+A person's (agent's) token gets 403 ``instant-push-device-only``: a subscription belongs to
+a device. A bad subscription is 422 ``instant-push-invalid-subscription``.
+
+The sender follows the case bus: for each new message (not read receipts, not sealed sender
+keys) it POSTs an *empty* push (``TTL``, ``Urgency: high``, VAPID ``Authorization``, no body:
+the push service learns neither content nor case) to the subscribed, unrevoked devices of
+the case's participants, except the device that sent it; at most one push per device and
+case every ``extras["instant_push_interval"]`` seconds (30). The phone's service worker then
+shows "new secure message" and the app fetches the rest itself. A 404 or 410 deletes the
+subscription; other failures are logged with ids only and never stop the loop. A revoked
+device's subscription is deleted the first time it would have been pushed to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import APIRouter, Request
+from pydantic import Field
+from sqlalchemy import delete, select
+
+from caducee.instant.bus import CaseBus
+from caducee.instant.envelope import MessageKind
+from caducee.instant.models import CaseMessage, Device, Participant, PushSubscription
+from caducee.instant.push_endpoint import MAX_ENDPOINT, InvalidSubscription, check_subscription
+from caducee.instant.vapid import application_server_key, authorization, load_or_create_key
+from caducee.server.auth import Agent, bearer_token
+from caducee.server.instant_common import State, now_of
+from caducee.server.instant_login import device_of_token
+from caducee.server.problems import ProblemError
+from caducee.server.requests import StrictRequest
+from caducee.server.state import ServerState
+from caducee.store import Database
+
+__all__ = ["PushSender", "router", "start"]
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1/instant/push", tags=["instant"])
+
+COALESCE_SECONDS = 30.0
+TTL_SECONDS = 86_400  # a phone off for the night still learns in the morning
+TIMEOUT_SECONDS = 5.0
+SILENT = {MessageKind.READ.value, MessageKind.KEY.value}  # nobody is woken for these
+Key = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class SubscriptionKeys(StrictRequest):
+    p256dh: Key
+    auth: Key
+
+
+class SubscriptionRequest(StrictRequest):
+    endpoint: str = Field(min_length=8, max_length=MAX_ENDPOINT)
+    keys: SubscriptionKeys
+    expirationTime: float | None = None  # noqa: N815 (PushSubscription.toJSON()'s name)
+
+
+def _key(state: ServerState) -> ec.EllipticCurvePrivateKey:
+    key: ec.EllipticCurvePrivateKey | None = state.extras.get("instant_push_key")
+    if key is None:
+        raise ProblemError(
+            503, "instant-push-unavailable", "push indisponible, réessayez / push unavailable"
+        )
+    return key
+
+
+async def _device(request: Request, state: ServerState) -> str:
+    device_id = await device_of_token(state, bearer_token(request) or "")
+    if device_id is None:
+        raise ProblemError(
+            403,
+            "instant-push-device-only",
+            "un abonnement push appartient à un appareil : connectez l'appareil / "
+            "a push subscription belongs to a device: log the device in",
+        )
+    return device_id
+
+
+@router.get("/key", summary="The application server key (VAPID), base64url")
+async def push_key(state: State) -> dict[str, str]:
+    return {"key": application_server_key(_key(state))}
+
+
+@router.post("/subscriptions", status_code=201, summary="This device's push subscription")
+async def subscribe(
+    body: SubscriptionRequest, request: Request, agent: Agent, state: State
+) -> dict[str, Any]:
+    device_id = await _device(request, state)
+    try:
+        endpoint = check_subscription(body.endpoint, body.keys.p256dh, body.keys.auth)
+    except InvalidSubscription as exc:
+        raise ProblemError(422, exc.code, exc.reason) from None
+    async with state.database.transaction() as session:
+        await session.execute(
+            delete(PushSubscription).where(
+                (PushSubscription.device_id == device_id) | (PushSubscription.endpoint == endpoint)
+            )
+        )
+        session.add(
+            PushSubscription(device_id=device_id, endpoint=endpoint, created_at=now_of(state)())
+        )
+    log.info("push subscription of device %s registered", device_id)
+    return {"device_id": device_id, "subscribed": True}
+
+
+@router.delete("/subscriptions", summary="Stop pushes to this device")
+async def unsubscribe(request: Request, agent: Agent, state: State) -> dict[str, Any]:
+    device_id = await _device(request, state)
+    async with state.database.transaction() as session:
+        result = await session.execute(
+            delete(PushSubscription).where(PushSubscription.device_id == device_id)
+        )
+    removed = bool(getattr(result, "rowcount", 0))
+    log.info("push subscription of device %s removed: %s", device_id, removed)
+    return {"device_id": device_id, "removed": removed}
+
+
+class PushSender:
+    """Empty pushes for new case messages, coalesced per device and case."""
+
+    def __init__(
+        self,
+        database: Database,
+        bus: CaseBus,
+        key: ec.EllipticCurvePrivateKey,
+        *,
+        subject: str,
+        now: Callable[[], datetime],
+        interval: Callable[[], float] = lambda: COALESCE_SECONDS,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.database = database
+        self.bus = bus
+        self.key = key
+        self.subject = subject
+        self.now = now
+        self.interval = interval
+        self.client = client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+        self.processed = 0  # events handled (tests wait on it)
+        self._last: dict[tuple[str, str], datetime] = {}
+
+    async def run(self) -> None:
+        async for case_id, sequence in self.bus.subscribe():
+            try:
+                await self.handle(case_id, sequence)
+            except Exception:  # one bad event never stops the pushes of the others
+                log.exception("push for case %s message %d failed", case_id, sequence)
+            finally:
+                self.processed += 1
+
+    async def handle(self, case_id: str, sequence: int) -> None:
+        if sequence == 0:  # new participants, not a message
+            return
+        targets = await self._targets(case_id, sequence)
+        await asyncio.gather(*(self._push(case_id, d, e) for d, e in targets))
+
+    async def _targets(self, case_id: str, sequence: int) -> list[tuple[str, str]]:
+        async with self.database.sessions() as session:
+            message = await session.get(CaseMessage, (case_id, sequence))
+            if message is None or message.kind in SILENT:
+                return []
+            rows = (
+                await session.execute(
+                    select(PushSubscription.device_id, PushSubscription.endpoint, Device.revoked_at)
+                    .join(Device, Device.device_id == PushSubscription.device_id)
+                    .join(Participant, Participant.address == Device.address)
+                    .where(
+                        Participant.case_id == case_id,
+                        Participant.removed_at.is_(None),
+                        PushSubscription.device_id != message.sender_device_id,
+                    )
+                    .order_by(PushSubscription.device_id)
+                )
+            ).all()
+        revoked = [d for d, _, r in rows if r is not None]
+        if revoked:
+            await self._drop(revoked, "device revoked")
+        now = self.now()
+        targets = []
+        for device_id, endpoint, revoked_at in rows:
+            last = self._last.get((device_id, case_id))
+            if revoked_at is not None:
+                continue
+            if last is not None and (now - last).total_seconds() < self.interval():
+                continue  # coalesced: the device already knows this case has news
+            self._last[(device_id, case_id)] = now
+            targets.append((device_id, endpoint))
+        self._forget_old(now)
+        return targets
+
+    def _forget_old(self, now: datetime) -> None:
+        if len(self._last) > 10_000:
+            self._last = {
+                k: t for k, t in self._last.items() if (now - t).total_seconds() < self.interval()
+            }
+
+    async def _push(self, case_id: str, device_id: str, endpoint: str) -> None:
+        headers = {
+            "TTL": str(TTL_SECONDS),
+            "Urgency": "high",
+            "Authorization": authorization(self.key, endpoint, self.subject, self.now()),
+        }
+        try:
+            response = await self.client.post(endpoint, content=b"", headers=headers)
+        except httpx.HTTPError as exc:
+            log.warning(
+                "push to device %s (case %s) failed: %s", device_id, case_id, type(exc).__name__
+            )
+            return
+        if response.status_code in (404, 410):
+            await self._drop([device_id], f"push service answered {response.status_code}")
+        elif response.status_code >= 300:
+            log.warning(
+                "push to device %s (case %s): push service answered %d",
+                device_id,
+                case_id,
+                response.status_code,
+            )
+        else:
+            log.info("push to device %s (case %s) sent", device_id, case_id)
+
+    async def _drop(self, devices: list[str], why: str) -> None:
+        async with self.database.transaction() as session:
+            await session.execute(
+                delete(PushSubscription).where(PushSubscription.device_id.in_(devices))
+            )
+        for device_id in devices:
+            log.info("push subscription of device %s deleted: %s", device_id, why)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+async def start(state: ServerState, bus: CaseBus) -> Callable[[], Awaitable[None]]:
+    """Load (or create) the VAPID key and follow the bus; returns what stops the sender."""
+    key = await asyncio.to_thread(load_or_create_key, state.settings.data_dir)
+    state.extras["instant_push_key"] = key
+    sender = PushSender(
+        state.database,
+        bus,
+        key,
+        subject=f"mailto:{state.settings.support_contact}",
+        now=now_of(state),
+        interval=lambda: float(state.extras.get("instant_push_interval", COALESCE_SECONDS)),
+    )
+    state.extras["instant_push_sender"] = sender
+    task = asyncio.get_running_loop().create_task(sender.run(), name="instant-push")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await sender.close()
+
+    return stop
