@@ -17,6 +17,7 @@ check then reports).
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -35,7 +36,19 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from caducee.instant import _hpke, _ratchet, _wire
 from caducee.instant._hpke import HpkeKeyPair, Kem
 from caducee.instant.device_keys import DeviceKeys, parse_device_statement
-from caducee.instant.errors import InstantCryptoError
+from caducee.instant.errors import InstantCryptoError, MalformedInstantData
+from caducee.instant.payloads import (
+    Acknowledgement,
+    Attachment,
+    Deletion,
+    Edit,
+    PatientCard,
+    Payload,
+    Read,
+    Text,
+    decode_payload,
+    encode_payload,
+)
 from caducee.instant.sender_keys import DistributionHeader, SenderKeyGroup, _OwnChain
 
 HERE = Path(__file__).resolve().parent
@@ -355,6 +368,125 @@ def _bad_statements() -> dict[str, bytes]:
     }
 
 
+# -- decrypted payloads (app/payloads.js mirrors caducee.instant.payloads) -------------------
+
+PAYLOADS: dict[str, Payload] = {
+    "patient with a stay": PatientCard("299127512345678", "ESSAI Zoé", "1999-12-31", "S-42"),
+    "patient without INS": PatientCard("", "SYNTHÈSE Léo", ""),
+    "text": Text("Kaliémie à 6,1 : rappelez-moi ✓"),
+    "text with controls and quotes": Text('ligne 1\nligne "2"\t\\ \u2028 \x7f \x01'),
+    "reply": Text("D'accord", reply_to="miss-0001@web-a"),
+    "edit": Edit("miss-0001@web-a", "Kaliémie à 6,2"),
+    "deletion": Deletion("miss-0001@web-a"),
+    "blurred photo": Attachment(
+        "photo", "plaie.jpg", "image/jpeg", seed("photo", 40), caption="J3", blurred=True
+    ),
+    "photo not blurred": Attachment("photo", "ecg.png", "image/png", b"\x89PNG\r\n"),
+    "file in reply": Attachment(
+        "file", "cr.pdf", "application/pdf", seed("file", 31), reply_to="miss-2@web-b"
+    ),
+    "read": Read(17),
+    "ack": Acknowledgement(),
+}
+
+# Bytes another client may send: read as given, not as written back.
+READ_AS: dict[str, bytes] = {
+    "plain text": "Vu, je passe à 14 h".encode(),
+    "not UTF-8": b"\xff\xfeab\xc3",
+    "a byte-order mark": b'\xef\xbb\xbf{"type":"ack"}',
+    "JSON that is not an object": b'["type", "text"]',
+    "a JSON string": b'"bonjour"',
+    "a type that is not a string": b'{"type": 3, "text": "x"}',
+    "a type from a newer client": '{"type":"poll","q":[1,true,null,{"a":"é\\n"}]}'.encode(),
+    "spaces and unknown fields": b' { "type" : "text", "text" : "ok", "extra": [1] } ',
+    "a file flagged blurred": b'{"type":"file","name":"a.txt","media_type":"text/plain",'
+    b'"data":"QUJD","blurred":true}',
+    "optional fields set to null": b'{"type":"text","text":"x","reply_to":null}',
+    "an empty optional INS": b'{"type":"patient","patient":{"ins":"","name":"N"}}',
+}
+
+REFUSED: dict[str, bytes] = {
+    "patient without a card": b'{"type":"patient"}',
+    "patient card as a string": b'{"type":"patient","patient":"ESSAI"}',
+    "patient without a name": b'{"type":"patient","patient":{"ins":"1"}}',
+    "patient INS as a number": b'{"type":"patient","patient":{"ins":1,"name":"N"}}',
+    "text without text": b'{"type":"text"}',
+    "empty text": b'{"type":"text","text":""}',
+    "reply_to as a number": b'{"type":"text","text":"x","reply_to":4}',
+    "edit without target": b'{"type":"edit","text":"x"}',
+    "deletion with an empty target": b'{"type":"deletion","target":""}',
+    "photo without data": b'{"type":"photo","name":"p.jpg","media_type":"image/jpeg"}',
+    "photo data not base64": b'{"type":"photo","name":"p","media_type":"image/jpeg","data":"*"}',
+    "photo data without padding": b'{"type":"photo","name":"p","media_type":"i","data":"QQ"}',
+    "photo data with a newline": b'{"type":"photo","name":"p","media_type":"i","data":"QQ==\\n"}',
+    "photo data after padding": b'{"type":"photo","name":"p","media_type":"i","data":"QQ==QQ=="}',
+    "photo blurred as a string": b'{"type":"photo","name":"p","media_type":"i","data":"QQ==",'
+    b'"blurred":"yes"}',
+    "file without a name": b'{"type":"file","media_type":"text/plain","data":"QUJD"}',
+    "file without a media type": b'{"type":"file","name":"a","data":"QUJD"}',
+    "read without upTo": b'{"type":"read"}',
+    "read upTo negative": b'{"type":"read","upTo":-1}',
+    "read upTo as a string": b'{"type":"read","upTo":"3"}',
+    "read upTo true": b'{"type":"read","upTo":true}',
+    "read upTo fractional": b'{"type":"read","upTo":1.5}',
+}
+
+
+def _value(payload: Payload) -> dict[str, Any]:
+    """A decoded payload as JSON, with every field (absent optional ones as null)."""
+    match payload:
+        case PatientCard(ins, name, birth_date, stay):
+            card = {"ins": ins, "name": name, "birth_date": birth_date}
+            return {"type": "patient", "patient": card, "stay": stay}
+        case Text(text, reply_to):
+            return {"type": "text", "text": text, "reply_to": reply_to}
+        case Edit(target, text):
+            return {"type": "edit", "target": target, "text": text}
+        case Deletion(target):
+            return {"type": "deletion", "target": target}
+        case Attachment():
+            return {
+                "type": payload.kind,
+                "name": payload.name,
+                "media_type": payload.media_type,
+                "data": base64.b64encode(payload.data).decode(),
+                "caption": payload.caption,
+                "reply_to": payload.reply_to,
+                "blurred": payload.blurred,
+            }
+        case Read(up_to):
+            return {"type": "read", "upTo": up_to}
+        case Acknowledgement():
+            return {"type": "ack"}
+    raise TypeError(payload)  # pragma: no cover - exhaustive above
+
+
+def _malformed(data: bytes) -> str:
+    try:
+        decode_payload(data)
+    except MalformedInstantData as error:
+        return str(error)
+    raise AssertionError(f"the core accepted a payload meant to be refused: {data!r}")
+
+
+def payload_vectors() -> dict[str, Any]:
+    """Payloads with their exact bytes (both ways), bytes read as given, bytes refused."""
+    written = []
+    for why, payload in PAYLOADS.items():
+        data = encode_payload(payload)
+        assert decode_payload(data) == payload, why
+        written.append({"why": why, "value": _value(payload), "bytes": data.hex()})
+    read = []
+    for why, data in READ_AS.items():
+        decoded = decode_payload(data)
+        read.append({"why": why, "bytes": data.hex(), "value": _value(decoded)})
+    refused = [
+        {"why": why, "bytes": data.hex(), "error": _malformed(data)}
+        for why, data in REFUSED.items()
+    ]
+    return {"note": NOTE, "written": written, "read": read, "refused": refused}
+
+
 def check_with_the_core(vectors: dict[str, dict[str, Any]]) -> None:
     """The Python core reads every vector as the browser must: accepted ones and refused ones."""
     dist, msgs = vectors["distribution.json"], vectors["messages.json"]
@@ -409,6 +541,7 @@ def build(previous: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         ),
         "messages.json": message_vectors(chain_key, generation),
         "device_statements.json": device_statement_vectors(),
+        "payloads.json": payload_vectors(),
     }
     check_with_the_core(vectors)
     return vectors

@@ -8,6 +8,9 @@ import { DeviceKeys } from "../device.js";
 import { loadDevice, saveDevice } from "../keystore.js";
 import { ApiError, Hub, Session, fingerprint, requestPairing } from "./client.js";
 import { CaseState } from "./cases.js";
+import { MAX_ATTACHMENT_BYTES } from "./payloads.js";
+import { blurTool, loadPhoto, toJpeg } from "./photo.js";
+import { thread } from "./thread.js";
 
 const DEVICE_KEY = "caducee-miss-device";
 const POLL_PAIRING_MS = 3000;
@@ -20,6 +23,14 @@ export const state = {
   /** @type {Map<string, CaseState>} */ cases: new Map(),
   /** @type {string|null} */ open: null,
   connected: false,
+  /** The message the composer answers or edits. @type {{mode: "reply"|"edit", id: string}|null} */
+  composing: null,
+  /** A delete asked once, waiting for its confirmation. @type {string|null} */
+  armedDelete: null,
+  /** Blob URLs of decrypted photos and files, by message id. @type {Map<string, string>} */
+  urls: new Map(),
+  /** The photo being blurred before it is sent. */
+  photo: /** @type {{canvas: HTMLCanvasElement, blurred: boolean, stop: () => void}|null} */ (null),
 };
 
 /** @param {string} id @returns {HTMLElement} */
@@ -221,10 +232,17 @@ async function createCase(event) {
 /** @param {string} caseId */
 async function openCase(caseId) {
   state.open = caseId;
+  state.composing = null;
+  state.armedDelete = null;
   const c = caseState(caseId);
-  $("entries").replaceChildren();
-  for (const entry of c.entries) render(entry);
+  renderCase(c);
   show("case");
+  try {
+    await c.refreshView();
+  } catch (error) {
+    say(describe(error), true);
+  }
+  renderHeader(c);
   await syncOpen();
 }
 
@@ -233,10 +251,14 @@ async function syncOpen() {
   const c = caseState(state.open);
   try {
     const added = await c.sync();
-    for (const entry of added) render(entry);
-    renderPatient(c);
+    if (added.length) renderCase(c);
+    renderHeader(c);
     const last = [...added].reverse().find(
-      (e) => e.kind === "message" && e.senderDevice !== state.device?.deviceId && e.body,
+      (e) =>
+        e.kind === "message" &&
+        e.senderDevice !== state.device?.deviceId &&
+        e.body &&
+        e.body.type !== "read",
     );
     if (last && document.visibilityState !== "hidden") {
       await c.send("read", { type: "read", upTo: last.sequence });
@@ -246,43 +268,190 @@ async function syncOpen() {
   }
 }
 
-/** @param {CaseState} c */
-function renderPatient(c) {
+/** The patient and the retention notice. @param {CaseState} c */
+function renderHeader(c) {
   const p = c.patient();
   $("patient").textContent = p
     ? `${p.name}${p.birth_date ? ` · ${p.birth_date}` : ""}${p.ins ? ` · INS ${p.ins}` : ""}`
     : "Patient : — / patient: —";
+  const retention = $("retention");
+  retention.hidden = c.retentionDays === null;
+  retention.textContent =
+    c.retentionDays === null
+      ? ""
+      : `Messages effacés après ${c.retentionDays} jours / messages deleted after ${c.retentionDays} days`;
 }
 
-/** @param {import("./cases.js").Entry} entry */
-function render(entry) {
-  const mine = entry.senderDevice === state.device?.deviceId;
-  const item = element("li", {
-    class: `entry ${entry.kind}${mine ? " mine" : ""}`,
-    "data-sequence": String(entry.sequence),
-  });
-  const who = element("span", { class: "who" }, mine ? "moi / me" : entry.sender);
-  const what = element("span", { class: "what" });
-  if (entry.error) {
-    what.textContent =
-      entry.error === "own-earlier-session"
-        ? "(envoyé depuis cet appareil lors d'une session précédente / sent from this device earlier)"
-        : `(illisible sur cet appareil / unreadable on this device: ${entry.error})`;
-    item.classList.add("unreadable");
-  } else if (entry.body?.type === "text") {
-    what.textContent = entry.body.text;
-  } else if (entry.body?.type === "patient") {
-    what.textContent = "Dossier ouvert / case opened";
-  } else if (entry.body?.type === "read" || entry.kind === "read") {
-    what.textContent = "a lu / read";
-  } else if (entry.body?.type === "ack" || entry.kind === "ack") {
-    what.textContent = "je m'en occupe / I'm handling it";
-  } else {
-    what.textContent = JSON.stringify(entry.body);
+/** @param {string} at an ISO date @returns {string} */
+function when(at) {
+  const date = new Date(at);
+  return Number.isNaN(date.getTime())
+    ? at
+    : date.toLocaleString("fr-FR", { dateStyle: "short", timeStyle: "short" });
+}
+
+/** @param {string} address @returns {string} */
+function who(address) {
+  return address === state.device?.address ? "moi / me" : address;
+}
+
+/** A short line for a quoted message. @param {import("./thread.js").MessageItem} item */
+function snippet(item) {
+  if (item.deleted) return "message supprimé / deleted message";
+  const b = item.body;
+  if (b.type === "text") return b.text.length > 80 ? `${b.text.slice(0, 80)}…` : b.text;
+  if (b.type === "photo") return `📷 ${b.caption ?? b.name}`;
+  if (b.type === "file") return `📎 ${b.name}`;
+  return "Dossier ouvert / case opened";
+}
+
+/** A Blob URL for a decrypted photo or file, made once per message. */
+function blobUrl(/** @type {string} */ id, /** @type {any} */ body) {
+  let url = state.urls.get(id);
+  if (!url) {
+    url = URL.createObjectURL(new Blob([body.data], { type: body.media_type }));
+    state.urls.set(id, url);
   }
-  item.append(who, what);
-  $("entries").append(item);
-  item.scrollIntoView({ block: "end" });
+  return url;
+}
+
+/** @param {number} n @returns {string} */
+function size(n) {
+  return n < 1024 ? `${n} o/B` : n < 1 << 20 ? `${Math.round(n / 1024)} ko/kB` : `${(n / (1 << 20)).toFixed(1)} Mo/MB`;
+}
+
+/** Rebuild the case's entries from its log (edits, deletions and receipts applied). @param {CaseState} c */
+function renderCase(c) {
+  const list = $("entries");
+  const me = state.device?.address ?? "";
+  const nodes = thread(c.entries, me).map((item) => renderItem(item, me));
+  list.replaceChildren(...nodes);
+  nodes.at(-1)?.scrollIntoView({ block: "end" });
+}
+
+const NOTES = {
+  ack: "je m'en occupe / I'm handling it",
+  "bad-edit": "(modification refusée : ce message est d'une autre personne / edit refused: not the sender's message)",
+  "bad-deletion": "(suppression refusée : ce message est d'une autre personne / deletion refused: not the sender's message)",
+  unknown: "(message d'un type inconnu / message of an unknown type)",
+};
+
+/** @param {import("./thread.js").Item} item @param {string} me @returns {HTMLElement} */
+function renderItem(item, me) {
+  if (item.kind === "read") {
+    return element("li", { class: "entry read" }, `lu par ${item.readers.join(", ")} / read by ${item.readers.join(", ")}`);
+  }
+  const entry = item.entry;
+  const mine = entry.sender === me;
+  const node = element("li", {
+    class: `entry ${item.kind === "note" ? item.note : "message"}${mine ? " mine" : ""}`,
+    "data-sequence": String(entry.sequence),
+    "data-message-id": entry.messageId,
+  });
+  node.append(element("span", { class: "who" }, who(entry.sender)));
+  if (item.kind === "note") {
+    let text = NOTES[/** @type {keyof typeof NOTES} */ (item.note)];
+    if (item.note === "unreadable") {
+      node.classList.add("unreadable");
+      text =
+        entry.error === "own-earlier-session"
+          ? "(envoyé depuis cet appareil lors d'une session précédente / sent from this device earlier)"
+          : `(illisible sur cet appareil / unreadable on this device: ${entry.error ?? "?"})`;
+    }
+    node.append(element("span", { class: "what" }, text));
+    return node;
+  }
+  if (item.replyTo || item.replyMissing) {
+    const quote = element("blockquote", { class: "quote" });
+    quote.textContent = item.replyTo
+      ? `↪ ${who(item.replyTo.entry.sender)} : ${snippet(item.replyTo)}`
+      : "↪ (message introuvable / message not found)";
+    node.append(quote);
+  }
+  if (item.deleted) {
+    node.classList.add("deleted");
+    const text = `supprimé par ${item.deleted.by} le ${when(item.deleted.at)} / deleted by ${item.deleted.by} at ${when(item.deleted.at)}`;
+    node.append(element("span", { class: "what" }, text));
+    return node;
+  }
+  const body = item.body;
+  if (body.type === "text") {
+    node.append(element("span", { class: "what" }, body.text));
+  } else if (body.type === "patient") {
+    node.append(element("span", { class: "what" }, "Dossier ouvert / case opened"));
+  } else if (body.type === "photo") {
+    const img = element("img", { class: "photo", src: blobUrl(entry.messageId, body), alt: body.caption ?? "photo" });
+    node.append(img);
+    if (body.blurred) node.append(element("small", { class: "blurred" }, "zones floutées / blurred areas"));
+  } else if (body.type === "file") {
+    const link = element("a", { class: "file", href: blobUrl(entry.messageId, body), download: body.name });
+    link.textContent = `📎 ${body.name} (${size(body.data.length)})`;
+    node.append(link);
+  }
+  if ((body.type === "photo" || body.type === "file") && body.caption) {
+    node.append(element("span", { class: "caption" }, body.caption));
+  }
+  if (item.edited) node.append(element("small", { class: "edited" }, "modifié / edited"));
+  node.append(element("small", { class: "when" }, when(entry.at)));
+  if (body.type !== "patient") node.append(actions(item, mine));
+  return node;
+}
+
+/** Reply, and for one's own messages edit and delete. @param {import("./thread.js").MessageItem} item @param {boolean} mine */
+function actions(item, mine) {
+  const bar = element("span", { class: "actions" });
+  const id = item.entry.messageId;
+  /** @param {string} cls @param {string} label @param {() => void} onClick */
+  const add = (cls, label, onClick) => {
+    const b = element("button", { type: "button", class: `link ${cls}` }, label);
+    b.addEventListener("click", onClick);
+    bar.append(b);
+  };
+  add("reply", "Répondre / Reply", () => compose("reply", id, snippet(item)));
+  if (mine && item.body.type === "text") {
+    add("edit", "Modifier / Edit", () => compose("edit", id, item.body.text));
+  }
+  if (mine) {
+    const armed = state.armedDelete === id;
+    add("delete", armed ? "Confirmer la suppression / confirm delete" : "Supprimer / Delete", () =>
+      armed ? removeMessage(id) : armDelete(id),
+    );
+  }
+  return bar;
+}
+
+/** @param {"reply"|"edit"} mode @param {string} id @param {string} text */
+function compose(mode, id, text) {
+  state.composing = { mode, id };
+  const box = /** @type {HTMLTextAreaElement} */ ($("send").querySelector("textarea"));
+  $("compose-what").textContent =
+    mode === "reply" ? `Réponse à / reply to : ${text}` : "Modification / editing";
+  $("compose-context").hidden = false;
+  if (mode === "edit") box.value = text;
+  box.focus();
+}
+
+function stopComposing() {
+  state.composing = null;
+  $("compose-context").hidden = true;
+}
+
+/** @param {string} id */
+function armDelete(id) {
+  state.armedDelete = id;
+  if (state.open) renderCase(caseState(state.open));
+}
+
+/** @param {string} id */
+async function removeMessage(id) {
+  state.armedDelete = null;
+  if (!state.open) return;
+  try {
+    await caseState(state.open).send("deletion", { type: "deletion", target: id });
+    await syncOpen();
+  } catch (error) {
+    say(describe(error), true);
+  }
 }
 
 /** @param {SubmitEvent} event */
@@ -291,9 +460,105 @@ async function sendText(event) {
   const form = /** @type {HTMLFormElement} */ (event.target);
   const text = String(new FormData(form).get("text")).trim();
   if (!text || !state.open) return;
+  const composing = state.composing;
   try {
-    await caseState(state.open).send("message", { type: "text", text });
+    const c = caseState(state.open);
+    if (composing?.mode === "edit") {
+      await c.send("edit", { type: "edit", target: composing.id, text });
+    } else {
+      await c.send("message", { type: "text", text, reply_to: composing?.id ?? null });
+    }
     form.reset();
+    stopComposing();
+    await syncOpen();
+  } catch (error) {
+    say(describe(error), true);
+  }
+}
+
+/** @param {Event} event */
+async function pickFile(event) {
+  const input = /** @type {HTMLInputElement} */ (event.target);
+  const file = input.files?.[0];
+  input.value = "";
+  if (!file || !state.open) return;
+  if (file.size === 0) {
+    say("Fichier vide : choisissez-en un autre / empty file: pick another one", true);
+    return;
+  }
+  if (file.size > MAX_ATTACHMENT_BYTES) {
+    say("Fichier trop grand (8 Mo au plus) : envoyez-le par la messagerie Caducée / file too large (8 MB at most): send it by Caducée mail", true);
+    return;
+  }
+  try {
+    say("Chiffrement… / encrypting…");
+    await caseState(state.open).send("message", {
+      type: "file",
+      name: file.name || "fichier",
+      media_type: file.type || "application/octet-stream",
+      data: new Uint8Array(await file.arrayBuffer()),
+      caption: null,
+      reply_to: state.composing?.mode === "reply" ? state.composing.id : null,
+      blurred: false,
+    });
+    stopComposing();
+    say("");
+    await syncOpen();
+  } catch (error) {
+    say(describe(error), true);
+  }
+}
+
+/** A photo was taken or picked: scale it down and open the blur tool. @param {Event} event */
+async function pickPhoto(event) {
+  const input = /** @type {HTMLInputElement} */ (event.target);
+  const file = input.files?.[0];
+  input.value = "";
+  if (!file) return;
+  try {
+    closePhoto();
+    const canvas = await loadPhoto(file);
+    canvas.id = "photo-canvas";
+    const photo = { canvas, blurred: false, stop: () => {} };
+    photo.stop = blurTool(canvas, () => {
+      photo.blurred = true;
+    });
+    state.photo = photo;
+    $("photo-frame").replaceChildren(canvas);
+    $("photo-editor").hidden = false;
+  } catch (error) {
+    say(describe(error), true);
+  }
+}
+
+function closePhoto() {
+  state.photo?.stop();
+  state.photo = null;
+  $("photo-frame").replaceChildren();
+  $("photo-editor").hidden = true;
+  /** @type {HTMLInputElement} */ ($("photo-caption")).value = "";
+}
+
+/** Re-encode the blurred canvas (never the original file), then encrypt and send it. */
+async function sendPhoto() {
+  const photo = state.photo;
+  if (!photo || !state.open) return;
+  try {
+    say("Chiffrement… / encrypting…");
+    const caption = /** @type {HTMLInputElement} */ ($("photo-caption")).value.trim();
+    const data = await toJpeg(photo.canvas);
+    await caseState(state.open).send("message", {
+      type: "photo",
+      name: `photo-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-")}.jpg`,
+      media_type: "image/jpeg",
+      data,
+      caption: caption || null,
+      reply_to: state.composing?.mode === "reply" ? state.composing.id : null,
+      blurred: photo.blurred,
+    });
+    closePhoto();
+    stopComposing();
+    say("");
     await syncOpen();
   } catch (error) {
     say(describe(error), true);
@@ -310,6 +575,28 @@ async function acknowledge() {
   }
 }
 
+async function turnOnPush() {
+  const line = $("push-state");
+  try {
+    // Loaded on demand: the page still opens when the push module cannot be fetched.
+    const { enablePush } = await import("./push.js");
+    const ok = await enablePush(/** @type {Session} */ (state.session));
+    line.textContent = ok
+      ? "Notifications activées (sans contenu) / notifications enabled (no content)"
+      : "Notifications non disponibles sur cet appareil / notifications not available on this device";
+  } catch (error) {
+    line.textContent = `Notifications : échec / failed: ${describe(error)}`;
+  }
+}
+
+function leaveCase() {
+  state.open = null;
+  stopComposing();
+  closePhoto();
+  for (const url of state.urls.values()) URL.revokeObjectURL(url);
+  state.urls.clear();
+}
+
 // -- start ----------------------------------------------------------------------------------
 
 function main() {
@@ -318,8 +605,17 @@ function main() {
   $("new-case").addEventListener("submit", createCase);
   $("send").addEventListener("submit", sendText);
   $("ack").addEventListener("click", acknowledge);
+  $("compose-cancel").addEventListener("click", () => {
+    stopComposing();
+    /** @type {HTMLFormElement} */ ($("send")).reset();
+  });
+  $("file-input").addEventListener("change", pickFile);
+  $("photo-input").addEventListener("change", pickPhoto);
+  $("photo-send").addEventListener("click", sendPhoto);
+  $("photo-cancel").addEventListener("click", closePhoto);
+  $("push").addEventListener("click", turnOnPush);
   $("back").addEventListener("click", async () => {
-    state.open = null;
+    leaveCase();
     show("cases");
     await refreshCases();
   });

@@ -1,39 +1,33 @@
 // One case, seen from this device: its sender-key group, the member devices it seals keys to,
 // and its messages decrypted here. The server sees only ids, kinds and ciphertexts; the
-// patient's identity travels inside the first message's ciphertext.
-//
-// Payloads are UTF-8 JSON: {type: "patient", patient: {...}}, {type: "text", text},
-// {type: "read", upTo}, {type: "ack"}. Bytes that are not such JSON (a Python agent's plain
-// text) are shown as text.
+// patient's identity travels inside the first message's ciphertext. What a message says is
+// a payload of payloads.js (patient, text, edit, deletion, photo, file, read, ack).
 //
 // Each session starts its own chain at a new generation (the clock, in milliseconds), so a
 // reloaded page never reuses a counter; receivers keep the two latest generations per sender.
-// Replaying the case from sequence 1 rebuilds the chains in order. This device cannot read its
-// own messages from an earlier session (a sender key is never sealed to its own device).
+// A generation is also sealed to this device itself (own_keys.js), so that replaying the case
+// from sequence 1 rebuilds every chain, this device's included, and its earlier messages
+// read again. The chain rotates when a device leaves, and on a schedule: after
+// ROTATE_AFTER_MESSAGES messages or ROTATE_AFTER_MS.
 
 import { parseDeviceStatement } from "../device.js";
 import { SenderKeyGroup } from "../sender_keys.js";
 import { fromBase64, toBase64 } from "./client.js";
+import { receiveOwnKey, sealToSelf } from "./own_keys.js";
+import { decodePayload, encodePayload } from "./payloads.js";
+
+export { decodePayload };
+
+export const ROTATE_AFTER_MESSAGES = 500;
+export const ROTATE_AFTER_MS = 24 * 60 * 60 * 1000;
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 /**
  * @typedef {{sequence: number, messageId: string, kind: string, sender: string,
  *   senderDevice: string, at: string, body: any|null, error: string|null}} Entry
+ * @typedef {"message"|"edit"|"deletion"|"read"|"ack"} SendKind
  */
-
-/** @param {Uint8Array} bytes @returns {any} */
-export function decodePayload(bytes) {
-  const text = decoder.decode(bytes);
-  try {
-    const value = JSON.parse(text);
-    if (value && typeof value === "object" && typeof value.type === "string") return value;
-  } catch {
-    // plain text from another client
-  }
-  return { type: "text", text };
-}
 
 export class CaseState {
   /**
@@ -53,12 +47,21 @@ export class CaseState {
     });
     /** Devices our current generation is sealed to. @type {Set<string>} */
     this.sealedTo = new Set();
+    /** The generation last sealed to this device itself. @type {number|null} */
+    this.selfSealed = null;
+    /** When the current chain started, and how many messages it encrypted. */
+    this.chainStarted = Date.now();
+    this.chainMessages = 0;
+    /** The rotation schedule (lowered by the tests). */
+    this.rotation = { messages: ROTATE_AFTER_MESSAGES, ms: ROTATE_AFTER_MS };
+    /** Days the organisation keeps messages; null when unlimited or not said. */
+    this.retentionDays = /** @type {number|null} */ (null);
     /** Addresses whose devices were fetched. @type {Map<string, Map<string, any>>} */
     this.devicesOf = new Map();
     this.cursor = 0;
     /** @type {Entry[]} */
     this.entries = [];
-    /** What this device sent in this session (it cannot decrypt its own). @type {Map<string, any>} */
+    /** What this device sent in this session: a fallback when its own key is missing. @type {Map<string, any>} */
     this.sent = new Map();
     /** @type {string[]} */
     this.participants = [];
@@ -101,9 +104,25 @@ export class CaseState {
    * Seal our chain to every device of the current participants, rotating first when a device
    * that is no longer in the case still holds it; posts the key distributions.
    */
-  async shareKeys() {
+  /** The case as the server describes it: participants, retention. */
+  async refreshView() {
     const view = await this.session.api(`/cases/${this.caseId}`);
     this.participants = view.participants;
+    const days = view.retention_days;
+    this.retentionDays = Number.isInteger(days) && days > 0 ? days : null;
+    return view;
+  }
+
+  /** Whether the scheduled rotation is due for the current chain. */
+  rotationDue() {
+    return (
+      this.chainMessages >= this.rotation.messages ||
+      Date.now() - this.chainStarted >= this.rotation.ms
+    );
+  }
+
+  async shareKeys() {
+    const view = await this.refreshView();
     /** @type {Map<string, any>} */
     const target = new Map();
     for (const address of view.participants) {
@@ -115,9 +134,11 @@ export class CaseState {
       (id) => id !== this.device.deviceId && !target.has(id),
     );
     let distributions = [];
-    if (gone.some((id) => this.sealedTo.has(id))) {
+    if (this.rotationDue() || gone.some((id) => this.sealedTo.has(id))) {
       distributions = await this.group.removeMembers(gone);
       this.sealedTo = new Set(distributions.map((d) => d.recipientDeviceId));
+      this.chainStarted = Date.now();
+      this.chainMessages = 0;
     } else {
       for (const id of gone) this.group.members.delete(id);
     }
@@ -127,6 +148,11 @@ export class CaseState {
       for (const d of fresh) this.sealedTo.add(d.deviceId);
     }
     for (const d of distributions) await this.post("key", d.payload);
+    const generation = this.group.generation;
+    if (this.selfSealed !== generation) {
+      await this.post("key", (await sealToSelf(this.group)).payload);
+      this.selfSealed = generation;
+    }
   }
 
   /** @param {string} kind @param {Uint8Array} ciphertext @returns {Promise<any>} */
@@ -146,14 +172,16 @@ export class CaseState {
 
   /**
    * Encrypt `payload` for the case's devices and post it.
-   * @param {"message"|"read"|"ack"} kind @param {any} payload @returns {Promise<any>}
+   * @param {SendKind} kind @param {import("./payloads.js").Payload} payload
+   * @returns {Promise<any>}
    */
   send(kind, payload) {
     // One send at a time: keys sealed by a concurrent send could carry a later counter than
     // a message posted after them, and receivers would skip that message.
     const run = this.sending.then(async () => {
       await this.shareKeys();
-      const ciphertext = await this.group.encrypt(encoder.encode(JSON.stringify(payload)));
+      const ciphertext = await this.group.encrypt(encodePayload(payload));
+      this.chainMessages += 1;
       const answer = await this.post(kind, ciphertext);
       this.sent.set(answer.message_id, payload);
       return answer;
@@ -207,15 +235,20 @@ export class CaseState {
     if (m.kind === "key") {
       if (m.recipient_device_id !== this.device.deviceId) return null;
       try {
-        if (await this.know(m.sender, m.sender_device_id)) await this.group.receiveKey(data);
+        if (m.sender_device_id === this.device.deviceId) await receiveOwnKey(this.group, data);
+        else if (await this.know(m.sender, m.sender_device_id)) await this.group.receiveKey(data);
       } catch {
         // a key this device cannot take: the messages under it will say so
       }
       return null;
     }
     if (m.sender_device_id === this.device.deviceId) {
-      entry.body = this.sent.get(m.message_id) ?? null;
-      if (!entry.body) entry.error = "own-earlier-session";
+      try {
+        entry.body = decodePayload((await this.group.decrypt(data)).plaintext);
+      } catch {
+        entry.body = this.sent.get(m.message_id) ?? null; // a key of ours that never posted
+        if (!entry.body) entry.error = "own-earlier-session";
+      }
       return entry;
     }
     try {
