@@ -140,8 +140,8 @@ async def test_invalid_values_and_unknown_organisations_are_problems(world: Worl
             422,
             "instant-retention-invalid",
         )
-    for days in ("30", 30.5, [30], True):
-        problem(await put(world, admin_path(own.finess), days, OPERATOR), 422, "invalid-request")
+    for wrong in ("30", 30.5, [30], True):
+        problem(await put(world, admin_path(own.finess), wrong, OPERATOR), 422, "invalid-request")
     problem(
         await world.client.put(admin_path(own.finess), json={}, headers=OPERATOR),
         422,
@@ -357,7 +357,7 @@ def test_existing_cases_get_their_creators_organisation(database_url: str) -> No
                 )
         upgrade_database(database_url)
         with engine.connect() as connection:
-            found = dict(
+            found: dict[str, str | None] = dict(
                 connection.execute(text("SELECT id, organisation_finess FROM instant_case")).all()
             )
     finally:
