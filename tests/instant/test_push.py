@@ -364,3 +364,75 @@ def test_the_vapid_key_is_kept_private_and_reused(tmp_path: Any) -> None:
     path.chmod(0o644)
     with pytest.raises(Exception, match="readable by others"):
         load_or_create_key(tmp_path)
+
+
+NOTICE = "Nouveau message sécurisé / new secure message"
+
+
+def _notifications(worker: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = worker.evaluate(
+        """async () => (await self.registration.getNotifications()).map(
+            (n) => ({title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url}))"""
+    )
+    return found
+
+
+def test_the_service_worker_shows_a_content_free_notice_on_a_push(tmp_path: Any) -> None:
+    """In Chromium: a push delivered to the app's service worker (through the DevTools
+    protocol's ``ServiceWorker.deliverPushMessage``, since there is no push service here)
+    shows the fixed notice, with nothing of a message in it; its handler is the one sw.js
+    imports."""
+    from playwright.sync_api import Worker
+
+    from tests.browser import chromium
+    from tests.servers import ServerProcess
+
+    server = ServerProcess(
+        tmp_path / "server", {"CADUCEE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}"}
+    )
+    server.start()
+    try:
+        with chromium() as browser:
+            context = browser.new_context()
+            context.grant_permissions(["notifications"], origin=server.base)
+            page = context.new_page()
+            page.goto(server.base + "/instant/")
+            assert page.evaluate("navigator.serviceWorker.ready.then((r) => !!r.active)")
+            worker: Worker = next(
+                w for w in context.service_workers if w.url.endswith("/instant/sw.js")
+            )
+            assert worker.evaluate("self.caduceeMissPush.title") == NOTICE
+            assert _notifications(worker) == []
+
+            cdp = context.new_cdp_session(page)
+            registrations: list[str] = []
+            cdp.on(
+                "ServiceWorker.workerRegistrationUpdated",
+                lambda event: registrations.extend(
+                    r["registrationId"]
+                    for r in event["registrations"]
+                    if r["scopeURL"] == server.base + "/instant/"
+                ),
+            )
+            cdp.send("ServiceWorker.enable")
+            page.wait_for_timeout(200)
+            assert registrations, "no service worker registration for /instant/"
+            cdp.send(
+                "ServiceWorker.deliverPushMessage",
+                {"origin": server.base, "registrationId": registrations[0], "data": ""},
+            )
+            for _ in range(100):
+                if shown := _notifications(worker):
+                    break
+                page.wait_for_timeout(50)
+            assert shown == [
+                {
+                    "title": NOTICE,
+                    "body": "Ouvrez Caducée pour le lire / open Caducée to read it",
+                    "tag": "caducee-miss",
+                    "url": "/instant/",
+                }
+            ]
+            context.close()
+    finally:
+        server.stop()
