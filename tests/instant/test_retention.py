@@ -10,16 +10,23 @@ synthetic text.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import typer
 from sqlalchemy import create_engine, select, text
+from typer.testing import CliRunner
 
+from caducee.commands.instant_purge import purge_instant
+from caducee.directory.models import Organisation
 from caducee.instant.cases import CaseService
-from caducee.instant.models import Case, CaseMessage, Unit
+from caducee.instant.models import Case, CaseMessage, Retention, Unit
 from caducee.instant.retention import RetentionService
 from caducee.server import instant_retention
+from caducee.store import Database
 from caducee.store.migrate import sync_url, upgrade_database
 from tests.console.helpers import OPERATOR, register
 from tests.instant.miss import API, fetch, group, open_case, post, with_device
@@ -367,3 +374,81 @@ def test_existing_cases_get_their_creators_organisation(database_url: str) -> No
         "00000000-0000-0000-0000-000000000002": "750000011",  # the mailbox's
         "00000000-0000-0000-0000-000000000003": None,
     }
+
+
+# -- the one-shot command ------------------------------------------------------------------------
+
+
+def test_the_purge_command_runs_once_and_prints_counts(migrated_url: str, tmp_path: Path) -> None:
+    """``caducee server purge-instant`` (mounted here on a bare Typer app: the same function)."""
+    now = datetime.now(UTC)
+
+    async def seed() -> None:
+        database = Database(migrated_url)
+        try:
+            async with database.transaction() as session:
+                session.add(Organisation(finess="750000011", name="Org A", type="lab"))
+                await session.flush()
+                session.add(Retention(organisation_finess="750000011", days=10, updated_by="t"))
+                for case_id in (CLI_CASE, "00000000-0000-0000-0000-0000000000c2"):
+                    organisation = "750000011" if case_id == CLI_CASE else None
+                    session.add(
+                        Case(
+                            id=case_id,
+                            created_by="a@synthetic.test",
+                            last_sequence=3,
+                            organisation_finess=organisation,
+                        )
+                    )
+                await session.flush()
+                for case_id in (CLI_CASE, "00000000-0000-0000-0000-0000000000c2"):
+                    for sequence, age in ((1, 30), (2, 11), (3, 1)):
+                        session.add(
+                            CaseMessage(
+                                case_id=case_id,
+                                sequence=sequence,
+                                message_id=f"{case_id}-{sequence}",
+                                kind="message",
+                                sender_address="a@synthetic.test",
+                                sender_device_id="d",
+                                ciphertext=b"synthetic",
+                                ciphertext_sha256="0" * 64,
+                                created_at=now - timedelta(days=age),
+                            )
+                        )
+        finally:
+            await database.close()
+
+    async def left() -> dict[str, list[int]]:
+        database = Database(migrated_url)
+        try:
+            async with database.sessions() as session:
+                rows = (
+                    await session.execute(select(CaseMessage.case_id, CaseMessage.sequence))
+                ).all()
+        finally:
+            await database.close()
+        found: dict[str, list[int]] = {}
+        for case_id, sequence in sorted(rows):
+            found.setdefault(case_id, []).append(sequence)
+        return found
+
+    asyncio.run(seed())
+    cli = typer.Typer()
+    cli.command("purge-instant")(purge_instant)
+    cli.command("other")(lambda: None)  # two commands: the name is then required
+    result = CliRunner().invoke(
+        cli,
+        ["purge-instant", "--data-dir", str(tmp_path / "var")],
+        env={"CADUCEE_DATABASE_URL": migrated_url, "COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{CLI_CASE}: 2" in result.output and "messages deleted: 2" in result.output
+    assert asyncio.run(left()) == {CLI_CASE: [3], "00000000-0000-0000-0000-0000000000c2": [1, 2, 3]}
+    again = CliRunner().invoke(
+        cli, ["purge-instant"], env={"CADUCEE_DATABASE_URL": migrated_url, "COLUMNS": "200"}
+    )
+    assert again.exit_code == 0 and "messages deleted: 0" in again.output
+
+
+CLI_CASE = "00000000-0000-0000-0000-0000000000c1"
