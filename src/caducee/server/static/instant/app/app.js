@@ -526,6 +526,7 @@ async function pickPhoto(event) {
     state.photo = photo;
     $("photo-frame").replaceChildren(canvas);
     $("photo-editor").hidden = false;
+    $("photo-editor").scrollIntoView({ block: "start" });
   } catch (error) {
     say(describe(error), true);
   }
