@@ -6,6 +6,8 @@
 - ``POST /api/v1/admin/mailboxes/{address}/active`` {active} → {address, active}
 - ``POST /api/v1/admin/people/{rpps}/enrolment-code`` {mailbox?} → 201 {code, expires_at}
 - ``POST /api/v1/admin/mailboxes/{address}/enrolment-code`` → 201 {code, expires_at}
+- ``GET|PUT /api/v1/admin/organisations/{finess}/instant-retention``: how long MISS keeps an
+  organisation's cases (routes in ``instant_retention``, with the manager's own pair)
 
 Enrolment codes pass the charter gate: once a charter is published, a mailbox's people can
 be enrolled only when its organisation is a registered establishment whose manager accepted

@@ -6,6 +6,9 @@
   manages nothing gets an empty list (the agent then hides its manager page); the operator's
   token is not an agent's and gets 401, like no token or an expired one.
 
+``GET|PUT /api/v1/establishments/{finess}/instant-retention``: how long MISS keeps the
+establishment's cases; those routes live in ``instant_retention`` with the operator's pair.
+
 The people, the signature and the enrolment codes stay in ``routes_console``
 (``/api/v1/establishments/{finess}/people``, ``/api/v1/charter/signatures``).
 """
