@@ -40,6 +40,7 @@ from playwright.sync_api import (
 
 from caducee.instant.errors import MalformedInstantData
 from caducee.instant.payloads import (
+    MAX_ATTACHMENT_BYTES,
     Acknowledgement,
     Attachment,
     Deletion,
@@ -375,6 +376,17 @@ def test_a_file_arrives_byte_identical(people: Pair) -> None:
         "#entries a.file",
     )
     assert got == ["blob:", len(data), hashlib.sha256(data).hexdigest()]
+    # Over 8 MB: refused before anything is encrypted, with what to do instead.
+    alice.set_input_files(
+        "#file-input",
+        files=FilePayload(
+            name="gros.bin",
+            mimeType="application/octet-stream",
+            buffer=bytes(MAX_ATTACHMENT_BYTES + 1),
+        ),
+    )
+    expect(alice.locator("#status")).to_contain_text("messagerie Caducée", timeout=TIMEOUT)
+    expect(bob.locator("#entries a.file").filter(has_text="gros.bin")).to_have_count(0)
 
 
 def test_scheduled_rotation_and_the_receiver_keeps_reading(people: Pair) -> None:
@@ -391,9 +403,19 @@ def test_scheduled_rotation_and_the_receiver_keeps_reading(people: Pair) -> None
     assert after > before
     for n in range(3):
         expect(message(bob, f"Contrôle n°{n}")).to_have_count(1, timeout=TIMEOUT)
+    # The age limit too: a chain older than the limit is replaced at the next message.
     app(
         alice,
-        "m.state.cases.get(arg).rotation.messages = 500",
+        "(() => { const c = m.state.cases.get(arg); c.rotation = {messages: 500, ms: 0}; })()",
+        people.case_id,
+    )
+    send(alice, "Contrôle tardif")
+    later = app(alice, "m.state.cases.get(arg).group.generation", people.case_id)
+    assert later > after
+    expect(message(bob, "Contrôle tardif")).to_have_count(1, timeout=TIMEOUT)
+    app(
+        alice,
+        "(() => { const c = m.state.cases.get(arg); c.rotation = {messages: 500, ms: 864e5}; })()",
         people.case_id,
     )
 

@@ -505,8 +505,16 @@ async function pickFile(event) {
     say("");
     await syncOpen();
   } catch (error) {
-    say(describe(error), true);
+    say(tooLarge(error) ? TOO_LARGE_FOR_SERVER : describe(error), true);
   }
+}
+
+const TOO_LARGE_FOR_SERVER =
+  "Fichier trop grand pour le serveur : envoyez-le par la messagerie Caducée / file too large for the server: send it by Caducée mail";
+
+/** Whether the server refused a post for its size. @param {unknown} error */
+function tooLarge(error) {
+  return error instanceof ApiError && (error.status === 413 || error.status === 422);
 }
 
 /** A photo was taken or picked: scale it down and open the blur tool. @param {Event} event */
