@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from caducee.config import load_settings
 from caducee.directory.credentials import digest
-from caducee.server import create_app
+from caducee.server import WEBSOCKET_PROTOCOL, create_app
 from caducee.server.state import ServerState
 from tests.conftest import free_port
 from tests.server.conftest import OPERATOR_TOKEN, FakeClock, World
@@ -33,7 +33,9 @@ async def serve(database_url: str, data_dir: Path) -> AsyncIterator[tuple[World,
     """A server in this event loop; yields a World on it and its hub's ws:// URL."""
     app = create_app(load_settings(data_dir=data_dir, database_url=database_url))
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ws=WEBSOCKET_PROTOCOL
+    )
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve())
     for _ in range(500):
@@ -56,9 +58,10 @@ async def serve(database_url: str, data_dir: Path) -> AsyncIterator[tuple[World,
 _PROCESS = """
 import sys, uvicorn
 from caducee.config import load_settings
-from caducee.server import create_app
+from caducee.server import WEBSOCKET_PROTOCOL, create_app
 app = create_app(load_settings(data_dir=sys.argv[1], database_url=sys.argv[2]), migrate=False)
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
+port = int(sys.argv[3])
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws=WEBSOCKET_PROTOCOL)
 """
 
 

@@ -74,7 +74,7 @@ def run(
     """Lancer le serveur (Ctrl-C pour arrêter). / Run the server until Ctrl-C."""
     import uvicorn
 
-    from caducee.server import create_app
+    from caducee.server import WEBSOCKET_PROTOCOL, create_app
     from caducee.server.fast_submit import SubmissionFastPath
 
     overrides: dict[str, object] = {}
@@ -97,6 +97,7 @@ def run(
         access_log=False,
         http="auto",
         loop="auto",
+        ws=WEBSOCKET_PROTOCOL,
     )
     try:
         import uvloop

@@ -57,43 +57,50 @@ HELLO_TIMEOUT = 10.0
 OUTBOX_SIZE = 10_000
 MAX_ERRORS = 20
 RESUME_PAGE = 500
+PONG = json.dumps({"type": "pong"})
 REORDER_WINDOW = 256  # concurrent posts commit in sequence order but may announce out of it
+
+
+def message_frame(case_id: str, sequence: int, message_id: str) -> str:
+    """The text of one message's frame: encoded once, then queued to every connection."""
+    return json.dumps(
+        {"type": "message", "case_id": case_id, "sequence": sequence, "message_id": message_id}
+    )
 
 
 @dataclass(eq=False)
 class Connection:
-    """One connected device: what it has been sent per case, and its outgoing frames."""
+    """One connected device: what it has been sent per case, and its outgoing frames.
+
+    Frames are queued as text, so that a message offered to many connections is encoded
+    once (the fan-out's cost is per socket, not per frame built)."""
 
     address: str
     device_id: str
     valid_until: datetime | None = None  # the token's (or its certificate's) end
-    outbox: asyncio.Queue[dict[str, Any] | None] = field(
-        default_factory=lambda: asyncio.Queue(OUTBOX_SIZE)
-    )
+    outbox: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(OUTBOX_SIZE))
     sent: dict[str, int] = field(default_factory=dict)
     resuming: bool = True
     close_code: int = 1000
-    pending: list[tuple[str, int, str, str | None]] = field(default_factory=list)
+    pending: list[tuple[str, int, str | None, str]] = field(default_factory=list)
 
-    def offer(self, case_id: str, sequence: int, message_id: str, to: str | None) -> None:
-        """Queue an id unless already sent, or meant for another device."""
+    def offer(self, case_id: str, sequence: int, to: str | None, frame: str) -> None:
+        """Queue a message's ``frame`` unless already sent, or meant for another device."""
         if to is not None and to != self.device_id:
             return
         if self.resuming:
-            self.pending.append((case_id, sequence, message_id, to))
+            self.pending.append((case_id, sequence, to, frame))
             return
         if sequence <= self.sent.get(case_id, 0):
             return
         self.sent[case_id] = sequence
-        frame = {
-            "type": "message",
-            "case_id": case_id,
-            "sequence": sequence,
-            "message_id": message_id,
-        }
+        self.push(frame)
+
+    def push(self, frame: str) -> None:
+        """Queue one frame; a device that does not read is dropped (it will resume)."""
         try:
             self.outbox.put_nowait(frame)
-        except asyncio.QueueFull:  # a device that does not read: drop it, it will resume
+        except asyncio.QueueFull:
             self.close(4408)
 
     def joined(self, case_id: str, last_sequence: int) -> None:
@@ -101,11 +108,7 @@ class Connection:
         if self.resuming or case_id in self.sent:
             return
         self.sent[case_id] = last_sequence
-        frame = {"type": "case", "case_id": case_id, "last_sequence": last_sequence}
-        try:
-            self.outbox.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.close(4408)
+        self.push(json.dumps({"type": "case", "case_id": case_id, "last_sequence": last_sequence}))
 
     def resumed(self) -> None:
         self.resuming = False
@@ -199,26 +202,29 @@ class Hub:
                         )
                     )
         now = self.now()
+        frames = [(n, to, message_frame(case_id, n, m)) for n, m, to in earlier]
+        if message is not None:
+            frame = message_frame(case_id, sequence, message.message_id)
+            frames.append((sequence, message.recipient_device_id, frame))
         for connection in targets:
             if connection.valid_until is not None and now >= connection.valid_until:
                 connection.close(4401)  # the token expired: log in again, then resume
             elif connection.device_id not in active:
                 connection.close(4403)  # revoked meanwhile: it receives nothing more
             elif message is not None:
-                for number, message_id, to in earlier:  # offer() skips what was already sent
-                    connection.offer(case_id, number, message_id, to)
-                connection.offer(case_id, sequence, message.message_id, message.recipient_device_id)
+                for number, to, text in frames:  # offer() skips what was already sent
+                    connection.offer(case_id, number, to, text)
             elif case is not None:
                 connection.joined(case_id, case.last_sequence)
 
 
-def _send_error(code: str, detail: str) -> dict[str, Any]:
-    return {"type": "error", "code": code, "detail": detail}
+def _send_error(code: str, detail: str) -> str:
+    return json.dumps({"type": "error", "code": code, "detail": detail})
 
 
 async def _writer(websocket: WebSocket, connection: Connection) -> None:
     while (frame := await connection.outbox.get()) is not None:
-        await websocket.send_text(json.dumps(frame))
+        await websocket.send_text(frame)
     with contextlib.suppress(Exception):
         await websocket.close(connection.close_code)
 
@@ -277,7 +283,13 @@ async def _resume(state: ServerState, connection: Connection) -> dict[str, int]:
                 limit=RESUME_PAGE,
             )
             connection.pending.extend(
-                (view.case_id, m.sequence, m.message_id, m.recipient_device_id) for m in page
+                (
+                    view.case_id,
+                    m.sequence,
+                    m.recipient_device_id,
+                    message_frame(view.case_id, m.sequence, m.message_id),
+                )
+                for m in page
             )
             if len(page) < RESUME_PAGE:
                 break
@@ -302,7 +314,7 @@ async def hub_socket(websocket: WebSocket) -> None:
     try:
         lasts = await _resume(state, connection)
         connection.resumed()
-        connection.outbox.put_nowait({"type": "ready", "cases": lasts})
+        connection.outbox.put_nowait(json.dumps({"type": "ready", "cases": lasts}))
         log.info("device %s connected (%d cases)", connection.device_id, len(lasts))
         errors = 0
         while not writer.done():
@@ -316,7 +328,7 @@ async def hub_socket(websocket: WebSocket) -> None:
                     break
                 continue
             if isinstance(frame, Ping):
-                connection.outbox.put_nowait({"type": "pong"})
+                connection.outbox.put_nowait(PONG)
             else:
                 connection.outbox.put_nowait(
                     _send_error("instant-invalid-frame", "déjà connecté / already said hello")
