@@ -279,7 +279,8 @@ function renderHeader(c) {
   retention.textContent =
     c.retentionDays === null
       ? ""
-      : `Messages effacés après ${c.retentionDays} jours / messages deleted after ${c.retentionDays} days`;
+      : `Messages effacés après ${c.retentionDays} jours / ` +
+        `messages deleted after ${c.retentionDays} days`;
 }
 
 /** @param {string} at an ISO date @returns {string} */
@@ -317,10 +318,15 @@ function blobUrl(/** @type {string} */ id, /** @type {any} */ body) {
 
 /** @param {number} n @returns {string} */
 function size(n) {
-  return n < 1024 ? `${n} o/B` : n < 1 << 20 ? `${Math.round(n / 1024)} ko/kB` : `${(n / (1 << 20)).toFixed(1)} Mo/MB`;
+  if (n < 1024) return `${n} o/B`;
+  if (n < 1 << 20) return `${Math.round(n / 1024)} ko/kB`;
+  return `${(n / (1 << 20)).toFixed(1)} Mo/MB`;
 }
 
-/** Rebuild the case's entries from its log (edits, deletions and receipts applied). @param {CaseState} c */
+/**
+ * Rebuild the case's entries from its log (edits, deletions and receipts applied).
+ * @param {CaseState} c
+ */
 function renderCase(c) {
   const list = $("entries");
   const me = state.device?.address ?? "";
@@ -331,15 +337,20 @@ function renderCase(c) {
 
 const NOTES = {
   ack: "je m'en occupe / I'm handling it",
-  "bad-edit": "(modification refusée : ce message est d'une autre personne / edit refused: not the sender's message)",
-  "bad-deletion": "(suppression refusée : ce message est d'une autre personne / deletion refused: not the sender's message)",
+  "bad-edit":
+    "(modification refusée : ce message est d'une autre personne / " +
+    "edit refused: not the sender's message)",
+  "bad-deletion":
+    "(suppression refusée : ce message est d'une autre personne / " +
+    "deletion refused: not the sender's message)",
   unknown: "(message d'un type inconnu / message of an unknown type)",
 };
 
 /** @param {import("./thread.js").Item} item @param {string} me @returns {HTMLElement} */
 function renderItem(item, me) {
   if (item.kind === "read") {
-    return element("li", { class: "entry read" }, `lu par ${item.readers.join(", ")} / read by ${item.readers.join(", ")}`);
+    const readers = item.readers.join(", ");
+    return element("li", { class: "entry read" }, `lu par ${readers} / read by ${readers}`);
   }
   const entry = item.entry;
   const mine = entry.sender === me;
@@ -355,7 +366,8 @@ function renderItem(item, me) {
       node.classList.add("unreadable");
       text =
         entry.error === "own-earlier-session"
-          ? "(envoyé depuis cet appareil lors d'une session précédente / sent from this device earlier)"
+          ? "(envoyé depuis cet appareil lors d'une session précédente / " +
+            "sent from this device earlier)"
           : `(illisible sur cet appareil / unreadable on this device: ${entry.error ?? "?"})`;
     }
     node.append(element("span", { class: "what" }, text));
@@ -370,7 +382,8 @@ function renderItem(item, me) {
   }
   if (item.deleted) {
     node.classList.add("deleted");
-    const text = `supprimé par ${item.deleted.by} le ${when(item.deleted.at)} / deleted by ${item.deleted.by} at ${when(item.deleted.at)}`;
+    const { by, at } = item.deleted;
+    const text = `supprimé par ${by} le ${when(at)} / deleted by ${by} at ${when(at)}`;
     node.append(element("span", { class: "what" }, text));
     return node;
   }
@@ -380,11 +393,15 @@ function renderItem(item, me) {
   } else if (body.type === "patient") {
     node.append(element("span", { class: "what" }, "Dossier ouvert / case opened"));
   } else if (body.type === "photo") {
-    const img = element("img", { class: "photo", src: blobUrl(entry.messageId, body), alt: body.caption ?? "photo" });
+    const src = blobUrl(entry.messageId, body);
+    const img = element("img", { class: "photo", src, alt: body.caption ?? "photo" });
     node.append(img);
-    if (body.blurred) node.append(element("small", { class: "blurred" }, "zones floutées / blurred areas"));
+    if (body.blurred) {
+      node.append(element("small", { class: "blurred" }, "zones floutées / blurred areas"));
+    }
   } else if (body.type === "file") {
-    const link = element("a", { class: "file", href: blobUrl(entry.messageId, body), download: body.name });
+    const href = blobUrl(entry.messageId, body);
+    const link = element("a", { class: "file", href, download: body.name });
     link.textContent = `📎 ${body.name} (${size(body.data.length)})`;
     node.append(link);
   }
@@ -397,7 +414,10 @@ function renderItem(item, me) {
   return node;
 }
 
-/** Reply, and for one's own messages edit and delete. @param {import("./thread.js").MessageItem} item @param {boolean} mine */
+/**
+ * Reply, and for one's own messages edit and delete.
+ * @param {import("./thread.js").MessageItem} item @param {boolean} mine
+ */
 function actions(item, mine) {
   const bar = element("span", { class: "actions" });
   const id = item.entry.messageId;
@@ -487,7 +507,11 @@ async function pickFile(event) {
     return;
   }
   if (file.size > MAX_ATTACHMENT_BYTES) {
-    say("Fichier trop grand (8 Mo au plus) : envoyez-le par la messagerie Caducée / file too large (8 MB at most): send it by Caducée mail", true);
+    say(
+      "Fichier trop grand (8 Mo au plus) : envoyez-le par la messagerie Caducée / " +
+        "file too large (8 MB at most): send it by Caducée mail",
+      true,
+    );
     return;
   }
   try {
@@ -510,7 +534,8 @@ async function pickFile(event) {
 }
 
 const TOO_LARGE_FOR_SERVER =
-  "Fichier trop grand pour le serveur : envoyez-le par la messagerie Caducée / file too large for the server: send it by Caducée mail";
+  "Fichier trop grand pour le serveur : envoyez-le par la messagerie Caducée / " +
+  "file too large for the server: send it by Caducée mail";
 
 /** Whether the server refused a post for its size. @param {unknown} error */
 function tooLarge(error) {
@@ -592,7 +617,8 @@ async function turnOnPush() {
     const ok = await enablePush(/** @type {Session} */ (state.session));
     line.textContent = ok
       ? "Notifications activées (sans contenu) / notifications enabled (no content)"
-      : "Notifications non disponibles sur cet appareil / notifications not available on this device";
+      : "Notifications non disponibles sur cet appareil / " +
+        "notifications not available on this device";
   } catch (error) {
     line.textContent = `Notifications : échec / failed: ${describe(error)}`;
   }

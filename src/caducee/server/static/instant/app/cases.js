@@ -61,7 +61,8 @@ export class CaseState {
     this.cursor = 0;
     /** @type {Entry[]} */
     this.entries = [];
-    /** What this device sent in this session: a fallback when its own key is missing. @type {Map<string, any>} */
+    /** What this device sent in this session, a fallback if its own key is missing. */
+    /** @type {Map<string, any>} */
     this.sent = new Map();
     /** @type {string[]} */
     this.participants = [];

@@ -17,7 +17,9 @@ export async function loadPhoto(file) {
   try {
     bitmap = await createImageBitmap(file);
   } catch {
-    throw new Error("Image illisible, choisissez une photo JPEG ou PNG / unreadable image, pick a JPEG or PNG photo");
+    throw new Error(
+      "Image illisible, choisissez une photo JPEG ou PNG / unreadable image, pick a JPEG or PNG",
+    );
   }
   const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
   const canvas = document.createElement("canvas");
