@@ -376,7 +376,7 @@ def test_a_file_arrives_byte_identical(people: Pair) -> None:
         "#entries a.file",
     )
     assert got == ["blob:", len(data), hashlib.sha256(data).hexdigest()]
-    # Over 8 MB: refused before anything is encrypted, with what to do instead.
+    # Over 2 MB: refused before anything is encrypted, with what to do instead.
     alice.set_input_files(
         "#file-input",
         files=FilePayload(

@@ -45,8 +45,9 @@ __all__ = [
     "encode_payload",
 ]
 
-# A photo or a file rides inside one message; bigger documents go by Caducée mail.
-MAX_ATTACHMENT_BYTES = 8 * 1024 * 1024
+# A photo or a file rides inside one message (its base64 within the JSON, encrypted, must fit
+# the server's 3 MiB of ciphertext); bigger documents go by Caducée mail.
+MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)

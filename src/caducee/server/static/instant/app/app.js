@@ -508,8 +508,8 @@ async function pickFile(event) {
   }
   if (file.size > MAX_ATTACHMENT_BYTES) {
     say(
-      "Fichier trop grand (8 Mo au plus) : envoyez-le par la messagerie Caducée / " +
-        "file too large (8 MB at most): send it by Caducée mail",
+      "Fichier trop grand (2 Mo au plus) : envoyez-le par la messagerie Caducée / " +
+        "file too large (2 MB at most): send it by Caducée mail",
       true,
     );
     return;

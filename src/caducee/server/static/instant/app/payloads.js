@@ -11,7 +11,7 @@ import { MalformedInstantData } from "../errors.js";
 import { fromBase64, toBase64 } from "./client.js";
 
 /** A photo or a file rides inside one message; bigger documents go by Caducée mail. */
-export const MAX_ATTACHMENT_BYTES = 8 * 1024 * 1024;
+export const MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024; // as payloads.py: fits the server's 3 MiB of ciphertext
 
 /**
  * The decoded forms; optional fields are null when absent (as in the Python dataclasses).
