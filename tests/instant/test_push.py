@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import threading
@@ -210,6 +211,43 @@ async def test_empty_pushes_reach_the_other_devices_of_the_participants_only(
     await post(world, bob, case_id, bob_laptop, "message", reply.encrypt(b"synthetique 4"))
     await settled(world, 1, start)
     assert push_service.paths() == ["/alice-phone", "/alice-tablet", "/bob"]
+
+
+async def test_two_server_processes_hearing_the_same_event_push_once(
+    world: World, push_service: PushService
+) -> None:
+    """A second sender on the same bus and database stands in for a second server process
+    (on PostgreSQL every process hears every NOTIFY): the claim row lets one of them push."""
+    alice, bob = await world.person("Alice"), await world.person("Bob")
+    phone, _ = await subscribed_device(world, alice, push_service, "alice")
+    await subscribed_device(world, bob, push_service, "bob")
+    other = PushSender(
+        world.state.database,
+        world.state.extras["instant_bus"],
+        world.state.extras["instant_push_key"],
+        subject="mailto:support@synthetic.test",
+        now=world.clock,
+    )
+    task = asyncio.create_task(other.run())
+    await asyncio.sleep(0.05)  # subscribed to the bus
+    try:
+        start, start_other = sender(world).processed, other.processed
+        case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+        cipher = group(case_id, phone)
+        for text in (b"synthetique 1", b"synthetique 2"):
+            await post(world, alice, case_id, phone, "message", cipher.encrypt(text))
+        await settled(world, 3, start)
+        for _ in range(400):
+            if other.processed >= start_other + 3:
+                break
+            await asyncio.sleep(0.01)
+        assert other.processed == start_other + 3
+        assert push_service.paths() == ["/bob"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await other.close()
 
 
 async def test_a_gone_subscription_is_deleted_and_failures_do_not_stop_the_sender(

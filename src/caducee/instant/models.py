@@ -14,6 +14,8 @@
   (``caducee.instant.retention``); a case belongs to the organisation of the role it was
   addressed to, else to its creator's (``instant_case.organisation_finess``, set at creation).
 - ``instant_push_subscription``: a device's Web Push endpoint (no payload is ever sent).
+- ``instant_push_claim``: when a device was last pushed for a case, claimed by one server
+  process (pushes are coalesced across processes, not only within one).
 - ``instant_pairing``: a browser's public keys waiting (10 minutes) for the person's approval,
   found by the SHA-256 of its short code; never any private material.
 - ``instant_device_challenge`` and ``instant_device_token``: a device's login (a challenge its
@@ -44,6 +46,7 @@ __all__ = [
     "DeviceToken",
     "PairingRequest",
     "Participant",
+    "PushClaim",
     "PushSubscription",
     "Retention",
     "Shift",
@@ -165,6 +168,20 @@ class PushSubscription(Base):
     )
     endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PushClaim(Base):
+    """The last push to a device for a case: whoever moves ``pushed_at`` forward sends it."""
+
+    __tablename__ = "instant_push_claim"
+
+    device_id: Mapped[str] = mapped_column(
+        ForeignKey("instant_device.device_id", ondelete="CASCADE"), primary_key=True
+    )
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("instant_case.id", ondelete="CASCADE"), primary_key=True
+    )
+    pushed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Participant(Base):

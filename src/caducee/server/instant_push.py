@@ -13,10 +13,12 @@ The sender follows the case bus: for each new message (not read receipts, not se
 keys) it POSTs an *empty* push (``TTL``, ``Urgency: high``, VAPID ``Authorization``, no body:
 the push service learns neither content nor case) to the subscribed, unrevoked devices of
 the case's participants, except the device that sent it; at most one push per device and
-case every ``extras["instant_push_interval"]`` seconds (30). The phone's service worker then
-shows "new secure message" and the app fetches the rest itself. A 404 or 410 deletes the
-subscription; other failures are logged with ids only and never stop the loop. A revoked
-device's subscription is deleted the first time it would have been pushed to.
+case every ``extras["instant_push_interval"]`` seconds (30), across server processes too (a
+claim row per device and case: every process hears every event, one of them sends). The
+phone's service worker then shows "new secure message" and the app fetches the rest itself.
+A 404 or 410 deletes the subscription; other failures are logged with ids only and never
+stop the loop. A revoked device's subscription is deleted the first time it would have been
+pushed to.
 """
 
 from __future__ import annotations
@@ -25,18 +27,25 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import APIRouter, Request
 from pydantic import Field
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from caducee.instant.bus import CaseBus
 from caducee.instant.envelope import MessageKind
-from caducee.instant.models import CaseMessage, Device, Participant, PushSubscription
+from caducee.instant.models import (
+    CaseMessage,
+    Device,
+    Participant,
+    PushClaim,
+    PushSubscription,
+)
 from caducee.instant.push_endpoint import MAX_ENDPOINT, InvalidSubscription, check_subscription
 from caducee.instant.vapid import application_server_key, authorization, load_or_create_key
 from caducee.server.auth import Agent, bearer_token
@@ -152,7 +161,6 @@ class PushSender:
         self.interval = interval
         self.client = client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False)
         self.processed = 0  # events handled (tests wait on it)
-        self._last: dict[tuple[str, str], datetime] = {}
 
     async def run(self) -> None:
         async for case_id, sequence in self.bus.subscribe():
@@ -191,23 +199,36 @@ class PushSender:
         if revoked:
             await self._drop(revoked, "device revoked")
         now = self.now()
-        targets = []
-        for device_id, endpoint, revoked_at in rows:
-            last = self._last.get((device_id, case_id))
-            if revoked_at is not None:
-                continue
-            if last is not None and (now - last).total_seconds() < self.interval():
-                continue  # coalesced: the device already knows this case has news
-            self._last[(device_id, case_id)] = now
-            targets.append((device_id, endpoint))
-        self._forget_old(now)
-        return targets
+        live = [(d, e) for d, e, r in rows if r is None]
+        return [(d, e) for d, e in live if await self._claim(d, case_id, now)]
 
-    def _forget_old(self, now: datetime) -> None:
-        if len(self._last) > 10_000:
-            self._last = {
-                k: t for k, t in self._last.items() if (now - t).total_seconds() < self.interval()
-            }
+    async def _claim(self, device_id: str, case_id: str, now: datetime) -> bool:
+        """Whether this process pushes ``device_id`` for ``case_id`` now (coalescing).
+
+        The claim row moves forward only if its last push is old enough; on PostgreSQL with
+        several server processes, each hearing the same event, exactly one wins it.
+        """
+        since = now - timedelta(seconds=self.interval())
+        async with self.database.transaction() as session:
+            moved = await session.execute(
+                update(PushClaim)
+                .where(
+                    PushClaim.device_id == device_id,
+                    PushClaim.case_id == case_id,
+                    PushClaim.pushed_at <= since,
+                )
+                .values(pushed_at=now)
+            )
+            if getattr(moved, "rowcount", 0) == 1:
+                return True
+            if await session.get(PushClaim, (device_id, case_id)) is not None:
+                return False  # coalesced: the device already knows this case has news
+        try:
+            async with self.database.transaction() as session:
+                session.add(PushClaim(device_id=device_id, case_id=case_id, pushed_at=now))
+        except IntegrityError:  # another process claimed it first
+            return False
+        return True
 
     async def _push(self, case_id: str, device_id: str, endpoint: str) -> None:
         headers = {
