@@ -7,6 +7,19 @@ Ed25519 key to sign what it sends. The person certifies the device by signing a 
 PKCS#1 v1.5 or ECDSA, SHA-256, as the CMS layer signs); anyone holding that certificate checks
 it with :func:`verify_device_statement`. Validating the certificate itself (path, revocation)
 is the caller's job, with :mod:`caducee.crypto.x509_validation`.
+
+A new device is approved in one of two ways:
+
+- by the person's agent, which holds the certificate key: :func:`certify_device` (a
+  *statement*, magic ``caducee-miss-v1 device``);
+- by one of the person's existing devices, with its Ed25519 key: an *endorsement*
+  (:mod:`caducee.instant.endorsement`, magic ``caducee-miss-v1 device-endorsement``): the new
+  device's public fields, as in a statement, then the endorsing device's id, signed by that
+  device. Depth one: only a device certified by a statement may endorse, it must be active and
+  of the same address as the new device. Revoking an endorser revokes the devices it endorsed.
+  The server records the registration as a ``DeviceRegistered`` record whose extras name the
+  endorser (``endorsed_by``); listings give the endorsement with the endorser's statement, and
+  a client checks both with :func:`caducee.instant.endorsement.verify_endorsed_device`.
 """
 
 from __future__ import annotations
@@ -38,9 +51,9 @@ class DevicePublicKeys:
     signing_public: bytes
     created_at: datetime.datetime
 
-    def body(self) -> bytes:
-        """The exact bytes the person's certificate key signs."""
-        return STATEMENT_MAGIC + b"".join(
+    def fields(self) -> bytes:
+        """The public fields, as a statement and an endorsement carry them."""
+        return b"".join(
             [
                 _wire.text(self.device_id),
                 _wire.text(self.address.lower()),
@@ -50,6 +63,10 @@ class DevicePublicKeys:
                 _wire.integer(int(self.created_at.timestamp())),
             ]
         )
+
+    def body(self) -> bytes:
+        """The exact bytes the person's certificate key signs."""
+        return STATEMENT_MAGIC + self.fields()
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Whether ``signature`` is this device's Ed25519 signature over ``data``."""
@@ -150,6 +167,24 @@ def _check_person_signature(cert: x509.Certificate, signature: bytes, body: byte
         ) from None
 
 
+def parse_device_fields(reader: _wire.Reader, what: str) -> DevicePublicKeys:
+    """A device's public fields from ``reader`` (sizes, KEM and created-at checked)."""
+    device_id = reader.text()
+    address = reader.text()
+    kem = Kem.from_id(reader.integer())
+    hpke_public = reader.field()
+    signing_public = reader.field(exact=32)
+    seconds = reader.integer()
+    load_public_key(kem, hpke_public)
+    if not device_id or not address:
+        raise MalformedInstantData(f"{what}: empty device id or address")
+    try:
+        created_at = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        raise MalformedInstantData(f"{what}: created-at out of range") from None
+    return DevicePublicKeys(device_id, address, kem, hpke_public, signing_public, created_at)
+
+
 def parse_device_statement(statement: bytes) -> tuple[DevicePublicKeys, bytes]:
     """Read a statement without checking its signature; :func:`verify_device_statement` does."""
     outer = _wire.Reader(statement, "device statement")
@@ -159,21 +194,8 @@ def parse_device_statement(statement: bytes) -> tuple[DevicePublicKeys, bytes]:
     if not body.startswith(STATEMENT_MAGIC):
         raise MalformedInstantData("device statement: not a Caducée MISS device statement")
     reader = _wire.Reader(body[len(STATEMENT_MAGIC) :], "device statement")
-    device_id = reader.text()
-    address = reader.text()
-    kem = Kem.from_id(reader.integer())
-    hpke_public = reader.field()
-    signing_public = reader.field(exact=32)
-    seconds = reader.integer()
+    device = parse_device_fields(reader, "device statement")
     reader.end()
-    load_public_key(kem, hpke_public)
-    if not device_id or not address:
-        raise MalformedInstantData("device statement: empty device id or address")
-    try:
-        created_at = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
-    except (OverflowError, OSError, ValueError):
-        raise MalformedInstantData("device statement: created-at out of range") from None
-    device = DevicePublicKeys(device_id, address, kem, hpke_public, signing_public, created_at)
     if device.body() != body:
         raise MalformedInstantData("device statement: not in canonical form")
     return device, signature

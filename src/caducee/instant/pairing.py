@@ -4,8 +4,12 @@ A browser cannot hold the person's certificate key, so it generates its device k
 their *public* halves with a label, and gets a short code to type on the workstation, where
 the agent fetches the request, shows the key fingerprints, signs the device statement with
 the person's key and registers it (``POST /api/v1/instant/devices``), then consumes the
-request. A request lives ``PAIRING_SECONDS`` (10 minutes); only the code's SHA-256 is stored
-(the code names the request, it is not a credential: fetching it needs the person's token).
+request. An existing device of the person may approve instead (an endorsement,
+:mod:`caducee.instant.endorsement`): :func:`take_request` gives the request to
+:meth:`caducee.instant.devices.DeviceRegistry.endorse`, which consumes it in the same
+transaction as the registration. A request lives ``PAIRING_SECONDS`` (10 minutes); only
+the code's SHA-256 is stored (the code names the request, it is not a credential: fetching
+it needs the person's token, or one of their devices' tokens).
 
 The code is ``CODE_LENGTH`` (8) characters of ``CODE_ALPHABET``, which leaves out the
 characters people confuse (0/O, 1/I/L, U/V). :func:`key_fingerprint` is what both screens
@@ -23,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from caducee.instant._hpke import Kem, load_public_key
 from caducee.instant.device_keys import DevicePublicKeys
@@ -43,6 +48,7 @@ __all__ = [
     "PairingUnknown",
     "key_fingerprint",
     "normalise_code",
+    "take_request",
 ]
 
 log = logging.getLogger(__name__)
@@ -101,6 +107,26 @@ def _info(row: PairingRequest) -> PairingInfo:
     return PairingInfo(row.address, row.label, keys, aware(row.expires_at))
 
 
+def _unknown() -> PairingUnknown:
+    return PairingUnknown(
+        "code d'appairage inconnu ou expiré : recommencez l'appairage sur l'appareil / "
+        "unknown or expired pairing code: pair the device again"
+    )
+
+
+async def take_request(
+    session: AsyncSession, address: str, code: str, now: datetime
+) -> PairingInfo:
+    """Remove and return ``address``'s valid request behind ``code``, in ``session``."""
+    row = await session.get(PairingRequest, _digest(code), with_for_update=True)
+    if row is None or row.address != address.lower() or aware(row.expires_at) <= now:
+        raise _unknown()
+    info = _info(row)
+    await session.delete(row)
+    log.info("pairing request taken for device %s", info.keys.device_id)
+    return info
+
+
 class PairingService:
     def __init__(self, database: Database, *, now: Callable[[], datetime] = utcnow) -> None:
         self.database = database
@@ -153,10 +179,7 @@ class PairingService:
         async with self.database.sessions() as session:
             row = await session.get(PairingRequest, _digest(code))
         if row is None or row.address != address.lower() or aware(row.expires_at) <= self.now():
-            raise PairingUnknown(
-                "code d'appairage inconnu ou expiré : recommencez l'appairage sur l'appareil / "
-                "unknown or expired pairing code: pair the device again"
-            )
+            raise _unknown()
         return _info(row)
 
     async def consume(self, address: str, code: str) -> PairingInfo:

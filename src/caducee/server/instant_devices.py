@@ -6,6 +6,14 @@
 - ``DELETE /api/v1/instant/devices/{device_id}`` → {revoked}: the caller's only.
 - ``GET /api/v1/instant/people/{address}/devices`` → {devices}: active statements, to seal
   sender keys to (each client checks them with the person's certificate itself).
+
+Each listed device has ``endorsed_by`` (null, or the id of the device that endorsed it). For
+an endorsed device, ``statement`` holds the endorsement and ``endorser_statement`` the
+endorser's certificate statement: a client verifies the latter with the person's
+certificate, then the endorsement with the endorser's key
+(:func:`caducee.instant.endorsement.verify_endorsed_device`); a client that does not know
+endorsements fails to parse ``statement`` and leaves the device out, as for any unreadable
+statement. Endorsements are made with ``/api/v1/instant/pairing/{code}/endorsement``.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from caducee.server.instant_common import State, decode_base64, domain_errors, n
 from caducee.server.requests import StrictRequest
 from caducee.server.state import ServerState
 
-__all__ = ["router"]
+__all__ = ["device_json", "router"]
 
 router = APIRouter(prefix="/api/v1/instant", tags=["instant"])
 MAX_STATEMENT_BASE64 = 16_384
@@ -36,8 +44,9 @@ class DeviceRequest(StrictRequest):
     statement: str = Field(min_length=1, max_length=MAX_STATEMENT_BASE64)
 
 
-def _device(info: DeviceInfo) -> dict[str, Any]:
-    return {
+def device_json(info: DeviceInfo) -> dict[str, Any]:
+    """A device as every listing gives it (``endorser_statement`` only for endorsed ones)."""
+    answer: dict[str, Any] = {
         "device_id": info.device_id,
         "address": info.address,
         "kem": info.kem,
@@ -45,7 +54,11 @@ def _device(info: DeviceInfo) -> dict[str, Any]:
         "statement_sha256": info.statement_sha256,
         "registered_at": info.registered_at.isoformat(),
         "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
+        "endorsed_by": info.endorsed_by,
     }
+    if info.endorsed_by is not None and info.endorser_statement is not None:
+        answer["endorser_statement"] = base64.b64encode(info.endorser_statement).decode()
+    return answer
 
 
 @router.post("/devices", status_code=201, summary="Register one of my devices")
@@ -53,13 +66,13 @@ async def register_device(body: DeviceRequest, agent: Agent, state: State) -> di
     statement = decode_base64(body.statement, "statement")
     with domain_errors():
         info = await device_registry(state).register(agent.address, agent.serial_hex, statement)
-    return _device(info)
+    return device_json(info)
 
 
 @router.get("/devices", summary="My devices, revoked ones included")
 async def my_devices(agent: Agent, state: State) -> dict[str, Any]:
     devices = await device_registry(state).devices(agent.address)
-    return {"devices": [_device(d) for d in devices]}
+    return {"devices": [device_json(d) for d in devices]}
 
 
 @router.delete("/devices/{device_id}", summary="Revoke one of my devices")
@@ -72,4 +85,4 @@ async def revoke_device(device_id: str, agent: Agent, state: State) -> dict[str,
 @router.get("/people/{address}/devices", summary="A person's active devices")
 async def person_devices(address: str, _agent: Agent, state: State) -> dict[str, Any]:
     devices = await device_registry(state).devices(address, include_revoked=False)
-    return {"address": address.lower(), "devices": [_device(d) for d in devices]}
+    return {"address": address.lower(), "devices": [device_json(d) for d in devices]}
