@@ -22,7 +22,7 @@ from caducee.instant.device_keys import (
     parse_device_fields,
     verify_device_statement,
 )
-from caducee.instant.errors import ForgedDeviceStatement, MalformedInstantData
+from caducee.instant.errors import ForgedDeviceStatement, MalformedInstantData, UnsupportedSuite
 
 __all__ = [
     "ENDORSEMENT_MAGIC",
@@ -83,7 +83,10 @@ def parse_endorsement(data: bytes) -> Endorsement:
     if not body.startswith(ENDORSEMENT_MAGIC):
         raise MalformedInstantData("device endorsement: not a Caducée MISS device endorsement")
     reader = _wire.Reader(body[len(ENDORSEMENT_MAGIC) :], "device endorsement")
-    device = parse_device_fields(reader, "device endorsement")
+    try:
+        device = parse_device_fields(reader, "device endorsement")
+    except UnsupportedSuite:
+        raise MalformedInstantData("device endorsement: an HPKE KEM nobody speaks") from None
     endorser_id = reader.text()
     reader.end()
     if not endorser_id or len(endorser_id) > MAX_DEVICE_ID:
