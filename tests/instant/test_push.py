@@ -347,8 +347,10 @@ async def test_subscriptions_take_a_device_token_only(
 async def test_invalid_subscriptions_are_problems(world: World) -> None:
     alice = await world.person("Alice")
     _, token = await paired_device(world, alice)
-    good = subscription("https://push.example.test/abc")
+    good = subscription("https://fcm.googleapis.com/fcm/send/abc")
     bad: list[dict[str, Any]] = [
+        {**good, "endpoint": "https://push.example.test/abc"},  # not a browser's push service
+        {**good, "endpoint": "https://intranet.hopital.test/admin"},
         {**good, "endpoint": "http://push.example.test/abc"},  # plain http off the loopback
         {**good, "endpoint": "https://user:pw@push.example.test/abc"},
         {**good, "endpoint": "ftp://push.example.test/abc"},
@@ -377,6 +379,10 @@ def test_endpoint_rules() -> None:
     keys = subscription("https://x.test/")["keys"]
     for endpoint in (
         "https://fcm.googleapis.com/fcm/send/abc",
+        "https://updates.push.services.mozilla.com/wpush/v2/abc",
+        "https://web.push.apple.com/QG9",
+        "https://wns2-par02p.notify.windows.com/w/?token=abc",
+        "https://127.0.0.1:8443/p",
         "http://127.0.0.1:8080/p",
         "http://[::1]:9/p",
         "http://localhost/p",
@@ -384,7 +390,11 @@ def test_endpoint_rules() -> None:
         assert check_subscription(endpoint, keys["p256dh"], keys["auth"]) == endpoint
     for endpoint in (
         "http://10.0.0.1/p",
+        "https://10.0.0.1/p",
         "http://example.test/p",
+        "https://fcm.googleapis.com.evil.test/p",
+        "https://evilfcm.googleapis.com.test/p",
+        "http://fcm.googleapis.com/fcm/send/abc",
         "https://x.test/a b",
         "https://x.test:99999/",
     ):

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import typer
 from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
@@ -297,10 +296,6 @@ async def test_a_case_to_a_role_is_the_roles_organisations_else_the_creators(
     assert listed == {to_role: 7, direct: 365, nowhere: None}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="instant_cases._case (not this helper's file) does not serialise retention_days yet",
-)
 async def test_the_case_view_and_listing_announce_retention_days(world: World) -> None:
     est = await register(world)
     alice = await world.person("Alice", organisation=est.finess)

@@ -211,3 +211,8 @@ def sweep_blobs(
             "Simulation : rien n'a été supprimé ; relancer avec --apply. / "
             "Dry run: nothing deleted; run again with --apply."
         )
+
+
+from caducee.commands.instant_purge import purge_instant  # noqa: E402
+
+app.command("purge-instant")(purge_instant)

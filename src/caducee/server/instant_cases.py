@@ -75,6 +75,7 @@ def _case(view: CaseView) -> dict[str, Any]:
         "role": view.role_id,
         "participants": list(view.participants),
         "last_sequence": view.last_sequence,
+        "retention_days": view.retention_days,
         "escalation": {
             "level": view.escalation_level,
             "due_at": view.escalation_due_at.isoformat() if view.escalation_due_at else None,
