@@ -61,6 +61,7 @@ def personal_endpoints(world: World, person: Identity) -> dict[str, Call]:
         "revoke": lambda h: client.delete(f"{API}/devices/none", headers=h),
         "keys": lambda h: client.get(f"{API}/people/{person.address}/devices", headers=h),
         "on-duty": lambda h: client.get(f"{API}/roles/1/on-duty", headers=h),
+        "roles": lambda h: client.get(f"{API}/roles", params={"q": "garde"}, headers=h),
     }
 
 

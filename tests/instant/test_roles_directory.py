@@ -73,6 +73,50 @@ async def test_schedule_resolves_primary_backup_and_head(world: World) -> None:
     assert gap["primary"] == [] and gap["steps"] == [[HEAD], [NURSE]]
 
 
+async def test_a_sender_finds_a_role_by_words_of_its_name_service_hospital_or_city(
+    world: World,
+) -> None:
+    caller = await world.person("Appelant")
+    finess, _, role = await cardiology(world)
+    other = await world.organisation("Clinique Synthèse du Parc", city="Grenoble")
+    bloc = await post(
+        world, "/units", {"organisation": other, "kind": "service", "name": "Garde 100%"}
+    )
+    assert bloc.status_code == 201, bloc.text
+    body = {"organisation": other, "kind": "role", "name": "Anesthésiste"}
+    anaesthetist = await post(world, "/units", {**body, "service": bloc.json()["id"]})
+    assert anaesthetist.status_code == 201, anaesthetist.text
+
+    async def search(q: str) -> list[Any]:
+        response = await world.client.get(
+            "/api/v1/instant/roles", params={"q": q}, headers=caller.headers
+        )
+        assert response.status_code == 200, response.text
+        return list(response.json()["roles"])
+
+    found = await search("cardio garde chu")
+    assert found == [
+        {
+            "id": role,
+            "name": "Cardiologue de garde",
+            "service": "Cardiologie",
+            "organisation": {"finess": finess, "name": "CHU Synthèse"},
+            "city": "Lyon",
+        }
+    ]
+    assert [r["name"] for r in await search("GRENOBLE")] == ["Anesthésiste"]
+    assert await search("cardio grenoble") == []  # every word must match
+    # A service is not a role (its role is found through it); % and _ are taken literally.
+    assert [r["name"] for r in await search("100%")] == ["Anesthésiste"]
+    assert await search("1%0") == []
+    assert await search("_%_%") == []
+    problem(
+        await world.client.get("/api/v1/instant/roles", params={"q": "c"}, headers=caller.headers),
+        422,
+        "invalid-request",
+    )
+
+
 async def test_overlapping_shifts_put_both_on_duty(world: World) -> None:
     caller = await world.person("Appelant")
     _, _, role = await cardiology(world)

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from caducee.directory.models import Organisation
 from caducee.instant.models import Shift, Unit, UnitMember
@@ -21,7 +22,7 @@ from caducee.instant.service_errors import InvalidInstantRequest, NobodyOnDuty, 
 from caducee.store import Database
 from caducee.store.models import utcnow
 
-__all__ = ["Resolution", "RoleDirectory", "aware"]
+__all__ = ["FoundRole", "Resolution", "RoleDirectory", "aware"]
 
 log = logging.getLogger(__name__)
 UNIT_KINDS = ("service", "role")
@@ -39,6 +40,24 @@ class Resolution:
     role_id: int
     duty: OnDuty
     steps: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class FoundRole:
+    """A role as a sender picks it: "on-call cardiologist, cardiology, CHU X (city)"."""
+
+    role_id: int
+    name: str
+    service: str | None
+    organisation_finess: str
+    organisation: str
+    city: str
+
+
+def _like(text: str) -> str:
+    """A case-insensitive LIKE pattern for ``text`` anywhere, its wildcards taken literally."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class RoleDirectory:
@@ -159,6 +178,28 @@ class RoleDirectory:
                 "nobody can be reached for this role, not even its service"
             )
         return Resolution(role_id, duty, tuple(steps))
+
+    async def search(self, text: str, *, limit: int = 20) -> list[FoundRole]:
+        """Roles whose name, service, organisation or city holds every word of ``text``.
+
+        So a sender finds "the on-call cardiologist of the CHU" without knowing who it is.
+        """
+        service = aliased(Unit)
+        query = (
+            select(Unit.id, Unit.name, service.name, Organisation.finess, Organisation.name)
+            .add_columns(Organisation.city)
+            .join(Organisation, Organisation.finess == Unit.organisation_finess)
+            .outerjoin(service, service.id == Unit.service_id)
+            .where(Unit.kind == "role")
+        )
+        for word in text.split()[:6]:
+            pattern = _like(word)
+            fields = (Unit.name, service.name, Organisation.name, Organisation.city)
+            query = query.where(or_(*(func.lower(f).like(pattern, escape="\\") for f in fields)))
+        query = query.order_by(Organisation.name, Unit.name, Unit.id).limit(limit)
+        async with self.database.sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [FoundRole(*row) for row in rows]
 
     async def escalation_seconds(self, session: AsyncSession, role_id: int) -> int:
         return (await self._unit(session, role_id)).escalation_seconds

@@ -5,6 +5,8 @@
 - ``POST /api/v1/instant/roles/{id}/shifts`` (operator) → 201 {id, starts_at, ends_at}:
   either UTC instants, or a local day with start and end wall times (Europe/Paris).
 - ``GET /api/v1/instant/roles/{id}/on-duty?at=`` (agent) → {primary, backup, head, steps}.
+- ``GET /api/v1/instant/roles?q=`` (agent or device) → {roles}: roles to address a case to,
+  found by words of their name, service, organisation or city.
 """
 
 from __future__ import annotations
@@ -109,6 +111,27 @@ async def add_shift(
         "id": shift_id,
         "starts_at": span.starts_at.isoformat(),
         "ends_at": span.ends_at.isoformat(),
+    }
+
+
+@router.get("/roles", summary="Find roles to address a case to")
+async def search_roles(
+    _agent: Agent,
+    state: State,
+    q: Annotated[str, Query(min_length=2, max_length=100)],
+) -> dict[str, Any]:
+    found = await role_directory(state).search(q)
+    return {
+        "roles": [
+            {
+                "id": r.role_id,
+                "name": r.name,
+                "service": r.service,
+                "organisation": {"finess": r.organisation_finess, "name": r.organisation},
+                "city": r.city,
+            }
+            for r in found
+        ]
     }
 
 
