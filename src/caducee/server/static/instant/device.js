@@ -4,14 +4,23 @@
 // v1.5 or ECDSA, SHA-256). This module builds, parses and verifies statements against the
 // person's public key and addresses; reading those from the certificate and validating it
 // (path, revocation) is the caller's job.
+//
+// An existing device may approve a new one of the same person with its own Ed25519 key: an
+// endorsement (magic "caducee-miss-v1 device-endorsement", the new device's public fields as
+// in a statement, then the endorser's device id; see caducee/instant/endorsement.py). Depth
+// one: the endorser must be certified by a statement. Listings give an endorsed device's
+// endorsement in `statement`, with `endorsed_by` and `endorser_statement`; `verifyListedDevice`
+// checks both kinds against the person's certificate key.
 
 import { concat, utf8 } from "./bytes.js";
-import { ForgedDeviceStatement, MalformedInstantData } from "./errors.js";
+import { ForgedDeviceStatement, MalformedInstantData, UnsupportedSuite } from "./errors.js";
 import { Kem, checkPublicKey, generateKeyPair, open, suite } from "./hpke.js";
 import { generateSigningKey, sign, verify } from "./signing.js";
-import { Reader, afterMagic, field, integer, text } from "./wire.js";
+import { Reader, afterMagic, field, fields, integer, text } from "./wire.js";
 
 export const STATEMENT_MAGIC = utf8.encode("caducee-miss-v1 device");
+export const ENDORSEMENT_MAGIC = utf8.encode("caducee-miss-v1 device-endorsement");
+const MAX_DEVICE_ID = 128;
 
 /** What a device publishes: enough to seal sender keys to it and to check its signatures. */
 export class DevicePublicKeys {
@@ -31,8 +40,12 @@ export class DevicePublicKeys {
 
   /** The exact bytes the person's certificate key signs. @returns {Uint8Array} */
   body() {
+    return concat(STATEMENT_MAGIC, this.fields());
+  }
+
+  /** The public fields, as a statement and an endorsement carry them. @returns {Uint8Array} */
+  fields() {
     return concat(
-      STATEMENT_MAGIC,
       text(this.deviceId),
       text(this.address.toLowerCase()),
       integer(this.kem),
@@ -46,6 +59,30 @@ export class DevicePublicKeys {
   verify(signature, data) {
     return verify(this.signingPublic, signature, data);
   }
+}
+
+/** @param {Uint8Array} a @param {Uint8Array} b */
+function same(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * A device's public fields from `reader` (sizes, KEM checked).
+ * @param {Reader} reader @param {string} what @returns {DevicePublicKeys}
+ */
+function parseDeviceFields(reader, what) {
+  const deviceId = reader.text();
+  const address = reader.text();
+  const kem = reader.integer();
+  suite(kem);
+  const hpkePublic = reader.field();
+  const signingPublic = reader.field({ exact: 32 });
+  const createdAt = reader.integer();
+  checkPublicKey(kem, hpkePublic);
+  if (!deviceId || !address) {
+    throw new MalformedInstantData(`${what}: empty device id or address`);
+  }
+  return new DevicePublicKeys(deviceId, address, kem, hpkePublic, signingPublic, createdAt);
 }
 
 /**
@@ -62,24 +99,97 @@ export function parseDeviceStatement(statement) {
     afterMagic(body, STATEMENT_MAGIC, "device statement: not a Caducée MISS device statement"),
     "device statement",
   );
-  const deviceId = reader.text();
-  const address = reader.text();
-  const kem = reader.integer();
-  suite(kem);
-  const hpkePublic = reader.field();
-  const signingPublic = reader.field({ exact: 32 });
-  const createdAt = reader.integer();
+  const device = parseDeviceFields(reader, "device statement");
   reader.end();
-  checkPublicKey(kem, hpkePublic);
-  if (!deviceId || !address) {
-    throw new MalformedInstantData("device statement: empty device id or address");
-  }
-  const device = new DevicePublicKeys(deviceId, address, kem, hpkePublic, signingPublic, createdAt);
-  const again = device.body();
-  if (again.length !== body.length || again.some((b, i) => b !== body[i])) {
+  if (!same(device.body(), body)) {
     throw new MalformedInstantData("device statement: not in canonical form");
   }
   return { device, body, signature };
+}
+
+/**
+ * The bytes an endorsing device signs.
+ * @param {DevicePublicKeys} newPublic @param {string} endorserId @returns {Uint8Array}
+ */
+export function endorsementBody(newPublic, endorserId) {
+  return concat(ENDORSEMENT_MAGIC, newPublic.fields(), text(endorserId));
+}
+
+/**
+ * Read an endorsement without checking its signature (an unknown KEM is malformed here).
+ * @param {Uint8Array} data
+ * @returns {{device: DevicePublicKeys, endorserId: string, body: Uint8Array, signature: Uint8Array}}
+ */
+export function parseEndorsement(data) {
+  const outer = new Reader(data, "device endorsement");
+  const body = outer.field();
+  const signature = outer.field({ exact: 64 });
+  outer.end();
+  const reader = new Reader(
+    afterMagic(
+      body,
+      ENDORSEMENT_MAGIC,
+      "device endorsement: not a Caducée MISS device endorsement",
+    ),
+    "device endorsement",
+  );
+  let device;
+  try {
+    device = parseDeviceFields(reader, "device endorsement");
+  } catch (error) {
+    if (error instanceof UnsupportedSuite) {
+      throw new MalformedInstantData("device endorsement: an HPKE KEM nobody speaks");
+    }
+    throw error;
+  }
+  const endorserId = reader.text();
+  reader.end();
+  if (!endorserId || endorserId.length > MAX_DEVICE_ID) {
+    throw new MalformedInstantData("device endorsement: bad endorser id");
+  }
+  if (!same(endorsementBody(device, endorserId), body)) {
+    throw new MalformedInstantData("device endorsement: not in canonical form");
+  }
+  return { device, endorserId, body, signature };
+}
+
+/**
+ * The new device's keys, if `endorserPublic` (from a verified statement) signed this
+ * endorsement for its own address; else ForgedDeviceStatement or MalformedInstantData.
+ * @param {Uint8Array} data @param {DevicePublicKeys} endorserPublic
+ * @returns {Promise<DevicePublicKeys>}
+ */
+export async function verifyEndorsement(data, endorserPublic) {
+  const { device, endorserId, body, signature } = parseEndorsement(data);
+  if (endorserId !== endorserPublic.deviceId) {
+    throw new ForgedDeviceStatement("the endorsement names another endorsing device");
+  }
+  if (device.address !== endorserPublic.address.toLowerCase()) {
+    throw new ForgedDeviceStatement("the endorsement names an address its endorser does not hold");
+  }
+  if (device.deviceId === endorserPublic.deviceId) {
+    throw new ForgedDeviceStatement("a device cannot endorse itself");
+  }
+  if (!(await endorserPublic.verify(signature, body))) {
+    throw new ForgedDeviceStatement("the endorsement is not signed by its endorsing device");
+  }
+  return device;
+}
+
+/**
+ * Vouch for `newPublic` with this browser's device keys (same address, another device).
+ * @param {DevicePublicKeys} newPublic @param {DeviceKeys} endorserKeys
+ * @returns {Promise<Uint8Array>}
+ */
+export async function endorseDevice(newPublic, endorserKeys) {
+  if (newPublic.address.toLowerCase() !== endorserKeys.address) {
+    throw new ForgedDeviceStatement("a device endorses devices of its own address only");
+  }
+  if (newPublic.deviceId === endorserKeys.deviceId) {
+    throw new ForgedDeviceStatement("a device cannot endorse itself");
+  }
+  const body = endorsementBody(newPublic, endorserKeys.deviceId);
+  return fields(body, await endorserKeys.sign(body));
 }
 
 /**
@@ -157,6 +267,44 @@ export async function verifyDeviceStatement(statement, person) {
     );
   }
   return device;
+}
+
+/** @param {string} value @returns {Uint8Array} */
+function base64Bytes(value) {
+  try {
+    return Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+  } catch {
+    throw new MalformedInstantData("device listing: not base64");
+  }
+}
+
+/**
+ * A device of a listing (GET /people/{address}/devices), checked against the person's key:
+ * a statement the person signed, or an endorsement by a device the person certified.
+ * @param {{statement: string, endorsed_by?: string|null, endorser_statement?: string}} listed
+ * @param {{spki: Uint8Array, addresses: string[]}} person
+ * @returns {Promise<DevicePublicKeys>}
+ */
+export async function verifyListedDevice(listed, person) {
+  if (!listed.endorsed_by) return verifyDeviceStatement(base64Bytes(listed.statement), person);
+  const endorser = await verifyDeviceStatement(
+    base64Bytes(listed.endorser_statement ?? ""),
+    person,
+  );
+  return verifyEndorsement(base64Bytes(listed.statement), endorser);
+}
+
+/**
+ * A device of a listing without the person's certificate at hand (as the app reads peers'
+ * devices today): a statement is parsed; an endorsement must carry a good signature of the
+ * listed endorser's statement (still to be checked with the certificate for full trust).
+ * @param {{statement: string, endorsed_by?: string|null, endorser_statement?: string}} listed
+ * @returns {Promise<DevicePublicKeys>}
+ */
+export async function parseListedDevice(listed) {
+  if (!listed.endorsed_by) return parseDeviceStatement(base64Bytes(listed.statement)).device;
+  const { device: endorser } = parseDeviceStatement(base64Bytes(listed.endorser_statement ?? ""));
+  return verifyEndorsement(base64Bytes(listed.statement), endorser);
 }
 
 /** A device's private keys: both stay in the browser; publish `public()`. */

@@ -14,6 +14,7 @@ const SHELL = [
   "/instant/",
   "/instant/manifest.webmanifest",
   `${CORE}app/app.js`,
+  `${CORE}app/approve.js`,
   `${CORE}app/cases.js`,
   `${CORE}app/client.js`,
   `${CORE}app/own_keys.js`,
