@@ -166,7 +166,7 @@ def test_two_browsers_and_a_python_device_talk_in_a_case(setup: Setup) -> None:
         alice.fill("#new-case [name=patient_name]", PATIENT)
         alice.fill("#new-case [name=patient_birth]", "1980-05-17")
         alice.fill("#new-case [name=patient_ins]", "180057512345678")
-        alice.click("#new-case button")
+        alice.click("#new-case button[type=submit]")
         expect(alice.locator("#patient")).to_contain_text(PATIENT, timeout=TIMEOUT)
         alice.fill("#send textarea", "Bonjour Bob, avis sur cet ECG ?")
         alice.click("#send button")

@@ -23,6 +23,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from playwright.sync_api import (
     expect,
 )
 
+from caducee.directory.identifiers import luhn_complete
 from caducee.instant.errors import MalformedInstantData
 from caducee.instant.payloads import (
     MAX_ATTACHMENT_BYTES,
@@ -50,6 +52,7 @@ from caducee.instant.payloads import (
     Text,
     decode_payload,
 )
+from tests.agent.helpers import operator_client
 from tests.instant import test_pwa as pwa
 from tests.instant.test_pwa import ALICE, BOB, DEVICE_PASSPHRASE, TIMEOUT, Setup, entries, pair
 
@@ -215,7 +218,7 @@ def people(setup: Setup) -> Iterator[Pair]:
         alice.click("summary")
         alice.fill("#new-case [name=participants]", BOB)
         alice.fill("#new-case [name=patient_name]", PATIENT)
-        alice.click("#new-case button")
+        alice.click("#new-case button[type=submit]")
         expect(alice.locator("#patient")).to_contain_text(PATIENT, timeout=TIMEOUT)
         case_id = str(app(alice, "m.state.open"))
         bob.locator(f"#case-list button[data-case='{case_id}']").click(timeout=TIMEOUT)
@@ -469,3 +472,47 @@ def test_a_reloaded_page_reads_its_own_earlier_messages(people: Pair) -> None:
     send(alice, "Après rechargement")
     people.bob.locator(f"#case-list button[data-case='{people.case_id}']").click()
     expect(message(people.bob, "Après rechargement")).to_have_count(1, timeout=TIMEOUT)
+
+
+def test_a_case_addressed_to_a_role_reaches_whoever_is_on_duty(setup: Setup, people: Pair) -> None:
+    """Alice does not know who is on call: she finds the role by words, Bob (on duty) gets it."""
+    alice, bob = people.alice, people.bob
+    with operator_client(setup.base, setup.database.parent / "server") as admin:
+        finess = luhn_complete("75990001")
+        created = admin.post(
+            "/api/v1/admin/organisations",
+            json={"finess": finess, "name": "CHU Fictif des Gardes", "type": "university_hospital",
+                  "city": "Valence"},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        unit = {"organisation": finess, "kind": "service", "name": "Cardiologie"}
+        service = admin.post(f"{pwa.API}/units", json=unit)
+        assert service.status_code == 201, service.text
+        unit = {**unit, "kind": "role", "name": "Cardiologue de garde"}
+        role = admin.post(f"{pwa.API}/units", json={**unit, "service": service.json()["id"]})
+        assert role.status_code == 201, role.text
+        now = datetime.now(UTC)
+        shift = {"address": BOB, "starts_at": (now - timedelta(hours=1)).isoformat(),
+                 "ends_at": (now + timedelta(hours=11)).isoformat()}  # fmt: skip
+        on_duty = admin.post(f"{pwa.API}/roles/{role.json()['id']}/shifts", json=shift)
+        assert on_duty.status_code == 201, on_duty.text
+
+    alice.click("#back")
+    if not alice.locator("#role-query").is_visible():
+        alice.click("summary")
+    alice.fill("#role-query", "garde valence")
+    choice = alice.locator("#role-results button")
+    expect(choice).to_have_count(1, timeout=TIMEOUT)
+    shown = "Cardiologue de garde — Cardiologie, CHU Fictif des Gardes (Valence)"
+    expect(choice).to_have_text(shown)
+    choice.click()
+    expect(alice.locator("#role-chosen")).to_contain_text("Cardiologue de garde")
+    alice.fill("#new-case [name=patient_name]", "Octave Fictif-Garde")
+    alice.click("#new-case button[type=submit]")
+    expect(alice.locator("#patient")).to_contain_text("Octave Fictif-Garde", timeout=TIMEOUT)
+    case_id = str(app(alice, "m.state.open"))
+    assert case_id != people.case_id
+
+    bob.click("#back")
+    bob.locator(f"#case-list button[data-case='{case_id}']").click(timeout=TIMEOUT)
+    expect(bob.locator("#patient")).to_contain_text("Octave Fictif-Garde", timeout=TIMEOUT)

@@ -10,9 +10,12 @@ import { ApiError, Hub, Session, fingerprint, requestPairing } from "./client.js
 import { CaseState } from "./cases.js";
 import { MAX_ATTACHMENT_BYTES } from "./payloads.js";
 import { blurTool, loadPhoto, toJpeg } from "./photo.js";
+import { attachRolePicker } from "./roles.js";
 import { thread } from "./thread.js";
 
 const DEVICE_KEY = "caducee-miss-device";
+/** @type {{reset: () => void} | null} */
+let rolePicker = null;
 const POLL_PAIRING_MS = 3000;
 
 /** What the page holds while unlocked (exported for the tests). */
@@ -211,6 +214,11 @@ async function createCase(event) {
     .split(/[\s,;]+/)
     .map((a) => a.trim().toLowerCase())
     .filter(Boolean);
+  const role = Number(data.get("role")) || null;
+  if (!participants.length && role === null) {
+    say("Indiquez des participants ou un rôle / give participants or a role", true);
+    return;
+  }
   const patient = {
     name: String(data.get("patient_name")).trim(),
     birth_date: String(data.get("patient_birth")).trim(),
@@ -218,10 +226,12 @@ async function createCase(event) {
   };
   try {
     const session = /** @type {Session} */ (state.session);
-    const created = await session.api("/cases", { method: "POST", json: { participants } });
+    const body = role === null ? { participants } : { participants, role };
+    const created = await session.api("/cases", { method: "POST", json: body });
     const c = caseState(created.case_id);
     await c.send("message", { type: "patient", patient });
     form.reset();
+    rolePicker?.reset();
     await refreshCases();
     await openCase(created.case_id);
   } catch (error) {
@@ -638,6 +648,16 @@ function main() {
   $("pair-form").addEventListener("submit", pair);
   $("unlock-form").addEventListener("submit", unlock);
   $("new-case").addEventListener("submit", createCase);
+  rolePicker = attachRolePicker(
+    {
+      query: /** @type {HTMLInputElement} */ ($("role-query")),
+      results: $("role-results"),
+      chosen: $("role-chosen"),
+      field: /** @type {HTMLInputElement} */ ($("role-field")),
+      clear: $("role-clear"),
+    },
+    () => state.session,
+  );
   $("send").addEventListener("submit", sendText);
   $("ack").addEventListener("click", acknowledge);
   $("compose-cancel").addEventListener("click", () => {
