@@ -516,3 +516,50 @@ def test_a_case_addressed_to_a_role_reaches_whoever_is_on_duty(setup: Setup, peo
     bob.click("#back")
     bob.locator(f"#case-list button[data-case='{case_id}']").click(timeout=TIMEOUT)
     expect(bob.locator("#patient")).to_contain_text("Octave Fictif-Garde", timeout=TIMEOUT)
+
+
+def open_case(page: Page, case_id: str) -> None:
+    if page.locator("#back").is_visible():
+        page.click("#back")
+    page.locator(f"#case-list button[data-case='{case_id}']").click(timeout=TIMEOUT)
+
+
+def test_a_new_device_is_approved_from_an_existing_one_and_reads_the_case(
+    setup: Setup, people: Pair
+) -> None:
+    """No agent involved: Alice's browser vouches for her new phone after comparing keys."""
+    alice, bob = people.alice, people.bob
+    context = setup.browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        phone = context.new_page()
+        phone.goto(setup.base + "/instant/")
+        phone.fill("#pair-form [name=address]", ALICE)
+        phone.fill("#pair-form [name=label]", "Second téléphone du Dr Alice")
+        phone.fill("#pair-form [name=passphrase]", DEVICE_PASSPHRASE)
+        phone.click("#pair-form button")
+        code = phone.locator("#pair-code")
+        expect(code).to_have_text(re.compile(r"^[A-Z2-9]{8}$"), timeout=TIMEOUT)
+
+        if alice.locator("#back").is_visible():
+            alice.click("#back")
+        alice.click("#approve-box summary")
+        alice.fill("#approve-code", code.inner_text())
+        alice.click("#approve-form button[type=submit]")
+        expect(alice.locator("#approve-label")).to_have_text("Second téléphone du Dr Alice")
+        expect(alice.locator("#approve-signing")).to_have_text(
+            phone.locator("#pair-signing").inner_text()
+        )
+        expect(alice.locator("#approve-hpke")).to_have_text(
+            phone.locator("#pair-hpke").inner_text()
+        )
+        alice.click("#approve-confirm")
+        expect(alice.locator("#status")).to_contain_text("approuvé", timeout=TIMEOUT)
+        expect(phone.locator("section[data-view=cases]")).to_be_visible(timeout=TIMEOUT)
+
+        # Bob's browser now seals its keys to the endorsed phone too: it reads what follows.
+        open_case(bob, people.case_id)
+        send(bob, "Visible sur le nouveau téléphone")
+        open_case(phone, people.case_id)
+        expect(message(phone, "Visible sur le nouveau téléphone")).to_have_count(1, timeout=TIMEOUT)
+    finally:
+        context.close()

@@ -7,8 +7,13 @@ export { generateSigningKey, importSigningKey, sign, verify } from "./signing.js
 export {
   DeviceKeys,
   DevicePublicKeys,
+  endorseDevice,
   parseDeviceStatement,
+  parseEndorsement,
+  parseListedDevice,
   verifyDeviceStatement,
+  verifyEndorsement,
+  verifyListedDevice,
 } from "./device.js";
 export * from "./formats.js";
 export { Reader, field, fields, integer, text } from "./wire.js";

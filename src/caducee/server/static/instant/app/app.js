@@ -10,6 +10,7 @@ import { ApiError, Hub, Session, fingerprint, requestPairing } from "./client.js
 import { CaseState } from "./cases.js";
 import { MAX_ATTACHMENT_BYTES } from "./payloads.js";
 import { blurTool, loadPhoto, toJpeg } from "./photo.js";
+import { approvePairing } from "./approve.js";
 import { attachRolePicker } from "./roles.js";
 import { thread } from "./thread.js";
 
@@ -642,12 +643,58 @@ function leaveCase() {
   state.urls.clear();
 }
 
+// -- approving a new device of mine ------------------------------------------------------------
+
+/** @type {import("./approve.js").PendingApproval | null} */
+let pendingApproval = null;
+
+/** Fetch the pairing request behind a code and show its fingerprints. @param {SubmitEvent} event */
+async function checkApproval(event) {
+  event.preventDefault();
+  try {
+    const code = /** @type {HTMLInputElement} */ ($("approve-code")).value;
+    pendingApproval = await approvePairing(
+      /** @type {Session} */ (state.session),
+      /** @type {DeviceKeys} */ (state.device),
+      code,
+    );
+    $("approve-label").textContent = pendingApproval.label;
+    $("approve-id").textContent = pendingApproval.deviceId;
+    $("approve-hpke").textContent = pendingApproval.hpkeFingerprint;
+    $("approve-signing").textContent = pendingApproval.signingFingerprint;
+    $("approve-check").hidden = false;
+  } catch (error) {
+    say(describe(error), true);
+  }
+}
+
+async function confirmApproval() {
+  if (!pendingApproval) return;
+  try {
+    const device = await pendingApproval.confirm();
+    say(`Appareil approuvé / device approved : ${device.device_id}`);
+  } catch (error) {
+    say(describe(error), true);
+  } finally {
+    cancelApproval();
+    /** @type {HTMLFormElement} */ ($("approve-form")).reset();
+  }
+}
+
+function cancelApproval() {
+  pendingApproval = null;
+  $("approve-check").hidden = true;
+}
+
 // -- start ----------------------------------------------------------------------------------
 
 function main() {
   $("pair-form").addEventListener("submit", pair);
   $("unlock-form").addEventListener("submit", unlock);
   $("new-case").addEventListener("submit", createCase);
+  $("approve-form").addEventListener("submit", checkApproval);
+  $("approve-confirm").addEventListener("click", confirmApproval);
+  $("approve-cancel").addEventListener("click", cancelApproval);
   rolePicker = attachRolePicker(
     {
       query: /** @type {HTMLInputElement} */ ($("role-query")),

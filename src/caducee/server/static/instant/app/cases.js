@@ -10,7 +10,7 @@
 // read again. The chain rotates when a device leaves, and on a schedule: after
 // ROTATE_AFTER_MESSAGES messages or ROTATE_AFTER_MS.
 
-import { parseDeviceStatement } from "../device.js";
+import { parseListedDevice } from "../device.js";
 import { SenderKeyGroup } from "../sender_keys.js";
 import { fromBase64, toBase64 } from "./client.js";
 import { receiveOwnKey, sealToSelf } from "./own_keys.js";
@@ -81,7 +81,8 @@ export class CaseState {
     const found = new Map();
     for (const d of answer.devices) {
       try {
-        const { device } = parseDeviceStatement(fromBase64(d.statement));
+        // A device certified by the person, or endorsed by one of theirs (depth one).
+        const device = await parseListedDevice(d);
         if (device.address === address.toLowerCase()) found.set(device.deviceId, device);
       } catch {
         // a statement this browser cannot parse is left out

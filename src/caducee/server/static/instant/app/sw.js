@@ -15,6 +15,8 @@ const SHELL = [
   "/instant/manifest.webmanifest",
   `${CORE}app/app.js`,
   `${CORE}app/approve.js`,
+  `${CORE}app/roles.js`,
+  `${CORE}app/push.js`,
   `${CORE}app/cases.js`,
   `${CORE}app/client.js`,
   `${CORE}app/own_keys.js`,
