@@ -30,6 +30,7 @@ from caducee.agent.outgoing import new_message_id
 from caducee.agent.policy_cache import POLICY_FILE
 from caducee.agent.runtime import AgentRuntime, fingerprint, initialise
 from caducee.agent.send_checks import SendPlan, reason_text
+from caducee.commands.agent_cases import cases_app
 from caducee.crypto.cms_sign import SignerKey
 from caducee.crypto.errors import CryptoError
 
@@ -349,6 +350,7 @@ devices_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(devices_app, name="devices")
+app.add_typer(cases_app, name="cases")
 
 
 @devices_app.command("approve")

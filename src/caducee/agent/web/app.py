@@ -33,6 +33,7 @@ from caducee.agent.prescriptions.web import add_prescription_routes
 from caducee.agent.recipients import SIDECAR_SUFFIX
 from caducee.agent.standing import Standing
 from caducee.agent.web.account import add_account_routes
+from caducee.agent.web.cases import add_case_routes
 from caducee.agent.web.journey import journey_of, receipt_of
 from caducee.agent.web.messages import translator
 from caducee.agent.web.reporting import add_report_routes, report_context
@@ -278,4 +279,5 @@ def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> F
     add_result_routes(app, config, render, csrf)
     add_prescription_routes(app, config, render, csrf)
     add_account_routes(app, config, render, csrf, client)
+    add_case_routes(app, config, render, csrf, client)
     return app
