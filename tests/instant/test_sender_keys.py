@@ -255,6 +255,44 @@ def test_only_the_last_two_generations_are_kept() -> None:
         g["bob"].decrypt(oldest)
 
 
+def test_a_device_reads_its_own_messages_after_a_restart_from_the_key_it_sealed_to_itself() -> None:
+    me = DeviceKeys.generate("me-desk", "me@synthetic.caducee.test", kem=Kem.X25519)
+    before = SenderKeyGroup(CASE, me, generation=7)
+    own_key = before.seal_to_self()
+    assert own_key.recipient_device_id == "me-desk"
+    sent = [before.encrypt(f"note {n}".encode()) for n in range(3)]
+
+    after = SenderKeyGroup(CASE, me)  # a restart: nothing of the earlier session in memory
+    with pytest.raises(UnknownSenderKey):
+        after.decrypt(sent[0])
+    after.receive_key(own_key.payload)
+    assert [after.decrypt(m).plaintext for m in sent] == [b"note 0", b"note 1", b"note 2"]
+    assert after.highest_own_key == 7
+    # The restarted device's next chain starts above the one it took back.
+    after.rotate()
+    assert after.generation == 8 and after.device_id == "me-desk"
+    after.remove_members((), at_least=1000)
+    assert after.generation == 1000
+
+
+def test_a_key_sealed_to_itself_by_another_device_is_refused() -> None:
+    me = DeviceKeys.generate("me-desk", "me@synthetic.caducee.test", kem=Kem.X25519)
+    other = DeviceKeys.generate("other", "me@synthetic.caducee.test", kem=Kem.X25519)
+    theirs = SenderKeyGroup(CASE, other, [me.public()]).seal_to_self()
+    with pytest.raises(NotAMember):
+        SenderKeyGroup(CASE, me, [other.public()]).receive_key(theirs.payload)
+
+
+def test_the_encrypted_count_drives_a_scheduled_rotation() -> None:
+    g = make_group(CASE, ["alice"])["alice"]
+    assert g.encrypted == 0
+    g.encrypt(b"a")
+    g.encrypt(b"b")
+    assert g.encrypted == 2
+    g.rotate()
+    assert g.encrypted == 0
+
+
 def test_a_device_cannot_remove_itself() -> None:
     g = make_group(CASE, ["alice"])
     with pytest.raises(NotAMember):

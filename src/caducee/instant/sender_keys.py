@@ -130,6 +130,15 @@ def parse_distribution_header(raw: bytes) -> DistributionHeader:
     return header
 
 
+def read_header(data: bytes) -> MessageHeader | DistributionHeader:
+    """The clear header of a message or a sender key, its signature not checked: what a
+    client may learn before decrypting (which device, which generation)."""
+    raw = _split_signed(data, "ciphertext")[0]
+    if raw.startswith(MESSAGE_MAGIC):
+        return parse_message_header(raw)
+    return parse_distribution_header(raw)
+
+
 class SenderKeyGroup:
     """One device's sender-key state for one case. Not thread-safe: one owner at a time."""
 
@@ -140,19 +149,40 @@ class SenderKeyGroup:
         members: Iterable[DevicePublicKeys] = (),
         *,
         max_skip: int = DEFAULT_MAX_SKIP,
+        generation: int = 0,
     ) -> None:
-        """``members`` must already be verified (:func:`.device_keys.verify_device_statement`)."""
+        """``members`` must already be verified (:func:`.device_keys.verify_device_statement`).
+
+        A client that restarts starts its chain above every generation it used before in the
+        case (the browser uses the clock in milliseconds): receivers refuse a key that would
+        reuse a (generation, counter) they hold.
+        """
         self.case_id = case_id
         self._me = me
         self._members: dict[str, DevicePublicKeys] = {me.device_id: me.public()}
         self._members.update((d.device_id, d) for d in members)
         self._max_skip = max_skip
-        self._own = _OwnChain(0, os.urandom(_ratchet.CHAIN_KEY_SIZE))
+        self._own = _OwnChain(generation, os.urandom(_ratchet.CHAIN_KEY_SIZE))
         self._chains: dict[str, dict[int, _ReceiverChain]] = {}
+        self._highest_own_key = -1
+
+    @property
+    def device_id(self) -> str:
+        return self._me.device_id
 
     @property
     def generation(self) -> int:
         return self._own.generation
+
+    @property
+    def encrypted(self) -> int:
+        """How many messages the current chain encrypted (for a scheduled rotation)."""
+        return self._own.counter
+
+    @property
+    def highest_own_key(self) -> int:
+        """The highest generation of a key this device sealed to itself and took back, or -1."""
+        return self._highest_own_key
 
     def member_device_ids(self) -> frozenset[str]:
         return frozenset(self._members)
@@ -180,14 +210,24 @@ class SenderKeyGroup:
         self._members.update((d.device_id, d) for d in added)
         return self._distribute(d.device_id for d in added)
 
-    def remove_members(self, device_ids: Iterable[str]) -> list[KeyDistribution]:
+    def remove_members(
+        self, device_ids: Iterable[str], *, at_least: int = 0
+    ) -> list[KeyDistribution]:
+        """Forget ``device_ids`` and start a new random chain, at the next generation or at
+        ``at_least`` (above the generations of an earlier session), sealed to who remains."""
         for device_id in device_ids:
             if device_id == self._me.device_id:
                 raise NotAMember("a device cannot remove itself from its own group state")
             self._members.pop(device_id, None)
             self._chains.pop(device_id, None)
-        self._own = _OwnChain(self._own.generation + 1, os.urandom(_ratchet.CHAIN_KEY_SIZE))
+        generation = max(self._own.generation + 1, self._highest_own_key + 1, at_least)
+        self._own = _OwnChain(generation, os.urandom(_ratchet.CHAIN_KEY_SIZE))
         return self._distribute(self._members)
+
+    def seal_to_self(self) -> KeyDistribution:
+        """The current chain sealed to this very device: posted like any key, it lets the
+        device read its own messages again after a restart (:meth:`receive_key` takes it)."""
+        return self._seal_to(self._me.public())
 
     def distributions(self) -> list[KeyDistribution]:
         """Our current chain sealed to every other member (e.g. after a scheduled rotation)."""
@@ -202,8 +242,9 @@ class SenderKeyGroup:
         header = parse_distribution_header(raw_header)
         if header.case_id != self.case_id or header.recipient_device_id != self._me.device_id:
             raise NotAMember("this sender key is for another case or another device")
+        # This device is a member of its own group: it takes back what it sealed to itself.
         sender = self._members.get(header.sender_device_id)
-        if sender is None or header.sender_device_id == self._me.device_id:
+        if sender is None:
             raise NotAMember("this sender key comes from a device that is not a member of the case")
         if not sender.verify(signature, signed):
             raise InstantSignatureInvalid("the sender key is not signed by its sender device")
@@ -215,6 +256,8 @@ class SenderKeyGroup:
         chain_key = secret.field(exact=_ratchet.CHAIN_KEY_SIZE)
         counter = secret.integer()
         secret.end()
+        if header.sender_device_id == self._me.device_id:
+            self._highest_own_key = max(self._highest_own_key, header.generation)
         chains = self._chains.setdefault(header.sender_device_id, {})
         known = chains.get(header.generation)
         if known is not None and known.next_counter >= counter:
