@@ -379,6 +379,20 @@ def test_a_file_arrives_byte_identical(people: Pair) -> None:
         "#entries a.file",
     )
     assert got == ["blob:", len(data), hashlib.sha256(data).hexdigest()]
+    # A file that says it is a page stays a download: opened in a tab, a blob URL would run
+    # the sender's script in the app's origin.
+    alice.set_input_files(
+        "#file-input",
+        files=FilePayload(
+            name="piege.html", mimeType="text/html", buffer=b"<script>alert(1)</script>"
+        ),
+    )
+    trap = bob.locator("#entries a.file").filter(has_text="piege.html")
+    expect(trap).to_have_count(1, timeout=TIMEOUT)
+    served = bob.evaluate(
+        "async (a) => (await (await fetch(a.href)).blob()).type", trap.element_handle()
+    )
+    assert served == "application/octet-stream"
     # Over 2 MB: refused before anything is encrypted, with what to do instead.
     alice.set_input_files(
         "#file-input",

@@ -184,7 +184,9 @@ def _attachment(kind: str, value: dict[str, Any]) -> Attachment:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise MalformedInstantData("pièce jointe illisible / attachment not base64") from None
-    blurred = value.get("blurred", False)
+    blurred = value.get("blurred")
+    if blurred is None:  # absent or null: not said to be blurred (as payloads.js reads it)
+        blurred = False
     if not isinstance(blurred, bool):
         raise MalformedInstantData("champ blurred invalide / invalid blurred flag")
     return Attachment(

@@ -160,7 +160,15 @@ class Hub:
         if not self.by_address:
             return
         async with self.database.sessions() as session:
-            message = await session.get(CaseMessage, (case_id, sequence)) if sequence else None
+            message = None
+            if sequence:  # its ids only: never load the ciphertext (up to megabytes) here
+                message = (
+                    await session.execute(
+                        select(CaseMessage.message_id, CaseMessage.recipient_device_id).where(
+                            CaseMessage.case_id == case_id, CaseMessage.sequence == sequence
+                        )
+                    )
+                ).first()
             case = await session.get(Case, case_id) if not sequence else None
             if message is None and case is None:
                 return

@@ -57,6 +57,16 @@ router.include_router(instant_retention.router)
 APP_FILES = Path(__file__).parent / "static" / "instant" / "app"
 # The app shell only: no API answer is ever cached by the browser from these routes' pages.
 NO_STORE = {"Cache-Control": "no-cache"}
+# The page decrypts health data: only its own modules run (no inline script, no eval), it
+# talks to its own server only (its API and hub), photos come from blob: URLs made here, and
+# no other site may frame it.
+APP_SECURITY = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; img-src 'self' blob:; "
+    "connect-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 @router.get("/instant", include_in_schema=False)
@@ -67,7 +77,9 @@ async def app_redirect() -> RedirectResponse:
 @router.get("/instant/", include_in_schema=False, response_class=HTMLResponse)
 async def app_page(request: Request) -> HTMLResponse:
     """The MISS web app (its modules decrypt in the browser; the page holds no data)."""
-    response = templates.TemplateResponse(request, "instant/app.html", {}, headers=NO_STORE)
+    response = templates.TemplateResponse(
+        request, "instant/app.html", {}, headers={**NO_STORE, **APP_SECURITY}
+    )
     assert isinstance(response, HTMLResponse)
     return response
 

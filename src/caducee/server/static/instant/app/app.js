@@ -317,11 +317,20 @@ function snippet(item) {
   return "Dossier ouvert / case opened";
 }
 
-/** A Blob URL for a decrypted photo or file, made once per message. */
+/** Image types shown in the page; anything else is only ever a download. */
+const SHOWN_IMAGES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
+
+/**
+ * A Blob URL for a decrypted photo or file, made once per message. The sender chooses the
+ * declared type: a blob URL shares this page's origin, so one opened in a tab as HTML or SVG
+ * would run the sender's script here. Only plain image types keep theirs.
+ */
 function blobUrl(/** @type {string} */ id, /** @type {any} */ body) {
   let url = state.urls.get(id);
   if (!url) {
-    url = URL.createObjectURL(new Blob([body.data], { type: body.media_type }));
+    const shown = body.type === "photo" && SHOWN_IMAGES.has(body.media_type);
+    const type = shown ? body.media_type : "application/octet-stream";
+    url = URL.createObjectURL(new Blob([body.data], { type }));
     state.urls.set(id, url);
   }
   return url;
