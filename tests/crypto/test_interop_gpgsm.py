@@ -77,9 +77,11 @@ class GpgSM:
         return proc.stdout
 
 
-def _import_with_retry(g: GpgSM, p12: Path, attempts: int = 3) -> None:
+def _import_with_retry(g: GpgSM, p12: Path, attempts: int = 5) -> None:
     """gpgsm --import of a PKCS#12; gpg-agent may still be starting on a busy machine (seen
-    once as "error parsing or decrypting the PKCS#12 file"), so try again after a pause."""
+    as "error parsing or decrypting the PKCS#12 file", and once in a full run as "decryption
+    failed" for every charset, three times in a row), so stop that home's agent and try again
+    after a pause: the next import starts a fresh one."""
     for attempt in range(1, attempts + 1):
         try:
             g("--import", p12, secret=True)
@@ -87,6 +89,7 @@ def _import_with_retry(g: GpgSM, p12: Path, attempts: int = 3) -> None:
         except pytest.fail.Exception:
             if attempt == attempts:
                 raise
+            subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=g.env, check=False, timeout=30)
             time.sleep(1.0 * attempt)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from caducee.commands.server_data import DataDir, existing_database_url, unreadable_database
 from caducee.config import load_settings
 from caducee.errors import CaduceeError
 from caducee.store import upgrade_database
@@ -20,11 +20,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Dossier des données / data folder (défaut: ./var)."),
-]
 
 
 @app.command()
@@ -146,22 +141,15 @@ def sweep_blobs(
     """
     from datetime import timedelta
 
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from caducee.relay.sweep import SweepReport, sweep_orphan_blobs
-    from caducee.store import Database, S3Options, StoreError, is_sqlite, open_blob_store
+    from caducee.store import Database, S3Options, StoreError, open_blob_store
 
     settings = load_settings(**({"data_dir": data_dir} if data_dir else {}))
     seconds = _duration(grace) if grace is not None else settings.blob_sweep_grace_seconds
 
-    url = settings.resolved_database_url
-    if is_sqlite(url) and not Path(make_url(url).database or "").is_file():
-        console.print(
-            f"[red]Échec / failed:[/red] pas de base dans / no database in {settings.data_dir}: "
-            "lancer / run `caducee server init`"
-        )
-        raise typer.Exit(2)
+    url = existing_database_url(settings)
 
     async def sweep() -> SweepReport:
         database = Database(url)
@@ -191,11 +179,7 @@ def sweep_blobs(
         console.print(f"[red]Échec / failed:[/red] {exc.reason}")
         raise typer.Exit(2) from exc
     except SQLAlchemyError as exc:
-        console.print(
-            "[red]Échec / failed:[/red] base de données illisible (lancer `caducee server "
-            f"init` ?) / database unreadable (run `caducee server init`?): {type(exc).__name__}"
-        )
-        raise typer.Exit(2) from exc
+        raise unreadable_database(exc) from exc
     console.print(
         f"Blobs examinés / scanned: {report.scanned} ({report.scanned_bytes} octets/bytes); "
         f"récents / fresh: {report.fresh}; référencés / referenced: {report.referenced}"

@@ -2,9 +2,9 @@
 
 :class:`~caducee.instant.sender_keys.SenderKeyGroup` gives the chains, the ratchet, the HPKE
 sealing, a chain sealed to this device itself (read back after a restart, as the browser's
-``app/own_keys.js`` does) and new generations above those of earlier sessions. What a desktop
-adds is the scheduled rotation's clock: how many messages the current chain encrypted and when
-it started (:meth:`CaseCipher.rotation_due`).
+``sealToSelf`` in ``sender_keys.js``) and new generations above those of earlier sessions.
+What a desktop adds is the scheduled rotation's clock: how many messages the current chain
+encrypted and when it started (:meth:`CaseCipher.rotation_due`).
 """
 
 from __future__ import annotations

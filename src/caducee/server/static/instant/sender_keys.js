@@ -101,6 +101,15 @@ export class SenderKeyGroup {
 
   // -- membership ---------------------------------------------------------------------------
 
+  /**
+   * The current chain sealed to this very device: posted like any key, it lets the device
+   * read its own messages again after a reload (receiveKey takes it back).
+   * @returns {Promise<KeyDistribution>}
+   */
+  sealToSelf() {
+    return this.serial(() => this.sealTo(this.me.public()));
+  }
+
   /** @param {DevicePublicKeys} device @returns {Promise<KeyDistribution>} */
   async sealTo(device) {
     const header = encodeDistributionHeader({
@@ -182,7 +191,8 @@ export class SenderKeyGroup {
         throw new NotAMember("this sender key is for another case or another device");
       }
       const sender = this.members.get(header.senderDeviceId);
-      if (!sender || header.senderDeviceId === this.me.deviceId) {
+      // This device is a member of its own group: it takes back what it sealed to itself.
+      if (!sender) {
         throw new NotAMember(
           "this sender key comes from a device that is not a member of the case",
         );

@@ -5,15 +5,14 @@
 //
 // Each session starts its own chain at a new generation (the clock, in milliseconds), so a
 // reloaded page never reuses a counter; receivers keep the two latest generations per sender.
-// A generation is also sealed to this device itself (own_keys.js), so that replaying the case
-// from sequence 1 rebuilds every chain, this device's included, and its earlier messages
-// read again. The chain rotates when a device leaves, and on a schedule: after
+// A generation is also sealed to this device itself (SenderKeyGroup.sealToSelf), so that
+// replaying the case from sequence 1 rebuilds every chain, this device's included, and its
+// earlier messages read again. The chain rotates when a device leaves, and on a schedule: after
 // ROTATE_AFTER_MESSAGES messages or ROTATE_AFTER_MS.
 
 import { parseListedDevice } from "../device.js";
 import { SenderKeyGroup } from "../sender_keys.js";
 import { fromBase64, toBase64 } from "./client.js";
-import { receiveOwnKey, sealToSelf } from "./own_keys.js";
 import { decodePayload, encodePayload } from "./payloads.js";
 
 export { decodePayload };
@@ -152,7 +151,7 @@ export class CaseState {
     for (const d of distributions) await this.post("key", d.payload);
     const generation = this.group.generation;
     if (this.selfSealed !== generation) {
-      await this.post("key", (await sealToSelf(this.group)).payload);
+      await this.post("key", (await this.group.sealToSelf()).payload);
       this.selfSealed = generation;
     }
   }
@@ -237,8 +236,8 @@ export class CaseState {
     if (m.kind === "key") {
       if (m.recipient_device_id !== this.device.deviceId) return null;
       try {
-        if (m.sender_device_id === this.device.deviceId) await receiveOwnKey(this.group, data);
-        else if (await this.know(m.sender, m.sender_device_id)) await this.group.receiveKey(data);
+        // Our own device is a member too: a key sealed to itself reads our earlier messages.
+        if (await this.know(m.sender, m.sender_device_id)) await this.group.receiveKey(data);
       } catch {
         // a key this device cannot take: the messages under it will say so
       }

@@ -19,7 +19,6 @@ const SHELL = [
   `${CORE}app/push.js`,
   `${CORE}app/cases.js`,
   `${CORE}app/client.js`,
-  `${CORE}app/own_keys.js`,
   `${CORE}app/payloads.js`,
   `${CORE}app/photo.js`,
   `${CORE}app/thread.js`,
