@@ -99,6 +99,8 @@ class FakeClient:
         self.fail_ids: set[str] = set()  # fetching these fails once, whatever the order
         self.fail_ack: set[str] = set()
         self.gone: set[str] = set()
+        self.down_acks = 0  # acknowledgement requests lost whole (network)
+        self.requests = 0  # acknowledgement requests that reached the "server"
 
     def add(self, message_id: str, sender: str, der: bytes) -> None:
         sequence = len(self.bodies) + 1
@@ -120,13 +122,25 @@ class FakeClient:
             raise NetworkError("down")
         return self.bodies[message_id]
 
-    def ack(self, message_id: str, acknowledgement: bytes | None = None) -> None:
-        if message_id in self.fail_ack:
-            self.fail_ack.discard(message_id)
+    def ack_many(
+        self, acknowledgements: list[tuple[str, bytes | None]]
+    ) -> dict[str, ServerError | None]:
+        """As the server answers: one outcome per message; ``down_acks`` loses whole requests."""
+        if self.down_acks:
+            self.down_acks -= 1
             raise NetworkError("down")
-        if message_id in self.gone:
-            raise ServerError("404 gone", status=404, code="message-not-found")
-        self.acked.append(message_id)
+        outcomes: dict[str, ServerError | None] = {}
+        for message_id, _ in acknowledgements:
+            if message_id in self.fail_ack:
+                self.fail_ack.discard(message_id)
+                outcomes[message_id] = ServerError("busy", status=503, code="http-503")
+            elif message_id in self.gone:
+                outcomes[message_id] = ServerError("gone", status=404, code="unknown-message")
+            else:
+                self.acked.append(message_id)
+                outcomes[message_id] = None
+        self.requests += 1
+        return outcomes
 
 
 @pytest.fixture
@@ -284,6 +298,22 @@ def test_a_lost_ack_is_sent_again_and_nothing_is_written_twice(
     assert again.delivered == [] and not again.failed
     assert sorted(client.acked) == ["m1", "m2", "m3"] and receiver.journal.unacknowledged() == []
     assert len(list((root / "inbox").iterdir())) == 3
+
+
+def test_a_batch_is_acknowledged_in_one_request_and_a_lost_request_is_sent_again(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    receiver, client, root = setup
+    for number in range(1, 6):
+        client.add(f"m{number}", LAB, _message(LAB, GP, f"doc {number}".encode(), f"m{number}"))
+    client.down_acks = 1
+    report = receiver.sync_once()
+    assert len(report.delivered) == 5 and client.acked == [] and client.requests == 0
+    assert len(receiver.journal.unacknowledged()) == 5
+    again = receiver.sync_once()
+    assert again.delivered == [] and sorted(client.acked) == [f"m{n}" for n in range(1, 6)]
+    assert client.requests == 1 and receiver.journal.unacknowledged() == []
+    assert len(list((root / "inbox").iterdir())) == 5
 
 
 def test_an_ack_for_a_message_gone_from_the_mailbox_is_not_retried(

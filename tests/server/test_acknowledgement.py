@@ -42,6 +42,81 @@ async def post_ack(world: World, who: Identity, message_id: str, body: object) -
     return await world.client.post(f"{MAILBOX}/{message_id}/ack", json=body, headers=who.headers)
 
 
+async def test_many_acknowledgements_in_one_request_each_get_their_own_answer(
+    world: World,
+) -> None:
+    lab, gp = await world.person("Labo"), await world.person("Generaliste")
+    digests = {}
+    for name in ("a", "b", "d"):
+        message_id = f"{name}@batch.caducee.test"
+        assert (await world.send(lab, [gp.address], message_id=message_id)).status_code == 201
+        fetched = await world.client.get(f"{MAILBOX}/{message_id}", headers=gp.headers)
+        digests[message_id] = hashlib.sha256(fetched.content).hexdigest()
+    a, b, d = (f"{n}@batch.caducee.test" for n in "abd")
+    good = base64.b64encode(signed_ack(gp, a, digests[a])).decode()
+    wrong = base64.b64encode(signed_ack(gp, a, digests[a])).decode()  # about a, sent for b
+    body = {
+        "acknowledgements": [
+            {"message_id": a, "acknowledgement": good},
+            {"message_id": b, "acknowledgement": wrong},
+            {"message_id": "unknown@batch.caducee.test"},
+            {"message_id": d},
+            {"message_id": a},  # again in the same request: already done
+        ]
+    }
+    reply = await world.client.post(
+        "/api/v1/mailbox/acknowledgements", json=body, headers=gp.headers
+    )
+    assert reply.status_code == 200, reply.text
+    results = reply.json()["results"]
+    assert [r["message_id"] for r in results] == [a, b, "unknown@batch.caducee.test", d, a]
+    assert [r.get("state") for r in results] == [
+        "acknowledged",
+        None,
+        None,
+        "acknowledged",
+        "acknowledged",
+    ]
+    assert results[1]["problem"]["code"] == "invalid-acknowledgement"
+    assert results[2]["problem"] == {
+        "status": 404,
+        "code": "unknown-message",
+        "detail": "no message unknown@batch.caducee.test in this mailbox",
+    }
+    # The refused one changed nothing; the others have their evidence, signed or not.
+    listed = await world.client.get(MAILBOX, headers=gp.headers)
+    assert [(m["message_id"], m["state"]) for m in listed.json()["messages"]] == [(b, "fetched")]
+    for message_id, signed in ((a, "yes"), (d, "no")):
+        records = await world.client.get(
+            f"/api/v1/ledger/messages/{message_id}/records", headers=lab.headers
+        )
+        last = records.json()["receipts"][-1]["record"]["record"]
+        assert (last["event"], last["extra"]["signed"]) == ("ConsignmentAcceptance", signed)
+        assert len(records.json()["receipts"]) == 4  # acknowledged once, not twice
+    # Bad requests are refused whole.
+    bad_bodies: list[dict[str, object]] = [
+        {"acknowledgements": []},
+        {"acknowledgements": [{"message_id": a}] * 201},
+        {},
+    ]
+    for bad in bad_bodies:
+        problem(
+            await world.client.post(
+                "/api/v1/mailbox/acknowledgements", json=bad, headers=gp.headers
+            ),
+            422,
+            "invalid-request",
+        )
+    not_base64 = {"acknowledgements": [{"message_id": b, "acknowledgement": "***"}]}
+    problem(
+        await world.client.post(
+            "/api/v1/mailbox/acknowledgements", json=not_base64, headers=gp.headers
+        ),
+        422,
+        "invalid-acknowledgement",
+    )
+
+
 async def test_a_signed_acknowledgement_is_kept_and_referenced(
     world: World, tmp_path: Path
 ) -> None:

@@ -26,6 +26,9 @@ def agent_endpoints(world: World, owner: Identity, other: str) -> dict[str, Call
         "list": lambda h: c.get(f"{box}/messages", headers=h),
         "fetch": lambda h: c.get(f"{box}/messages/m1", headers=h),
         "ack": lambda h: c.post(f"{box}/messages/m1/ack", headers=h),
+        "ack-many": lambda h: c.post(
+            f"{box}/acknowledgements", json={"acknowledgements": [{"message_id": "m1"}]}, headers=h
+        ),
         "wait": lambda h: c.get(f"{box}/wait", params={"timeout": 0}, headers=h),
         "events": lambda h: c.get(f"{box}/events", params={"timeout": 0.05}, headers=h),
         "send-as-owner": lambda h: world.send(owner, [other], headers=h),
@@ -81,6 +84,8 @@ async def test_every_endpoint_for_every_caller(world: World) -> None:
         assert "m1" not in [m["message_id"] for m in listed]
         problem(await calls["fetch"](h), 404, "unknown-message")
         problem(await calls["ack"](h), 404, "unknown-message")
+        [refused] = (await calls["ack-many"](h)).json()["results"]
+        assert refused["problem"]["code"] == "unknown-message" and "state" not in refused
         assert (await calls["wait"](h)).json()["messages"] == []
         assert "m1" not in (await calls["events"](h)).text
         problem(await calls["send-as-owner"](h), 403, "not-your-mailbox")
@@ -116,7 +121,7 @@ async def test_every_endpoint_for_every_caller(world: World) -> None:
 
     # The owner may do everything to its own mailbox.
     calls = agent_endpoints(world, owner, lab.address)
-    owners = ("list", "fetch", "ack", "wait", "events", "search", "certificates")
+    owners = ("list", "fetch", "ack", "ack-many", "wait", "events", "search", "certificates")
     for name in (*owners, "evidence", "acknowledgements", "key-transparency"):
         assert (await calls[name](owner.headers)).status_code == 200, name
     assert (await calls["send-as-owner"](owner.headers)).status_code == 201

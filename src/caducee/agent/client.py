@@ -14,7 +14,7 @@ import base64
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -319,6 +319,33 @@ class ServerClient:
             return
         signed = base64.b64encode(acknowledgement).decode("ascii")
         self._send("POST", path, json={"acknowledgement": signed})
+
+    def ack_many(
+        self, acknowledgements: Sequence[tuple[str, bytes | None]]
+    ) -> dict[str, ServerError | None]:
+        """Acknowledge many messages in one request (one transaction on the server): for
+        each message id, None when done, or the server's refusal of that one."""
+        items: list[dict[str, str]] = []
+        for message_id, signed in acknowledgements:
+            item = {"message_id": message_id}
+            if signed is not None:
+                item["acknowledgement"] = base64.b64encode(signed).decode("ascii")
+            items.append(item)
+        body = {"acknowledgements": items}
+        results = self._send("POST", "/api/v1/mailbox/acknowledgements", json=body).json()
+        outcomes: dict[str, ServerError | None] = {}
+        for result in results["results"]:
+            refusal = result.get("problem")
+            outcomes[str(result["message_id"])] = (
+                None
+                if refusal is None
+                else ServerError(
+                    str(refusal.get("detail", "")),
+                    status=int(refusal["status"]),
+                    code=str(refusal["code"]),
+                )
+            )
+        return outcomes
 
     def content_policy(self) -> dict[str, Any]:
         """``GET /api/v1/policy``: {organisation, default, policy} for this agent's mailbox."""

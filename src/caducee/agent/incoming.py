@@ -61,6 +61,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 DEFAULT_WORKERS = 16
+# Acknowledgements per request: one server transaction (and one disk flush) for many.
+ACK_BATCH = 100
 PAGE = 200  # messages listed (and handled) per batch
 LEDGER_CHECK_SECONDS = 10.0  # the evidence log is checked at most this often while busy
 CERTIFICATE_CHECK_SECONDS = 300.0  # own certificates in the log (key transparency)
@@ -180,7 +182,7 @@ class Receiver:
         self.workers = max(1, workers)
         self._pool: ThreadPoolExecutor | None = None
         self._ledger_checked = self._certificates_checked = float("-inf")
-        self._acking: dict[str, Future[None]] = {}
+        self._acking: dict[str, Future[dict[str, ServerError | None]]] = {}
 
     def close(self) -> None:
         if self._pool is not None:
@@ -291,12 +293,14 @@ class Receiver:
 
     # -- acknowledgements ------------------------------------------------------------------
     def _send_acks(self, messages: list[tuple[str, str, str]]) -> None:
-        """Acknowledge in the background; what fails stays in the journal and is sent again."""
-        for message_id, state, digest in messages:
-            if message_id not in self._acking:
-                self._acking[message_id] = self.pool.submit(
-                    self._acknowledge, message_id, state, digest
-                )
+        """Acknowledge in the background, up to ``ACK_BATCH`` per request; what fails stays
+        in the journal and is sent again."""
+        fresh = [m for m in messages if m[0] not in self._acking]
+        for start in range(0, len(fresh), ACK_BATCH):
+            chunk = fresh[start : start + ACK_BATCH]
+            future = self.pool.submit(self._acknowledge, chunk)
+            for message_id, _, _ in chunk:
+                self._acking[message_id] = future
 
     def reap_acks(self, *, wait: bool = False) -> int:
         """Record the acknowledgements that went through; return how many failed."""
@@ -306,20 +310,17 @@ class Receiver:
                 continue
             del self._acking[message_id]
             try:
-                future.result()
-            except ServerError as exc:
-                if exc.status == 404:  # gone from the mailbox (retention): nothing to tell
-                    done.append(message_id)
-                    continue
-                failed += 1
-                log.warning("ack of %s failed (%s): sent again later", message_id, exc.code)
-                continue
+                refusal = future.result().get(message_id)
             except (AgentError, OSError) as exc:
                 failed += 1
                 log.warning("ack of %s failed (%s): sent again later", message_id,
                             getattr(exc, "code", type(exc).__name__))  # fmt: skip
                 continue
-            done.append(message_id)
+            if refusal is not None and refusal.status != 404:
+                failed += 1
+                log.warning("ack of %s failed (%s): sent again later", message_id, refusal.code)
+                continue
+            done.append(message_id)  # 404: gone from the mailbox (retention), nothing to tell
         if done:
             self.journal.mark_acknowledged(done)
         return failed
@@ -437,19 +438,30 @@ class Receiver:
             delivered.duplicates,
         )
 
-    def _acknowledge(self, message_id: str, state: str, ciphertext_sha256: str) -> None:
-        """Tell the server the message is safe here (a worker thread): with a signed
-        acknowledgement when it was decrypted and verified, else a plain one."""
-        if state == "delivered" and ciphertext_sha256 and self.signer is not None:
-            try:
-                self.client.ack(message_id, self.signer(message_id, ciphertext_sha256))
-                return
-            except ServerError as exc:
-                if exc.code != "invalid-acknowledgement":
-                    raise
+    def _acknowledge(self, messages: list[tuple[str, str, str]]) -> dict[str, ServerError | None]:
+        """Tell the server these messages are safe here, in one request (a worker thread):
+        with a signed acknowledgement when decrypted and verified, else a plain one. A
+        signed one the server refuses is sent again unsigned."""
+        wanted: list[tuple[str, bytes | None]] = []
+        for message_id, state, digest in messages:
+            signed = None
+            if state == "delivered" and digest and self.signer is not None:
+                signed = self.signer(message_id, digest)
+            wanted.append((message_id, signed))
+        outcomes = self.client.ack_many(wanted)
+        unsigned = [
+            message_id
+            for message_id, signed in wanted
+            if signed is not None
+            and (refusal := outcomes.get(message_id)) is not None
+            and refusal.code == "invalid-acknowledgement"
+        ]
+        if unsigned:
+            for message_id in unsigned:
                 log.error("the server refused our signed acknowledgement of %s: sent unsigned",
                           message_id)  # fmt: skip
-        self.client.ack(message_id)
+            outcomes.update(self.client.ack_many([(m, None) for m in unsigned]))
+        return outcomes
 
     def run(self, stop: threading.Event, *, poll_timeout: float = 30.0) -> None:
         """Sync, then long-poll for more, until ``stop`` is set; never raises on one message."""

@@ -32,6 +32,7 @@ from caducee.relay.errors import (
     InvalidEnvelope,
     MessageTooLarge,
     NotYourMailbox,
+    RelayError,
     UnknownMessage,
 )
 from caducee.relay.hooks import SubmissionGate
@@ -306,33 +307,70 @@ class RelayService:
         ``acknowledgement`` is a CMS SignedData of an :class:`~caducee.ledger.AckStatement`;
         a bad one is refused (``InvalidAcknowledgement``) and changes nothing.
         """
+        (outcome,) = await self.acknowledge_many(mailbox_id, [(message_id, acknowledgement)])
+        if isinstance(outcome, RelayError):
+            raise outcome
+        return outcome
+
+    async def acknowledge_many(
+        self, mailbox_id: int, acknowledgements: Sequence[tuple[str, bytes | None]]
+    ) -> list[MailboxItem | RelayError]:
+        """Acknowledge several deliveries in one transaction (one commit, one disk flush).
+
+        Each gets its own answer, in order: the item, or the error that refused it (unknown
+        message, bad acknowledgement), which changes nothing of that one and stops no other.
+        """
+        outcomes: list[MailboxItem | RelayError] = []
         async with self.database.transaction() as session:
-            delivery, message = await self._delivery(session, mailbox_id, message_id)
-            if delivery.state == DeliveryState.ACKNOWLEDGED.value:
-                return _item(delivery, message)
-            extra = {"signed": "no"}
-            if acknowledgement is not None:
-                address = await session.scalar(
-                    select(Mailbox.address).where(Mailbox.id == mailbox_id)
+            mailbox: tuple[str, set[str]] | None = None  # address and valid fingerprints
+            for message_id, acknowledgement in acknowledgements:
+                try:
+                    delivery, message = await self._delivery(session, mailbox_id, message_id)
+                    if delivery.state == DeliveryState.ACKNOWLEDGED.value:
+                        outcomes.append(_item(delivery, message))
+                        continue
+                    extra = {"signed": "no"}
+                    if acknowledgement is not None:
+                        if mailbox is None:
+                            address = await session.scalar(
+                                select(Mailbox.address).where(Mailbox.id == mailbox_id)
+                            )
+                            now = self.now()
+                            fingerprints = await _valid_fingerprints(session, mailbox_id, now)
+                            mailbox = (str(address), fingerprints)
+                        check_acknowledgement(
+                            acknowledgement,
+                            message_id=message.message_id,
+                            ciphertext_sha256=message.ciphertext_sha256,
+                            recipient=mailbox[0],
+                            fingerprints=mailbox[1],
+                        )
+                except RelayError as exc:
+                    outcomes.append(exc)
+                    continue
+                if acknowledgement is not None:
+                    delivery.acknowledgement = acknowledgement
+                    extra = {
+                        "signed": "yes",
+                        "ack_sha256": acknowledgement_digest(acknowledgement),
+                    }
+                delivery.state = DeliveryState.ACKNOWLEDGED.value
+                delivery.acknowledged_at = self.now()
+                if delivery.fetched_at is None:
+                    delivery.fetched_at = delivery.acknowledged_at
+                await self._record_event(
+                    session,
+                    EvidenceEvent.CONSIGNMENT_ACCEPTANCE,
+                    message,
+                    delivery,
+                    mailbox_id,
+                    extra,
                 )
-                check_acknowledgement(
-                    acknowledgement,
-                    message_id=message.message_id,
-                    ciphertext_sha256=message.ciphertext_sha256,
-                    recipient=str(address),
-                    fingerprints=await _valid_fingerprints(session, mailbox_id, self.now()),
-                )
-                delivery.acknowledgement = acknowledgement
-                extra = {"signed": "yes", "ack_sha256": acknowledgement_digest(acknowledgement)}
-            delivery.state = DeliveryState.ACKNOWLEDGED.value
-            delivery.acknowledged_at = self.now()
-            if delivery.fetched_at is None:
-                delivery.fetched_at = delivery.acknowledged_at
-            await self._record_event(
-                session, EvidenceEvent.CONSIGNMENT_ACCEPTANCE, message, delivery, mailbox_id, extra
-            )
-        log.info("acknowledged %s by mailbox %s", message_id, mailbox_id)
-        return _item(delivery, message)
+                outcomes.append(_item(delivery, message))
+        for outcome in outcomes:
+            if not isinstance(outcome, RelayError):
+                log.info("acknowledged %s by mailbox %s", outcome.message_id, mailbox_id)
+        return outcomes
 
     async def acknowledgements(self, message_id: str) -> list[tuple[str, bytes]]:
         """The signed acknowledgements of a message: (recipient address, CMS DER)."""

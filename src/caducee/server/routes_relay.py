@@ -13,6 +13,10 @@
 - ``POST /api/v1/mailbox/messages/{id}/ack``: the caller's agent has it (idempotent); an
   optional JSON {acknowledgement: base64 CMS SignedData of a ``caducee-ack/1`` statement}
   signed with the mailbox's key, kept and referenced by the ConsignmentAcceptance record.
+- ``POST /api/v1/mailbox/acknowledgements``: JSON {acknowledgements: [{message_id,
+  acknowledgement?}, ...]} (at most 200): the same, for many messages in one transaction;
+  answers {results: [...]} in order, each {message_id, state, sequence} or {message_id,
+  problem: {status, code, detail}} (one refused changes nothing of itself, stops no other).
 - A submission held for moderation answers 202 {status: "held", detail, hold_id,
   charter_url}: kept, not delivered until a moderator releases it.
 - ``GET /api/v1/mailbox/events?cursor=``: Server-Sent Events, one ``message`` event (id =
@@ -231,19 +235,71 @@ class AckRequest(StrictRequest):
 async def acknowledge(
     message_id: str, agent: Agent, state: State, body: AckRequest | None = None
 ) -> dict[str, Any]:
-    signed = None
-    if body is not None and body.acknowledgement is not None:
-        try:
-            signed = base64.b64decode(body.acknowledgement, validate=True)
-        except binascii.Error:
-            raise ProblemError(
-                422, "invalid-acknowledgement", "the acknowledgement is not base64"
-            ) from None
+    signed = _decoded_acknowledgement(body.acknowledgement if body is not None else None)
     try:
         item = await relay_service(state).acknowledge(agent.mailbox_id, message_id, signed)
     except CaduceeError as exc:
         raise to_problem(exc) from None
     return {"message_id": item.message_id, "state": item.state, "sequence": item.sequence}
+
+
+MAX_ACKS_PER_REQUEST = 200
+
+
+class OneAcknowledgement(StrictRequest):
+    message_id: str = Field(min_length=1, max_length=998)
+    acknowledgement: str | None = Field(default=None, max_length=2 * MAX_ACK_SIZE)
+
+
+class AcknowledgementsRequest(StrictRequest):
+    acknowledgements: list[OneAcknowledgement] = Field(
+        min_length=1, max_length=MAX_ACKS_PER_REQUEST
+    )
+
+
+def _decoded_acknowledgement(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise ProblemError(
+            422, "invalid-acknowledgement", "the acknowledgement is not base64"
+        ) from None
+
+
+@router.post(
+    "/mailbox/acknowledgements",
+    summary="Acknowledge many messages at once (one transaction, one answer each)",
+)
+async def acknowledge_many(
+    body: AcknowledgementsRequest, agent: Agent, state: State
+) -> dict[str, Any]:
+    wanted = [
+        (one.message_id, _decoded_acknowledgement(one.acknowledgement))
+        for one in body.acknowledgements
+    ]
+    outcomes = await relay_service(state).acknowledge_many(agent.mailbox_id, wanted)
+    results: list[dict[str, Any]] = []
+    for (message_id, _), outcome in zip(wanted, outcomes, strict=True):
+        if isinstance(outcome, CaduceeError):
+            problem = to_problem(outcome)
+            results.append(
+                {
+                    "message_id": message_id,
+                    "problem": {
+                        "status": problem.status,
+                        "code": problem.code,
+                        "detail": problem.reason,
+                    },
+                }
+            )
+        else:
+            results.append(
+                {"message_id": outcome.message_id, "state": outcome.state,
+                 "sequence": outcome.sequence}
+            )  # fmt: skip
+    return {"results": results}
 
 
 async def _wait_for_items(
