@@ -101,11 +101,24 @@ class FakeClient:
         self.gone: set[str] = set()
         self.down_acks = 0  # acknowledgement requests lost whole (network)
         self.requests = 0  # acknowledgement requests that reached the "server"
+        self.together: list[list[str]] = []  # fetch_many requests
+        self.alone: list[str] = []  # fetch requests
+        self.down_fetches = 0  # fetch_many requests lost whole
 
-    def add(self, message_id: str, sender: str, der: bytes) -> None:
+    def add(self, message_id: str, sender: str, der: bytes, *, listed_size: bool = False) -> None:
         sequence = len(self.bodies) + 1
-        self.items.append({"sequence": sequence, "message_id": message_id, "sender": sender})
+        item: dict[str, Any] = {"sequence": sequence, "message_id": message_id, "sender": sender}
+        if listed_size:  # as the server lists it: then small ones are fetched together
+            item["size"] = len(der)
+        self.items.append(item)
         self.bodies[message_id] = der
+
+    def fetch_many(self, message_ids: list[str]) -> dict[str, bytes]:
+        self.together.append(list(message_ids))
+        if self.down_fetches:
+            self.down_fetches -= 1
+            raise NetworkError("down")
+        return {m: self.bodies[m] for m in message_ids}
 
     def list_messages(self, cursor: int = 0, limit: int = 100) -> tuple[list[dict[str, Any]], int]:
         found = [
@@ -114,6 +127,7 @@ class FakeClient:
         return found, found[-1]["sequence"] if found else cursor
 
     def fetch(self, message_id: str) -> bytes:
+        self.alone.append(message_id)
         if message_id in self.fail_ids:
             self.fail_ids.discard(message_id)
             raise NetworkError("down")
@@ -314,6 +328,32 @@ def test_a_batch_is_acknowledged_in_one_request_and_a_lost_request_is_sent_again
     assert again.delivered == [] and sorted(client.acked) == [f"m{n}" for n in range(1, 6)]
     assert client.requests == 1 and receiver.journal.unacknowledged() == []
     assert len(list((root / "inbox").iterdir())) == 5
+
+
+def test_small_messages_are_fetched_together_and_big_ones_alone(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    receiver, client, root = setup
+    for number in range(1, 4):
+        der = _message(LAB, GP, f"doc {number}".encode(), f"m{number}")
+        client.add(f"m{number}", LAB, der, listed_size=True)
+    big = _message(LAB, GP, b"x" * (300 * 1024), "m4")
+    client.add("m4", LAB, big, listed_size=True)
+    assert receiver.sync_once().delivered == ["m1", "m2", "m3", "m4"]
+    assert client.together == [["m1", "m2", "m3"]] and client.alone == ["m4"]
+    assert len(list((root / "inbox").iterdir())) == 4
+
+
+def test_a_lost_fetch_together_falls_back_to_one_by_one(
+    setup: tuple[Receiver, FakeClient, Path],
+) -> None:
+    receiver, client, _ = setup
+    for number in range(1, 3):
+        der = _message(LAB, GP, f"doc {number}".encode(), f"m{number}")
+        client.add(f"m{number}", LAB, der, listed_size=True)
+    client.down_fetches = 1
+    assert receiver.sync_once().delivered == ["m1", "m2"]
+    assert client.together == [["m1", "m2"]] and sorted(client.alone) == ["m1", "m2"]
 
 
 def test_an_ack_for_a_message_gone_from_the_mailbox_is_not_retried(

@@ -26,6 +26,7 @@ def agent_endpoints(world: World, owner: Identity, other: str) -> dict[str, Call
         "list": lambda h: c.get(f"{box}/messages", headers=h),
         "fetch": lambda h: c.get(f"{box}/messages/m1", headers=h),
         "ack": lambda h: c.post(f"{box}/messages/m1/ack", headers=h),
+        "fetch-many": lambda h: c.post(f"{box}/fetch", json={"message_ids": ["m1"]}, headers=h),
         "ack-many": lambda h: c.post(
             f"{box}/acknowledgements", json={"acknowledgements": [{"message_id": "m1"}]}, headers=h
         ),
@@ -84,6 +85,8 @@ async def test_every_endpoint_for_every_caller(world: World) -> None:
         assert "m1" not in [m["message_id"] for m in listed]
         problem(await calls["fetch"](h), 404, "unknown-message")
         problem(await calls["ack"](h), 404, "unknown-message")
+        [hidden] = (await calls["fetch-many"](h)).json()["messages"]
+        assert hidden["problem"]["code"] == "unknown-message" and "ciphertext" not in hidden
         [refused] = (await calls["ack-many"](h)).json()["results"]
         assert refused["problem"]["code"] == "unknown-message" and "state" not in refused
         assert (await calls["wait"](h)).json()["messages"] == []
@@ -121,7 +124,8 @@ async def test_every_endpoint_for_every_caller(world: World) -> None:
 
     # The owner may do everything to its own mailbox.
     calls = agent_endpoints(world, owner, lab.address)
-    owners = ("list", "fetch", "ack", "ack-many", "wait", "events", "search", "certificates")
+    owners = ["list", "fetch", "fetch-many", "ack", "ack-many", "wait", "events", "search"]
+    owners.append("certificates")
     for name in (*owners, "evidence", "acknowledgements", "key-transparency"):
         assert (await calls[name](owner.headers)).status_code == 200, name
     assert (await calls["send-as-owner"](owner.headers)).status_code == 201

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
+from caducee.directory.models import Mailbox
+from caducee.server.auth import relay_service
 from tests.relay.cms_samples import fake_enveloped, fake_signed
 from tests.server.conftest import Identity, World, problem
 
@@ -237,3 +240,70 @@ async def test_the_raw_der_form_refuses_like_the_json_form(
     unauthenticated = {k: v for k, v in _raw_headers(lab, **fields).items() if k != "Authorization"}
     reply = await post("/api/v1/messages", content=fake_enveloped(), headers=unauthenticated)
     problem(reply, 401, "unauthenticated")
+
+
+async def test_many_ciphertexts_in_one_answer_each_with_its_own_outcome(
+    world: World, pair: tuple[Identity, Identity]
+) -> None:
+    lab, gp = pair
+    bodies = {f"f{n}@lab": fake_enveloped(100 * n) for n in range(1, 4)}
+    for message_id, body in bodies.items():
+        reply = await world.send(lab, [gp.address], message_id=message_id, body=body)
+        assert reply.status_code == 201, reply.text
+    wanted = ["f1@lab", "nowhere@lab", "f3@lab", "f1@lab"]
+    reply = await world.client.post(
+        "/api/v1/mailbox/fetch", json={"message_ids": wanted}, headers=gp.headers
+    )
+    assert reply.status_code == 200, reply.text
+    got = reply.json()["messages"]
+    assert [m["message_id"] for m in got] == wanted
+    assert base64.b64decode(got[0]["ciphertext"]) == bodies["f1@lab"]
+    assert got[0]["ciphertext_sha256"] == hashlib.sha256(bodies["f1@lab"]).hexdigest()
+    assert got[1]["problem"]["code"] == "unknown-message" and "ciphertext" not in got[1]
+    assert base64.b64decode(got[2]["ciphertext"]) == bodies["f3@lab"]
+    assert got[3]["ciphertext"] == got[0]["ciphertext"]  # asked twice: the same bytes
+    # Fetched ones moved to "fetched" with one ContentHandover each; f2 was not asked for.
+    listed = {
+        m["message_id"]: m["state"]
+        for m in (await world.client.get(MAILBOX, headers=gp.headers)).json()["messages"]
+    }
+    assert listed == {"f1@lab": "fetched", "f2@lab": "stored", "f3@lab": "fetched"}
+    records = await world.client.get("/api/v1/ledger/messages/f1@lab/records", headers=lab.headers)
+    events = [r["record"]["record"]["event"] for r in records.json()["receipts"]]
+    assert events.count("ContentHandover") == 1
+    bad_bodies: list[dict[str, Any]] = [
+        {"message_ids": []},
+        {"message_ids": ["f1@lab"] * 51},
+        {"ids": ["f1@lab"]},
+    ]
+    for bad in bad_bodies:
+        problem(
+            await world.client.post("/api/v1/mailbox/fetch", json=bad, headers=gp.headers),
+            422,
+            "invalid-request",
+        )
+
+
+async def test_a_batched_fetch_leaves_out_what_would_make_it_too_big(
+    world: World, pair: tuple[Identity, Identity]
+) -> None:
+    lab, gp = pair
+    bodies = [fake_enveloped(1000) for _ in range(3)]
+    for n, body in enumerate(bodies, start=1):
+        sent = await world.send(lab, [gp.address], message_id=f"b{n}@lab", body=body)
+        assert sent.status_code == 201, sent.text
+    service = relay_service(world.state)
+    async with world.state.database.sessions() as session:
+        box = await session.scalar(select(Mailbox.id).where(Mailbox.address == gp.address))
+    assert box is not None
+    size = len(bodies[0])
+    outcomes = await service.fetch_many(box, ["b1@lab", "b2@lab", "b3@lab"], max_bytes=2 * size)
+    assert [type(o).__name__ for o in outcomes] == ["tuple", "tuple", "FetchAlone"]
+    listed = {
+        m["message_id"]: m["state"]
+        for m in (await world.client.get(MAILBOX, headers=gp.headers)).json()["messages"]
+    }
+    assert listed["b3@lab"] == "stored"  # left out: not handed over
+    # One message bigger than the limit still comes, alone.
+    [alone] = await service.fetch_many(box, ["b3@lab"], max_bytes=10)
+    assert not isinstance(alone, Exception) and alone[0].state == "fetched"

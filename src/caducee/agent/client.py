@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import threading
 import time
@@ -310,6 +311,21 @@ class ServerClient:
     def fetch(self, message_id: str) -> bytes:
         """The DER CMS ciphertext of a message in my mailbox."""
         return self._send("GET", f"/api/v1/mailbox/messages/{message_id}").content
+
+    def fetch_many(self, message_ids: Sequence[str]) -> dict[str, bytes]:
+        """The ciphertexts of several messages in one request (at most 50): those the server
+        gave and whose SHA-256 is what it says; the others are left to :meth:`fetch`."""
+        answer = self._send(
+            "POST", "/api/v1/mailbox/fetch", json={"message_ids": list(message_ids)}
+        )
+        found: dict[str, bytes] = {}
+        for one in answer.json()["messages"]:
+            if "ciphertext" not in one:
+                continue
+            body = base64.b64decode(one["ciphertext"])
+            if hashlib.sha256(body).hexdigest() == one.get("ciphertext_sha256"):
+                found[str(one["message_id"])] = body
+        return found
 
     def ack(self, message_id: str, acknowledgement: bytes | None = None) -> None:
         """Acknowledge a message, with the DER of the signed statement when there is one."""

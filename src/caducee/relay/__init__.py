@@ -3,6 +3,7 @@
 from caducee.relay.batching import GroupCommitter
 from caducee.relay.errors import (
     DuplicateMessageId,
+    FetchAlone,
     InactiveRecipient,
     InvalidAcknowledgement,
     InvalidEnvelope,
@@ -32,6 +33,7 @@ __all__ = [
     "CommitHook",
     "DuplicateMessageId",
     "Envelope",
+    "FetchAlone",
     "GroupCommitter",
     "InProcessNotifier",
     "InactiveRecipient",

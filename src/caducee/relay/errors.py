@@ -80,6 +80,12 @@ class InvalidAcknowledgement(RelayError):
     code = "invalid-acknowledgement"
 
 
+class FetchAlone(RelayError):
+    """A message a batched fetch left out to keep its answer small: fetch it on its own."""
+
+    code = "fetch-alone"
+
+
 class SubmissionHeld(RelayError):
     """The message is kept, not delivered, until a moderator releases or refuses it."""
 

@@ -29,6 +29,7 @@ from caducee.relay.acknowledgement import acknowledgement_digest, check_acknowle
 from caducee.relay.batching import GroupCommitter, IdTaken, Submission
 from caducee.relay.errors import (
     DuplicateMessageId,
+    FetchAlone,
     InvalidEnvelope,
     MessageTooLarge,
     NotYourMailbox,
@@ -298,6 +299,50 @@ class RelayService:
         body = await self.blobs.get(message.ciphertext_sha256)
         log.info("fetched %s by mailbox %s", message_id, mailbox_id)
         return _item(delivery, message), body
+
+    async def fetch_many(
+        self, mailbox_id: int, message_ids: Sequence[str], *, max_bytes: int
+    ) -> list[tuple[MailboxItem, bytes] | RelayError]:
+        """Several deliveries' ciphertexts, in one transaction (one flush for their
+        ``ContentHandover`` records), each answered in order: the item and its bytes, or the
+        error that left it out (unknown here, or :class:`FetchAlone` once ``max_bytes`` of
+        ciphertext are in the answer). What is left out is not moved to fetched."""
+        outcomes: list[tuple[Delivery, Message] | RelayError] = []
+        total = 0
+        async with self.database.transaction() as session:
+            for message_id in message_ids:
+                try:
+                    delivery, message = await self._delivery(session, mailbox_id, message_id)
+                except RelayError as exc:
+                    outcomes.append(exc)
+                    continue
+                if total and total + message.size > max_bytes:
+                    outcomes.append(FetchAlone(f"{message_id}: fetch this message on its own"))
+                    continue
+                total += message.size
+                if delivery.state == DeliveryState.STORED.value:
+                    delivery.state = DeliveryState.FETCHED.value
+                    delivery.fetched_at = self.now()
+                    await self._record_event(
+                        session, EvidenceEvent.CONTENT_HANDOVER, message, delivery, mailbox_id, {}
+                    )
+                outcomes.append((delivery, message))
+        bodies = await asyncio.gather(
+            *(
+                self.blobs.get(o[1].ciphertext_sha256)
+                for o in outcomes
+                if not isinstance(o, RelayError)
+            )
+        )
+        found = iter(bodies)
+        answers: list[tuple[MailboxItem, bytes] | RelayError] = []
+        for outcome in outcomes:
+            if isinstance(outcome, RelayError):
+                answers.append(outcome)
+                continue
+            answers.append((_item(*outcome), next(found)))
+            log.info("fetched %s by mailbox %s", outcome[1].message_id, mailbox_id)
+        return answers
 
     async def acknowledge(
         self, mailbox_id: int, message_id: str, acknowledgement: bytes | None = None

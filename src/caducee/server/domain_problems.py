@@ -38,6 +38,7 @@ from caducee.pki.errors import PKIError
 from caducee.policy.sanctions import SenderBlocked
 from caducee.relay.errors import (
     DuplicateMessageId,
+    FetchAlone,
     InactiveRecipient,
     InvalidAcknowledgement,
     MessageTooLarge,
@@ -63,6 +64,7 @@ STATUS_BY_ERROR: tuple[tuple[type[CaduceeError], int], ...] = (
     (UnknownRecipient, 422),
     (InactiveRecipient, 422),
     (MessageTooLarge, 413),
+    (FetchAlone, 413),
     (NotSMIME, 415),
     (DuplicateMessageId, 409),
     (NotYourMailbox, 403),

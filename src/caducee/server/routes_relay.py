@@ -13,6 +13,10 @@
 - ``POST /api/v1/mailbox/messages/{id}/ack``: the caller's agent has it (idempotent); an
   optional JSON {acknowledgement: base64 CMS SignedData of a ``caducee-ack/1`` statement}
   signed with the mailbox's key, kept and referenced by the ConsignmentAcceptance record.
+- ``POST /api/v1/mailbox/fetch``: JSON {message_ids: [...]} (at most 50): their ciphertexts
+  in one answer and one transaction, {messages: [{message_id, sequence, ciphertext_sha256,
+  ciphertext (base64)} or {message_id, problem}]}, in order; past 8 MiB of ciphertext the
+  rest answer ``fetch-alone`` (413) and stay unfetched.
 - ``POST /api/v1/mailbox/acknowledgements``: JSON {acknowledgements: [{message_id,
   acknowledgement?}, ...]} (at most 200): the same, for many messages in one transaction;
   answers {results: [...]} in order, each {message_id, state, sequence} or {message_id,
@@ -243,6 +247,43 @@ async def acknowledge(
     return {"message_id": item.message_id, "state": item.state, "sequence": item.sequence}
 
 
+MAX_FETCH_PER_REQUEST = 50
+MAX_FETCH_BYTES = 8 * 1024 * 1024
+
+
+class FetchRequest(StrictRequest):
+    message_ids: list[Annotated[str, Field(min_length=1, max_length=998)]] = Field(
+        min_length=1, max_length=MAX_FETCH_PER_REQUEST
+    )
+
+
+def _problem_json(exc: CaduceeError) -> dict[str, Any]:
+    problem = to_problem(exc)
+    return {"status": problem.status, "code": problem.code, "detail": problem.reason}
+
+
+@router.post("/mailbox/fetch", summary="Fetch many ciphertexts at once (one answer each)")
+async def fetch_many(body: FetchRequest, agent: Agent, state: State) -> dict[str, Any]:
+    outcomes = await relay_service(state).fetch_many(
+        agent.mailbox_id, body.message_ids, max_bytes=MAX_FETCH_BYTES
+    )
+    messages: list[dict[str, Any]] = []
+    for message_id, outcome in zip(body.message_ids, outcomes, strict=True):
+        if isinstance(outcome, CaduceeError):
+            messages.append({"message_id": message_id, "problem": _problem_json(outcome)})
+            continue
+        item, ciphertext = outcome
+        messages.append(
+            {
+                "message_id": item.message_id,
+                "sequence": item.sequence,
+                "ciphertext_sha256": item.ciphertext_sha256,
+                "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
+            }
+        )
+    return {"messages": messages}
+
+
 MAX_ACKS_PER_REQUEST = 200
 
 
@@ -283,17 +324,7 @@ async def acknowledge_many(
     results: list[dict[str, Any]] = []
     for (message_id, _), outcome in zip(wanted, outcomes, strict=True):
         if isinstance(outcome, CaduceeError):
-            problem = to_problem(outcome)
-            results.append(
-                {
-                    "message_id": message_id,
-                    "problem": {
-                        "status": problem.status,
-                        "code": problem.code,
-                        "detail": problem.reason,
-                    },
-                }
-            )
+            results.append({"message_id": message_id, "problem": _problem_json(outcome)})
         else:
             results.append(
                 {"message_id": outcome.message_id, "state": outcome.state,
