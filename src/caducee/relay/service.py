@@ -288,17 +288,10 @@ class RelayService:
 
     async def fetch(self, mailbox_id: int, message_id: str) -> tuple[MailboxItem, bytes]:
         """A delivery's ciphertext; the first fetch moves it from stored to fetched."""
-        async with self.database.transaction() as session:
-            delivery, message = await self._delivery(session, mailbox_id, message_id)
-            if delivery.state == DeliveryState.STORED.value:
-                delivery.state = DeliveryState.FETCHED.value
-                delivery.fetched_at = self.now()
-                await self._record_event(
-                    session, EvidenceEvent.CONTENT_HANDOVER, message, delivery, mailbox_id, {}
-                )
-        body = await self.blobs.get(message.ciphertext_sha256)
-        log.info("fetched %s by mailbox %s", message_id, mailbox_id)
-        return _item(delivery, message), body
+        (outcome,) = await self.fetch_many(mailbox_id, [message_id], max_bytes=0)
+        if isinstance(outcome, RelayError):
+            raise outcome
+        return outcome
 
     async def fetch_many(
         self, mailbox_id: int, message_ids: Sequence[str], *, max_bytes: int
@@ -306,7 +299,8 @@ class RelayService:
         """Several deliveries' ciphertexts, in one transaction (one flush for their
         ``ContentHandover`` records), each answered in order: the item and its bytes, or the
         error that left it out (unknown here, or :class:`FetchAlone` once ``max_bytes`` of
-        ciphertext are in the answer). What is left out is not moved to fetched."""
+        ciphertext are in the answer; the first message always comes, whatever its size).
+        What is left out is not moved to fetched."""
         outcomes: list[tuple[Delivery, Message] | RelayError] = []
         total = 0
         async with self.database.transaction() as session:
