@@ -23,14 +23,13 @@ from caducee.agent.client import Credentials, ServerClient
 from caducee.agent.config import AgentConfig
 from caducee.agent.devices import approve, fetch_pairing
 from caducee.agent.keystore import load_key
-from caducee.agent.runtime import initialise
 from caducee.instant._hpke import Kem
 from caducee.instant.device_keys import DeviceKeys, DevicePublicKeys
 from caducee.instant.endorsement import verify_endorsement
 from caducee.instant.pairing import key_fingerprint
-from tests.agent.helpers import PASSPHRASE, enrol_mailbox, operator_client
+from tests.agent.helpers import PASSPHRASE
 from tests.browser import chromium
-from tests.servers import ServerProcess
+from tests.live_office import open_office
 
 HERE = Path(__file__).resolve().parents[1] / "vectors" / "instant" / "endorsement"
 ALICE = "dr.alice.endorse@caducee.test"
@@ -48,24 +47,12 @@ class Setup:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+def setup(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("endorse")
-    database = root / "caducee.db"
-    server = ServerProcess(
-        root / "server", {"CADUCEE_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
-    )
-    server.start()
-    try:
-        with operator_client(server.base, server.data_dir) as admin:
-            code = enrol_mailbox(admin, "gp", ALICE, 21)
-        folder = initialise(
-            root / "alice",
-            server=server.base,
-            code=code,
-            address=ALICE,
-            key="key.pem",
-            secret=PASSPHRASE.encode(),
-        ).directory
+    with open_office(request, root, (ALICE,), first_number=21) as office:
+        server, folder = office.server, office.folders[ALICE]
         with chromium() as browser:
             page = browser.new_context().new_page()
             errors: list[str] = []
@@ -84,8 +71,6 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             page.wait_for_function("window.checks !== undefined", timeout=20_000)
             assert errors == []
             yield Setup(page, folder)
-    finally:
-        server.stop()
 
 
 def _agent(folder: Path) -> tuple[ServerClient, Any]:

@@ -21,16 +21,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from caducee.agent.client import Credentials, ServerClient
+from caducee.agent.client import ServerClient
 from caducee.agent.config import AgentConfig
 from caducee.agent.keystore import load_key
-from caducee.agent.runtime import initialise
 from caducee.instant._hpke import Kem
 from caducee.instant.device_keys import DeviceKeys, certify_device, parse_device_statement
 from caducee.instant.sender_keys import SenderKeyGroup
-from tests.agent.helpers import PASSPHRASE, agent_cli, enrol_mailbox, operator_client
+from tests.agent.helpers import PASSPHRASE, agent_cli
 from tests.browser import chromium
-from tests.servers import ServerProcess
+from tests.live_office import Office, open_office
 
 ALICE = "dr.alice.pwa@caducee.test"
 BOB = "dr.bob.pwa@caducee.test"
@@ -43,43 +42,36 @@ TIMEOUT = 30_000
 
 @dataclass
 class Setup:
-    base: str
-    folders: dict[str, Path]
-    database: Path
+    office: Office
     browser: Browser
+
+    @property
+    def base(self) -> str:
+        return self.office.base
+
+    @property
+    def folders(self) -> dict[str, Path]:
+        return self.office.folders
+
+    @property
+    def database(self) -> Path:
+        return Path(self.office.database_url.removeprefix("sqlite+aiosqlite:///"))
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+def setup(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("pwa")
-    database = root / "caducee.db"
-    server = ServerProcess(
-        root / "server", {"CADUCEE_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
-    )
-    server.start()
-    try:
-        folders = {}
-        with operator_client(server.base, server.data_dir) as admin:
-            for number, address in enumerate((ALICE, BOB, CAROL), start=11):
-                code = enrol_mailbox(admin, "gp", address, number)
-                folders[address] = initialise(
-                    root / address.split("@")[0],
-                    server=server.base,
-                    code=code,
-                    address=address,
-                    key="key.pem",
-                    secret=PASSPHRASE.encode(),
-                ).directory
-        with chromium() as browser:
-            yield Setup(server.base, folders, database, browser)
-    finally:
-        server.stop()
+    with (
+        open_office(request, root, (ALICE, BOB, CAROL), first_number=11) as office,
+        chromium() as browser,
+    ):
+        yield Setup(office, browser)
 
 
 def agent_client(setup: Setup, address: str) -> ServerClient:
-    config = AgentConfig.load(setup.folders[address])
-    key = load_key(config, PASSPHRASE.encode())
-    return ServerClient(config.server, Credentials(config.address, config.serial_hex, key))
+    return setup.office.client(address)
 
 
 def pair(setup: Setup, context: BrowserContext, address: str, label: str) -> Page:

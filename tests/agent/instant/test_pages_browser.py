@@ -17,7 +17,7 @@ from playwright.sync_api import Page, ViewportSize, expect
 
 from caducee.agent.web import create_web_app
 from caducee.instant.payloads import Text
-from tests.agent.instant.conftest import ALICE, BOB, PATIENT, Office, open_office
+from tests.agent.instant.conftest import ALICE, BOB, CAROL, PATIENT, Office, open_office
 from tests.agent.instant.test_client import PNG
 from tests.servers import serve_pages
 
@@ -33,7 +33,8 @@ WIDER = """() => [...document.querySelectorAll('body *')]
 def office(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Office]:
-    with open_office(request, tmp_path_factory.mktemp("miss-pages"), "sqlite") as found:
+    root = tmp_path_factory.mktemp("miss-pages")
+    with open_office(request, root, (ALICE, BOB, CAROL), first_number=31) as found:
         yield found
 
 
