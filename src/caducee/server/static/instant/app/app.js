@@ -13,6 +13,17 @@ import { blurTool, loadPhoto, toJpeg } from "./photo.js";
 import { approvePairing } from "./approve.js";
 import { attachRolePicker } from "./roles.js";
 import { thread } from "./thread.js";
+import {
+  applyTexts,
+  formatDateTime,
+  formatList,
+  language,
+  localise,
+  onLanguageChange,
+  setLanguage,
+  t,
+  unlocalise,
+} from "./i18n.js";
 
 const DEVICE_KEY = "caducee-miss-device";
 /** @type {{reset: () => void} | null} */
@@ -52,11 +63,28 @@ function show(name) {
   document.body.dataset.screen = name;
 }
 
-/** @param {string} text @param {boolean} [error] */
-function say(text, error = false) {
+/**
+ * The status line, from the catalogue: said again in the new language after a switch.
+ * @param {string} key @param {Record<string, string|number>} [params] @param {boolean} [error]
+ */
+function say(key, params, error = false) {
   const line = $("status");
-  line.textContent = text;
+  localise(line, key, params);
   line.classList.toggle("error", error);
+}
+
+/** Empty the status line. */
+function quiet() {
+  const line = $("status");
+  unlocalise(line, "");
+  line.classList.remove("error");
+}
+
+/** Show what went wrong, as the server or the browser said it (with its code). @param {unknown} error */
+function fail(error) {
+  const line = $("status");
+  unlocalise(line, describe(error));
+  line.classList.add("error");
 }
 
 /** @param {unknown} error @returns {string} */
@@ -88,10 +116,10 @@ async function pair(event) {
   const label = String(data.get("label")).trim();
   const passphrase = String(data.get("passphrase"));
   if (passphrase.length < 8) {
-    say("Phrase secrète trop courte (8 caractères au moins) / passphrase too short (8+)", true);
+    say("pair.too_short", { min: 8 }, true);
     return;
   }
-  say("Création des clés… / creating keys…");
+  say("pair.creating");
   try {
     const deviceId = `web-${crypto.randomUUID()}`;
     const device = await DeviceKeys.generate(deviceId, address);
@@ -104,10 +132,10 @@ async function pair(event) {
     $("pair-signing").textContent = await fingerprint(pub.signingPublic);
     $("pair-hpke").textContent = await fingerprint(pub.hpkePublic);
     show("code");
-    say("En attente d'approbation / waiting for approval");
+    say("pair.waiting");
     await waitForApproval(device);
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   }
 }
 
@@ -133,7 +161,7 @@ async function unlock(event) {
   const passphrase = String(new FormData(form).get("passphrase"));
   const deviceId = localStorage.getItem(DEVICE_KEY);
   if (!deviceId) return;
-  say("Déverrouillage… / unlocking…");
+  say("unlock.busy");
   try {
     const device = await loadDevice(deviceId, passphrase);
     form.reset();
@@ -141,7 +169,7 @@ async function unlock(event) {
     await session.login();
     await start(device, session);
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   }
 }
 
@@ -151,12 +179,12 @@ async function start(device, session) {
   state.session = session;
   $("me").textContent = `${device.address} · ${device.deviceId}`;
   show("cases");
-  say("");
+  quiet();
   await refreshCases();
   state.hub = new Hub(session, cursors, onFrame, (connected) => {
     state.connected = connected;
     document.body.dataset.connected = String(connected);
-    $("live").textContent = connected ? "● en direct / live" : "○ hors ligne / offline";
+    localise($("live"), connected ? "live.on" : "live.off");
   });
   state.hub.connect();
 }
@@ -217,7 +245,7 @@ async function createCase(event) {
     .filter(Boolean);
   const role = Number(data.get("role")) || null;
   if (!participants.length && role === null) {
-    say("Indiquez des participants ou un rôle / give participants or a role", true);
+    say("cases.need_someone", {}, true);
     return;
   }
   const patient = {
@@ -236,7 +264,7 @@ async function createCase(event) {
     await refreshCases();
     await openCase(created.case_id);
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   }
 }
 
@@ -251,7 +279,7 @@ async function openCase(caseId) {
   try {
     await c.refreshView();
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   }
   renderHeader(c);
   await syncOpen();
@@ -275,46 +303,43 @@ async function syncOpen() {
       await c.send("read", { type: "read", upTo: last.sequence });
     }
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   }
 }
 
 /** The patient and the retention notice. @param {CaseState} c */
 function renderHeader(c) {
   const p = c.patient();
-  $("patient").textContent = p
-    ? `${p.name}${p.birth_date ? ` · ${p.birth_date}` : ""}${p.ins ? ` · INS ${p.ins}` : ""}`
-    : "Patient : — / patient: —";
+  if (p) {
+    const text = `${p.name}${p.birth_date ? ` · ${p.birth_date}` : ""}${p.ins ? ` · INS ${p.ins}` : ""}`;
+    unlocalise($("patient"), text);
+  } else {
+    localise($("patient"), "case.no_patient");
+  }
   const retention = $("retention");
   retention.hidden = c.retentionDays === null;
-  retention.textContent =
-    c.retentionDays === null
-      ? ""
-      : `Messages effacés après ${c.retentionDays} jours / ` +
-        `messages deleted after ${c.retentionDays} days`;
+  if (c.retentionDays === null) unlocalise(retention, "");
+  else localise(retention, "case.retention", { count: c.retentionDays });
 }
 
-/** @param {string} at an ISO date @returns {string} */
+/** @param {string} at an ISO date @returns {string} in the chosen language */
 function when(at) {
-  const date = new Date(at);
-  return Number.isNaN(date.getTime())
-    ? at
-    : date.toLocaleString("fr-FR", { dateStyle: "short", timeStyle: "short" });
+  return formatDateTime(at);
 }
 
 /** @param {string} address @returns {string} */
 function who(address) {
-  return address === state.device?.address ? "moi / me" : address;
+  return address === state.device?.address ? t("case.me") : address;
 }
 
 /** A short line for a quoted message. @param {import("./thread.js").MessageItem} item */
 function snippet(item) {
-  if (item.deleted) return "message supprimé / deleted message";
+  if (item.deleted) return t("thread.deleted_snippet");
   const b = item.body;
   if (b.type === "text") return b.text.length > 80 ? `${b.text.slice(0, 80)}…` : b.text;
   if (b.type === "photo") return `📷 ${b.caption ?? b.name}`;
   if (b.type === "file") return `📎 ${b.name}`;
-  return "Dossier ouvert / case opened";
+  return t("case.opened");
 }
 
 /** Image types shown in the page; anything else is only ever a download. */
@@ -338,39 +363,36 @@ function blobUrl(/** @type {string} */ id, /** @type {any} */ body) {
 
 /** @param {number} n @returns {string} */
 function size(n) {
-  if (n < 1024) return `${n} o/B`;
-  if (n < 1 << 20) return `${Math.round(n / 1024)} ko/kB`;
-  return `${(n / (1 << 20)).toFixed(1)} Mo/MB`;
+  if (n < 1024) return t("size.bytes", { count: n });
+  if (n < 1 << 20) return t("size.kilobytes", { size: Math.round(n / 1024) });
+  return t("size.megabytes", { size: n / (1 << 20) });
 }
 
 /**
  * Rebuild the case's entries from its log (edits, deletions and receipts applied).
- * @param {CaseState} c
+ * @param {CaseState} c @param {boolean} [scroll] to the last entry (not on a language switch)
  */
-function renderCase(c) {
+function renderCase(c, scroll = true) {
   const list = $("entries");
   const me = state.device?.address ?? "";
   const nodes = thread(c.entries, me).map((item) => renderItem(item, me));
   list.replaceChildren(...nodes);
-  nodes.at(-1)?.scrollIntoView({ block: "end" });
+  if (scroll) nodes.at(-1)?.scrollIntoView({ block: "end" });
 }
 
+/** The texts of the thread's notes, in the language of the moment. */
 const NOTES = {
-  ack: "je m'en occupe / I'm handling it",
-  "bad-edit":
-    "(modification refusée : ce message est d'une autre personne / " +
-    "edit refused: not the sender's message)",
-  "bad-deletion":
-    "(suppression refusée : ce message est d'une autre personne / " +
-    "deletion refused: not the sender's message)",
-  unknown: "(message d'un type inconnu / message of an unknown type)",
+  ack: () => t("thread.ack"),
+  "bad-edit": () => t("thread.bad_edit"),
+  "bad-deletion": () => t("thread.bad_deletion"),
+  unknown: () => t("thread.unknown"),
 };
 
 /** @param {import("./thread.js").Item} item @param {string} me @returns {HTMLElement} */
 function renderItem(item, me) {
   if (item.kind === "read") {
-    const readers = item.readers.join(", ");
-    return element("li", { class: "entry read" }, `lu par ${readers} / read by ${readers}`);
+    const readers = formatList(item.readers);
+    return element("li", { class: "entry read" }, t("thread.read_by", { readers }));
   }
   const entry = item.entry;
   const mine = entry.sender === me;
@@ -381,14 +403,13 @@ function renderItem(item, me) {
   });
   node.append(element("span", { class: "who" }, who(entry.sender)));
   if (item.kind === "note") {
-    let text = NOTES[/** @type {keyof typeof NOTES} */ (item.note)];
+    let text = NOTES[/** @type {keyof typeof NOTES} */ (item.note)]?.() ?? "";
     if (item.note === "unreadable") {
       node.classList.add("unreadable");
       text =
         entry.error === "own-earlier-session"
-          ? "(envoyé depuis cet appareil lors d'une session précédente / " +
-            "sent from this device earlier)"
-          : `(illisible sur cet appareil / unreadable on this device: ${entry.error ?? "?"})`;
+          ? t("thread.own_earlier")
+          : t("thread.unreadable", { reason: entry.error ?? "?" });
     }
     node.append(element("span", { class: "what" }, text));
     return node;
@@ -396,14 +417,14 @@ function renderItem(item, me) {
   if (item.replyTo || item.replyMissing) {
     const quote = element("blockquote", { class: "quote" });
     quote.textContent = item.replyTo
-      ? `↪ ${who(item.replyTo.entry.sender)} : ${snippet(item.replyTo)}`
-      : "↪ (message introuvable / message not found)";
+      ? t("thread.quote", { who: who(item.replyTo.entry.sender), text: snippet(item.replyTo) })
+      : t("thread.quote_missing");
     node.append(quote);
   }
   if (item.deleted) {
     node.classList.add("deleted");
     const { by, at } = item.deleted;
-    const text = `supprimé par ${by} le ${when(at)} / deleted by ${by} at ${when(at)}`;
+    const text = t("thread.deleted", { by, at: when(at) });
     node.append(element("span", { class: "what" }, text));
     return node;
   }
@@ -411,13 +432,13 @@ function renderItem(item, me) {
   if (body.type === "text") {
     node.append(element("span", { class: "what" }, body.text));
   } else if (body.type === "patient") {
-    node.append(element("span", { class: "what" }, "Dossier ouvert / case opened"));
+    node.append(element("span", { class: "what" }, t("case.opened")));
   } else if (body.type === "photo") {
     const src = blobUrl(entry.messageId, body);
-    const img = element("img", { class: "photo", src, alt: body.caption ?? "photo" });
+    const img = element("img", { class: "photo", src, alt: body.caption ?? t("thread.photo") });
     node.append(img);
     if (body.blurred) {
-      node.append(element("small", { class: "blurred" }, "zones floutées / blurred areas"));
+      node.append(element("small", { class: "blurred" }, t("thread.blurred")));
     }
   } else if (body.type === "file") {
     const href = blobUrl(entry.messageId, body);
@@ -428,7 +449,7 @@ function renderItem(item, me) {
   if ((body.type === "photo" || body.type === "file") && body.caption) {
     node.append(element("span", { class: "caption" }, body.caption));
   }
-  if (item.edited) node.append(element("small", { class: "edited" }, "modifié / edited"));
+  if (item.edited) node.append(element("small", { class: "edited" }, t("thread.edited")));
   node.append(element("small", { class: "when" }, when(entry.at)));
   if (body.type !== "patient") node.append(actions(item, mine));
   return node;
@@ -447,13 +468,13 @@ function actions(item, mine) {
     b.addEventListener("click", onClick);
     bar.append(b);
   };
-  add("reply", "Répondre / Reply", () => compose("reply", id, snippet(item)));
+  add("reply", t("thread.reply"), () => compose("reply", id, snippet(item)));
   if (mine && item.body.type === "text") {
-    add("edit", "Modifier / Edit", () => compose("edit", id, item.body.text));
+    add("edit", t("thread.edit"), () => compose("edit", id, item.body.text));
   }
   if (mine) {
     const armed = state.armedDelete === id;
-    add("delete", armed ? "Confirmer la suppression / confirm delete" : "Supprimer / Delete", () =>
+    add("delete", armed ? t("thread.confirm_delete") : t("thread.delete"), () =>
       armed ? removeMessage(id) : armDelete(id),
     );
   }
@@ -464,8 +485,8 @@ function actions(item, mine) {
 function compose(mode, id, text) {
   state.composing = { mode, id };
   const box = /** @type {HTMLTextAreaElement} */ ($("send").querySelector("textarea"));
-  $("compose-what").textContent =
-    mode === "reply" ? `Réponse à / reply to : ${text}` : "Modification / editing";
+  if (mode === "reply") localise($("compose-what"), "compose.reply_to", { text });
+  else localise($("compose-what"), "compose.editing");
   $("compose-context").hidden = false;
   if (mode === "edit") box.value = text;
   box.focus();
@@ -490,7 +511,7 @@ async function removeMessage(id) {
     await caseState(state.open).send("deletion", { type: "deletion", target: id });
     await syncOpen();
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   }
 }
 
@@ -512,7 +533,7 @@ async function sendText(event) {
     stopComposing();
     await syncOpen();
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   }
 }
 
@@ -523,22 +544,18 @@ async function pickFile(event) {
   input.value = "";
   if (!file || !state.open) return;
   if (file.size === 0) {
-    say("Fichier vide : choisissez-en un autre / empty file: pick another one", true);
+    say("file.empty", {}, true);
     return;
   }
   if (file.size > MAX_ATTACHMENT_BYTES) {
-    say(
-      "Fichier trop grand (2 Mo au plus) : envoyez-le par la messagerie Caducée / " +
-        "file too large (2 MB at most): send it by Caducée mail",
-      true,
-    );
+    say("file.too_large", { max: MAX_ATTACHMENT_BYTES / (1 << 20) }, true);
     return;
   }
   try {
-    say("Chiffrement… / encrypting…");
+    say("status.encrypting");
     await caseState(state.open).send("message", {
       type: "file",
-      name: file.name || "fichier",
+      name: file.name || t("file.default_name"),
       media_type: file.type || "application/octet-stream",
       data: new Uint8Array(await file.arrayBuffer()),
       caption: null,
@@ -546,16 +563,13 @@ async function pickFile(event) {
       blurred: false,
     });
     stopComposing();
-    say("");
+    quiet();
     await syncOpen();
   } catch (error) {
-    say(tooLarge(error) ? TOO_LARGE_FOR_SERVER : describe(error), true);
+    if (tooLarge(error)) say("file.too_large_for_server", {}, true);
+    else fail(error);
   }
 }
-
-const TOO_LARGE_FOR_SERVER =
-  "Fichier trop grand pour le serveur : envoyez-le par la messagerie Caducée / " +
-  "file too large for the server: send it by Caducée mail";
 
 /** Whether the server refused a post for its size. @param {unknown} error */
 function tooLarge(error) {
@@ -581,7 +595,7 @@ async function pickPhoto(event) {
     $("photo-editor").hidden = false;
     $("photo-editor").scrollIntoView({ block: "start" });
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   }
 }
 
@@ -598,7 +612,7 @@ async function sendPhoto() {
   const photo = state.photo;
   if (!photo || !state.open) return;
   try {
-    say("Chiffrement… / encrypting…");
+    say("status.encrypting");
     const caption = /** @type {HTMLInputElement} */ ($("photo-caption")).value.trim();
     const data = await toJpeg(photo.canvas);
     await caseState(state.open).send("message", {
@@ -612,10 +626,10 @@ async function sendPhoto() {
     });
     closePhoto();
     stopComposing();
-    say("");
+    quiet();
     await syncOpen();
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   }
 }
 
@@ -625,7 +639,7 @@ async function acknowledge() {
     await caseState(state.open).send("ack", { type: "ack" });
     await syncOpen();
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   }
 }
 
@@ -635,12 +649,9 @@ async function turnOnPush() {
     // Loaded on demand: the page still opens when the push module cannot be fetched.
     const { enablePush } = await import("./push.js");
     const ok = await enablePush(/** @type {Session} */ (state.session));
-    line.textContent = ok
-      ? "Notifications activées (sans contenu) / notifications enabled (no content)"
-      : "Notifications non disponibles sur cet appareil / " +
-        "notifications not available on this device";
+    localise(line, ok ? "push.enabled" : "push.unavailable");
   } catch (error) {
-    line.textContent = `Notifications : échec / failed: ${describe(error)}`;
+    localise(line, "push.failed", { reason: describe(error) });
   }
 }
 
@@ -673,7 +684,7 @@ async function checkApproval(event) {
     $("approve-signing").textContent = pendingApproval.signingFingerprint;
     $("approve-check").hidden = false;
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   }
 }
 
@@ -681,9 +692,9 @@ async function confirmApproval() {
   if (!pendingApproval) return;
   try {
     const device = await pendingApproval.confirm();
-    say(`Appareil approuvé / device approved : ${device.device_id}`);
+    say("approve.done", { device: device.device_id });
   } catch (error) {
-    say(describe(error), true);
+    fail(error);
   } finally {
     cancelApproval();
     /** @type {HTMLFormElement} */ ($("approve-form")).reset();
@@ -695,9 +706,43 @@ function cancelApproval() {
   $("approve-check").hidden = true;
 }
 
+// -- language -------------------------------------------------------------------------------
+
+/** The switch shows which language is on; the texts made here follow a change. */
+function followLanguage() {
+  for (const button of document.querySelectorAll("[data-language]")) {
+    const on = button.getAttribute("data-language") === language();
+    button.setAttribute("aria-pressed", String(on));
+  }
+  if (state.open) {
+    const c = caseState(state.open);
+    renderCase(c, false); // dates, names and notes of the thread
+    renderHeader(c);
+  }
+  void rememberNotice();
+}
+
+/** Keep the push notice in this language for the service worker (it cannot read the page). */
+async function rememberNotice() {
+  try {
+    const { rememberNotice: remember } = await import("./push.js");
+    await remember({ title: t("notice.title"), body: t("notice.body"), lang: language() });
+  } catch {
+    // the notice keeps its last language; the app works without it
+  }
+}
+
 // -- start ----------------------------------------------------------------------------------
 
 function main() {
+  applyTexts(document);
+  for (const button of document.querySelectorAll("[data-language]")) {
+    button.addEventListener("click", () =>
+      setLanguage(/** @type {string} */ (button.getAttribute("data-language"))),
+    );
+  }
+  onLanguageChange(followLanguage);
+  followLanguage();
   $("pair-form").addEventListener("submit", pair);
   $("unlock-form").addEventListener("submit", unlock);
   $("new-case").addEventListener("submit", createCase);

@@ -8,6 +8,7 @@
 
 import { DevicePublicKeys, endorseDevice } from "../device.js";
 import { fingerprint, fromBase64, toBase64 } from "./client.js";
+import { t } from "./i18n.js";
 
 /**
  * @typedef {object} PendingApproval
@@ -42,9 +43,7 @@ export async function approvePairing(session, device, code) {
     request.created_at,
   );
   if (keys.address.toLowerCase() !== device.address) {
-    throw new Error(
-      "cette demande est pour une autre adresse / this request is for another address",
-    );
+    throw new Error(t("approve.other_address"));
   }
   return {
     label: request.label,

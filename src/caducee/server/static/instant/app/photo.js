@@ -3,6 +3,8 @@
 // Only the re-encoded pixels leave this module: the original file, its other pixels and its
 // metadata (EXIF, GPS position) are never sent.
 
+import { t } from "./i18n.js";
+
 export const MAX_SIDE = 1600;
 export const JPEG_QUALITY = 0.85;
 
@@ -17,9 +19,7 @@ export async function loadPhoto(file) {
   try {
     bitmap = await createImageBitmap(file);
   } catch {
-    throw new Error(
-      "Image illisible, choisissez une photo JPEG ou PNG / unreadable image, pick a JPEG or PNG",
-    );
+    throw new Error(t("photo.unreadable"));
   }
   const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
   const canvas = document.createElement("canvas");
@@ -93,7 +93,7 @@ export function toJpeg(canvas) {
   return new Promise((resolve, reject) => {
     canvas.toBlob(
       (blob) => {
-        if (!blob) reject(new Error("Encodage JPEG impossible / JPEG encoding failed"));
+        if (!blob) reject(new Error(t("photo.encoding_failed")));
         else blob.arrayBuffer().then((b) => resolve(new Uint8Array(b)), reject);
       },
       "image/jpeg",

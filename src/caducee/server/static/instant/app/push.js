@@ -75,3 +75,21 @@ export async function disablePush(session) {
     return false;
   }
 }
+
+// The notice the service worker shows is written here, in the person's language: the worker
+// cannot read the page's choice (no localStorage there), but it shares this origin's caches.
+// sw_push.js reads the same cache and URL; nothing else is ever stored there.
+export const NOTICE_CACHE = "caducee-miss-notice";
+export const NOTICE_URL = "/instant/notice.json";
+
+/**
+ * Keep the push notice's texts for the service worker; false where there are no caches.
+ * @param {{title: string, body: string, lang: string}} notice @returns {Promise<boolean>}
+ */
+export async function rememberNotice(notice) {
+  if (typeof caches === "undefined") return false;
+  const cache = await caches.open(NOTICE_CACHE);
+  const body = JSON.stringify({ title: notice.title, body: notice.body, lang: notice.lang });
+  await cache.put(NOTICE_URL, new Response(body, { headers: { "Content-Type": "application/json" } }));
+  return true;
+}

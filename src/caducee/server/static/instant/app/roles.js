@@ -5,6 +5,8 @@
 // form's hidden `role` field. The server resolves it to the people on duty when the case is
 // opened, and escalates if nobody answers.
 
+import { localise } from "./i18n.js";
+
 const SEARCH_DELAY_MS = 250;
 
 /**
@@ -55,7 +57,7 @@ export function attachRolePicker(parts, session) {
     if (!found.roles.length) {
       const none = document.createElement("li");
       none.className = "hint";
-      none.textContent = "Aucun rôle trouvé / no role found";
+      localise(none, "cases.role_none");
       parts.results.append(none);
     }
     for (const role of found.roles) {

@@ -8,8 +8,10 @@
 // Push notifications (content-free) are handled in their own file.
 importScripts("/static/instant/app/sw_push.js");
 
-const CACHE = "caducee-miss-shell-v1";
+const CACHE = "caducee-miss-shell-v2"; // v2: the texts moved to app/i18n.js
 const CORE = "/static/instant/";
+/** Caches an update keeps: this shell's and the push notice's texts (sw_push.js). */
+const KEPT = new Set([CACHE, self.caduceeMissPush.cache]);
 const SHELL = [
   "/instant/",
   "/instant/manifest.webmanifest",
@@ -22,6 +24,7 @@ const SHELL = [
   `${CORE}app/payloads.js`,
   `${CORE}app/photo.js`,
   `${CORE}app/thread.js`,
+  `${CORE}app/i18n.js`,
   `${CORE}app/app.css`,
   `${CORE}app/icon.svg`,
   `${CORE}app/icon-192.png`,
@@ -53,7 +56,7 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k)))),
+      .then((keys) => Promise.all(keys.filter((k) => !KEPT.has(k)).map((k) => caches.delete(k)))),
   );
 });
 
