@@ -6,6 +6,11 @@
 - ``DELETE /api/v1/instant/devices/{device_id}`` → {revoked}: the caller's only.
 - ``GET /api/v1/instant/people/{address}/devices`` → {devices}: active statements, to seal
   sender keys to (each client checks them with the person's certificate itself).
+- ``GET /api/v1/instant/people/{address}/certificates`` → {address, certificates: [base64
+  DER]}: what ``/api/v1/directory/mailboxes/{address}/certificates`` gives agents (active,
+  not revoked, within validity), for a browser's device token, which is valid under
+  ``/api/v1/instant/`` only. The browser validates each against the root it pinned (chain,
+  CRLs from ``/pki``) before trusting the devices it signed: this list is a hint, not trust.
 
 Each listed device has ``endorsed_by`` (null, or the id of the device that endorsed it). For
 an endorsed device, ``statement`` holds the endorsement and ``endorser_statement`` the
@@ -21,6 +26,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter
 from pydantic import Field
 
@@ -28,6 +34,7 @@ from caducee.instant.devices import DeviceInfo, DeviceRegistry
 from caducee.server.auth import Agent
 from caducee.server.instant_common import State, decode_base64, domain_errors, now_of
 from caducee.server.requests import StrictRequest
+from caducee.server.routes_directory import directory_service
 from caducee.server.state import ServerState
 
 __all__ = ["device_json", "router"]
@@ -86,3 +93,14 @@ async def revoke_device(device_id: str, agent: Agent, state: State) -> dict[str,
 async def person_devices(address: str, _agent: Agent, state: State) -> dict[str, Any]:
     devices = await device_registry(state).devices(address, include_revoked=False)
     return {"address": address.lower(), "devices": [device_json(d) for d in devices]}
+
+
+@router.get("/people/{address}/certificates", summary="A person's certificates (DER, base64)")
+async def person_certificates(address: str, _agent: Agent, state: State) -> dict[str, Any]:
+    with domain_errors():
+        found = await directory_service(state).valid_certificates(address)
+    ders = [c.public_bytes(serialization.Encoding.DER) for c in found]
+    return {
+        "address": address.lower(),
+        "certificates": [base64.b64encode(der).decode() for der in ders],
+    }

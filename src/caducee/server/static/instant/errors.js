@@ -1,5 +1,7 @@
 // Errors of the MISS browser core, one class per Python error of caducee.instant.errors,
-// with the same `code`, so that both sides report a refusal the same way.
+// with the same `code`, so that both sides report a refusal the same way. The browser also
+// validates certificates itself (x509.js), which Python does in caducee.crypto: one class,
+// UntrustedCertificate, whose `why` is the code of the matching caducee.crypto.errors class.
 
 /** The root: every refusal of outside input is one of these, never a TypeError. */
 export class InstantCryptoError extends Error {
@@ -41,3 +43,19 @@ export class UnknownSenderKey extends kind("instant-unknown-sender-key") {}
 export class ReplayedMessage extends kind("instant-replayed") {}
 /** Too old (its key is gone) or too far ahead (the skip bound). */
 export class MessageOutOfWindow extends kind("instant-out-of-window") {}
+
+/**
+ * A person's certificate (or a CA certificate or CRL on its path) this browser refuses.
+ * `why` is the code Python's caducee.crypto.errors gives the same refusal:
+ * "certificate-expired" (also not yet valid), "certificate-revoked", "certificate-untrusted"
+ * (not issued by the pinned CA, bad signature), "revocation-unknown" (CRL missing, stale or
+ * forged), "key-usage-not-allowed", or "malformed-certificate" (bytes that do not parse).
+ */
+export class UntrustedCertificate extends kind("instant-untrusted-certificate") {
+  /** @param {string} why @param {string} message */
+  constructor(why, message) {
+    super(message);
+    /** @type {string} */
+    this.why = why;
+  }
+}

@@ -18,4 +18,22 @@ export {
 export * from "./formats.js";
 export { Reader, field, fields, integer, text } from "./wire.js";
 export { SenderKeyGroup } from "./sender_keys.js";
-export { DATABASE, forgetDevice, loadDevice, saveDevice } from "./keystore.js";
+export {
+  DATABASE,
+  forgetDevice,
+  loadDevice,
+  pinRoot,
+  pinnedRoot,
+  saveDevice,
+} from "./keystore.js";
+export {
+  Certificate,
+  Crl,
+  WHY,
+  ecdsaDerToP1363,
+  readCrl,
+  readRoot,
+  sha256Hex,
+  signedBy,
+  validatePersonCertificate,
+} from "./x509.js";

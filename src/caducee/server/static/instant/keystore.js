@@ -9,15 +9,22 @@
 // data so that a record cannot be moved to another device. For an X25519 device the same
 // encryption covers an empty value: the passphrase is checked either way, though for the
 // CryptoKeys themselves it is a gate of this code, not an encryption of their bytes.
+//
+// Beside the devices, the same store keeps the operator's root CA certificate, pinned when
+// the browser is paired (trust on first use): every person's certificate must chain to it
+// before this browser trusts the devices it signed (x509.js, app/peers.js). Its key, "#root",
+// is never a device id (device ids are [A-Za-z0-9._:-]).
 
 import { utf8 } from "./bytes.js";
 import { DeviceKeys } from "./device.js";
-import { InstantDecryptionFailed, NotAMember } from "./errors.js";
+import { InstantDecryptionFailed, NotAMember, UntrustedCertificate } from "./errors.js";
 import { Kem, importKeyPair, suite } from "./hpke.js";
+import { WHY, readRoot, sha256Hex } from "./x509.js";
 
 export const DATABASE = "caducee-miss-keys";
 const STORE = "devices";
 const ITERATIONS = 600_000;
+const ROOT = "#root";
 
 /** @param {string} name @returns {Promise<IDBDatabase>} */
 function database(name) {
@@ -129,4 +136,46 @@ export async function loadDevice(deviceId, passphrase, name = DATABASE) {
 /** Delete the device's keys from this browser. @param {string} deviceId @param {string} [name] */
 export async function forgetDevice(deviceId, name = DATABASE) {
   await withStore(name, "readwrite", (store) => store.delete(deviceId));
+}
+
+/**
+ * Pin the operator's root CA certificate (DER) in this browser. A root already pinned stays:
+ * another one is refused, as is one whose SHA-256 (hex) differs from `expectedSha256` when
+ * the caller knows it (e.g. shown by the approving agent).
+ * @param {Uint8Array} der
+ * @param {{expectedSha256?: string|null, name?: string}} [options]
+ * @returns {Promise<string>} the pinned root's SHA-256, hex
+ */
+export async function pinRoot(der, { expectedSha256 = null, name = DATABASE } = {}) {
+  await readRoot(der);
+  const sha256 = await sha256Hex(der);
+  if (expectedSha256 !== null && expectedSha256.replace(/[\s:]/g, "").toLowerCase() !== sha256) {
+    throw new UntrustedCertificate(
+      WHY.UNTRUSTED,
+      "la racine du serveur n'est pas celle de votre agent : n'appairez pas cet appareil / " +
+        "the server's root differs from your agent's: do not pair this device",
+    );
+  }
+  const known = await withStore(name, "readonly", (store) => store.get(ROOT));
+  if (known && known.sha256 !== sha256) {
+    throw new UntrustedCertificate(
+      WHY.UNTRUSTED,
+      "le serveur présente une autre racine que celle épinglée : prévenez l'opérateur / " +
+        "the server shows another root than the pinned one: tell the operator",
+    );
+  }
+  if (!known) {
+    const record = { der: new Uint8Array(der), sha256, pinnedAt: Date.now() };
+    await withStore(name, "readwrite", (store) => store.put(record, ROOT));
+  }
+  return sha256;
+}
+
+/**
+ * The pinned root's DER, or null if this browser pinned none (paired before pinning existed).
+ * @param {string} [name] @returns {Promise<Uint8Array|null>}
+ */
+export async function pinnedRoot(name = DATABASE) {
+  const record = await withStore(name, "readonly", (store) => store.get(ROOT));
+  return record ? new Uint8Array(record.der) : null;
 }

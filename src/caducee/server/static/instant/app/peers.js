@@ -1,0 +1,177 @@
+// Other people's devices, checked in this browser before a sender key is sealed to them or a
+// message of theirs is read: the web app's caducee/agent/instant/peers.py.
+//
+// GET /people/{address}/devices lists the statements the server holds; the server could add
+// a device of its own. So the person's certificates (GET /people/{address}/certificates) are
+// each validated here against the root pinned at pairing, with the issuing CA's certificate
+// and both CRLs from /pki (x509.js), and every listed device must be vouched for by one of
+// them (verifyListedDevice: a statement the certificate key signed, or an endorsement by a
+// device it certified). A device no valid certificate vouches for is left out (logged by its
+// id only). Certificates are kept a minute, as in Python; so are the CA material and CRLs.
+
+import { verifyListedDevice } from "../device.js";
+import { InstantCryptoError, UntrustedCertificate } from "../errors.js";
+import { pinnedRoot } from "../keystore.js";
+import { Certificate, WHY, readCrl, readRoot, validatePersonCertificate } from "../x509.js";
+import { fromBase64 } from "./client.js";
+
+export const CACHE_MS = 60_000;
+export const PKI = "/pki";
+
+/**
+ * @typedef {import("../x509.js").Authority} Authority
+ * @typedef {import("../device.js").DevicePublicKeys} DevicePublicKeys
+ * @typedef {{spki: Uint8Array, addresses: string[]}} Person
+ */
+
+/** @param {string} path @returns {Promise<Uint8Array>} */
+async function fetchBytes(path) {
+  const response = await fetch(path, { cache: "no-store" });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** What this browser trusts: the pinned root, and the person certificates checked against it. */
+export class PeerTrust {
+  /**
+   * @param {Certificate} root the pinned root
+   * @param {{clock?: () => number, fetchBytes?: (path: string) => Promise<Uint8Array>}} [options]
+   *   clock in epoch milliseconds (a test passes a fixed "now")
+   */
+  constructor(root, { clock = Date.now, fetchBytes: fetcher = fetchBytes } = {}) {
+    this.root = root;
+    this.clock = clock;
+    this.fetchBytes = fetcher;
+    /** @type {{at: number, authority: Promise<Authority>}|null} */
+    this.authorityCache = null;
+    /** @type {Map<string, {at: number, people: Promise<Person[]>}>} */
+    this.certificateCache = new Map();
+  }
+
+  /**
+   * The trust of this browser, from the root pinned at pairing.
+   * @param {object} [options] as the constructor's, plus `database` (IndexedDB name)
+   * @param {string} [options.database]
+   * @returns {Promise<PeerTrust>}
+   */
+  static async open({ database, ...options } = {}) {
+    const der = await pinnedRoot(database);
+    if (!der) {
+      throw new UntrustedCertificate(
+        WHY.UNTRUSTED,
+        "aucune racine épinglée : appairez de nouveau cet appareil / " +
+          "no pinned root: pair this device again",
+      );
+    }
+    return new PeerTrust(await readRoot(der), options);
+  }
+
+  /**
+   * The issuing CA and both CRLs from the server (a minute). The issuing CA is checked with
+   * each certificate against the root; unreadable CRLs count as none (revocation unknown).
+   * @returns {Promise<Authority>}
+   */
+  authority() {
+    const now = Date.now();
+    if (!this.authorityCache || now - this.authorityCache.at >= CACHE_MS) {
+      const authority = Promise.all([
+        this.fetchBytes(`${PKI}/ca/issuing.der`),
+        this.fetchBytes(`${PKI}/crl/issuing.crl`).catch(() => new Uint8Array()),
+        this.fetchBytes(`${PKI}/crl/root.crl`).catch(() => new Uint8Array()),
+      ]).then(([issuing, issuingCrl, rootCrl]) => ({
+        root: this.root,
+        issuing: new Certificate(issuing),
+        issuingCrl: readCrl(issuingCrl),
+        rootCrl: readCrl(rootCrl),
+      }));
+      authority.catch(() => {
+        this.authorityCache = null; // try again on the next call
+      });
+      this.authorityCache = { at: now, authority };
+    }
+    return this.authorityCache.authority;
+  }
+
+  /**
+   * `address`'s certificates that validate here, as the keys and addresses devices are
+   * checked against (a minute).
+   * @param {import("./client.js").Session} session @param {string} address
+   * @returns {Promise<Person[]>}
+   */
+  certificates(session, address) {
+    const key = address.toLowerCase();
+    const now = Date.now();
+    const cached = this.certificateCache.get(key);
+    if (cached && now - cached.at < CACHE_MS) return cached.people;
+    const people = this.validCertificates(session, key);
+    people.catch(() => this.certificateCache.delete(key));
+    this.certificateCache.set(key, { at: now, people });
+    return people;
+  }
+
+  /** @param {import("./client.js").Session} session @param {string} address */
+  async validCertificates(session, address) {
+    const [answer, authority] = await Promise.all([
+      session.api(`/people/${encodeURIComponent(address)}/certificates`),
+      this.authority(),
+    ]);
+    /** @type {Person[]} */
+    const valid = [];
+    for (const encoded of answer.certificates ?? []) {
+      try {
+        const leaf = new Certificate(fromBase64(String(encoded)));
+        valid.push(await validatePersonCertificate(leaf, authority, this.clock()));
+      } catch (error) {
+        if (!(error instanceof InstantCryptoError) && !(error instanceof DOMException)) {
+          throw error;
+        }
+        const why = error instanceof UntrustedCertificate ? error.why : "malformed-certificate";
+        console.warn(`a certificate of ${address} does not validate: ${why}`);
+      }
+    }
+    return valid;
+  }
+}
+
+/**
+ * The device of a listing if one of `people` (valid certificates of `address`) vouches for it.
+ * @param {any} listed @param {string} address @param {Person[]} people
+ * @returns {Promise<DevicePublicKeys|null>}
+ */
+async function vouched(listed, address, people) {
+  for (const person of people) {
+    try {
+      const device = await verifyListedDevice(listed, person);
+      if (device.address === address) return device;
+    } catch (error) {
+      if (!(error instanceof InstantCryptoError)) throw error;
+    }
+  }
+  return null;
+}
+
+/**
+ * `address`'s active devices whose statements a valid certificate of `address` signed (or
+ * that a device so certified endorsed): deviceId → DevicePublicKeys. Others are left out.
+ * @param {import("./client.js").Session} session @param {string} address
+ * @param {PeerTrust} trust @returns {Promise<Map<string, DevicePublicKeys>>}
+ */
+export async function verifiedDevices(session, address, trust) {
+  const lower = address.toLowerCase();
+  const [answer, people] = await Promise.all([
+    session.api(`/people/${encodeURIComponent(lower)}/devices`),
+    trust.certificates(session, lower),
+  ]);
+  /** @type {Map<string, DevicePublicKeys>} */
+  const found = new Map();
+  for (const listed of answer.devices ?? []) {
+    const device = await vouched(listed, lower, people);
+    if (device) {
+      found.set(device.deviceId, device);
+    } else {
+      const id = String(listed?.device_id ?? "?").slice(0, 128);
+      console.warn(`device ${id} of ${lower} is not certified by a valid certificate: left out`);
+    }
+  }
+  return found;
+}
