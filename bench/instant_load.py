@@ -93,11 +93,24 @@ class HttpClient:
         encoded: bytes | None = None,
     ) -> tuple[int, bytes]:
         """(status, body); ``encoded`` is a whole request built beforehand (no work here)."""
+        request = encoded or encode_request(self.host, method, path, body, token)
+        reused = self.writer is not None
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        self.writer.write(encoded or encode_request(self.host, method, path, body, token))
-        head = await self.reader.readuntil(b"\r\n\r\n")
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(request)
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            if not reused or exc.partial:
+                raise
+            # The server closed this idle keep-alive connection before reading the request
+            # (uvicorn does after 5 s): nothing was answered, so send it again, once, as
+            # HTTP clients do.
+            await self.close()
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.writer.write(request)
+            head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length, chunked, close = 0, False, False
         for line in head.split(b"\r\n")[1:]:

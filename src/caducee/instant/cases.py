@@ -10,6 +10,7 @@ the same sequence, other bytes under a used id are a replay.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
@@ -26,6 +27,7 @@ from caducee.evidence import EvidenceLog
 from caducee.instant.devices import active_device
 from caducee.instant.envelope import MessageKind, check_envelope
 from caducee.instant.models import Case, CaseMessage, Device, Participant
+from caducee.instant.post_batch import BATCHED_KINDS, PendingPost, PostBatcher
 from caducee.instant.retention import case_organisation, retention_days
 from caducee.instant.roles import RoleDirectory, aware
 from caducee.instant.service_errors import (
@@ -91,11 +93,13 @@ class CaseService:
         *,
         now: Callable[[], datetime] = utcnow,
         on_commit: Notify | None = None,
+        batcher: PostBatcher | None = None,
     ) -> None:
         self.database = database
         self.evidence = evidence
         self.now = now
         self.on_commit = on_commit
+        self.batcher = batcher  # the process's group commit of posts, when it runs one
         self.roles = RoleDirectory(database, now=now)
 
     # -- cases and participants ---------------------------------------------------------------
@@ -193,6 +197,15 @@ class CaseService:
         """Store one message after checking its signed header; idempotent on ``message_id``."""
         caller = caller.lower()
         digest = hashlib.sha256(ciphertext).hexdigest()
+        if self.batcher is not None and kind in BATCHED_KINDS:
+            future = asyncio.get_running_loop().create_future()
+            pending = PendingPost(
+                caller, case_id, device_id, message_id, kind, ciphertext, digest, future
+            )
+            sequence, created = await self.batcher.record(pending)
+            if created:
+                await self.announce(case_id, sequence)
+            return Posted(case_id, sequence, created)
         try:
             async with self.database.transaction() as session:
                 posted = await self._post(

@@ -46,6 +46,7 @@ def case_service(state: ServerState) -> CaseService:
         state.extras.get("evidence_log"),
         now=now_of(state),
         on_commit=None if bus is None else bus.publish,
+        batcher=state.extras.get("instant_posts"),  # set by routes_instant.start
     )
 
 

@@ -27,6 +27,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from caducee.instant.bus import CaseBus, InProcessBus, PostgresBus
 from caducee.instant.escalation import DEFAULT_INTERVAL, Escalator
+from caducee.instant.post_batch import PostBatcher
 from caducee.server import (
     instant_cases,
     instant_devices,
@@ -116,6 +117,7 @@ async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
     instant_login.install(state)  # device tokens, before the first request
     bus = await _bus(state)
     state.extras["instant_bus"] = bus
+    batcher = state.extras["instant_posts"] = PostBatcher(state.database, now=now_of(state))
     escalator = Escalator(
         state.database,
         state.extras.get("evidence_log"),
@@ -134,6 +136,7 @@ async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
     stop_push = await instant_push.start(state, bus)
 
     async def stop() -> None:
+        batcher.close()
         await stop_push()
         await stop_purge()
         fan_out.cancel()
