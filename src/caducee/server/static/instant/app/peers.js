@@ -11,7 +11,7 @@
 
 import { verifyListedDevice } from "../device.js";
 import { InstantCryptoError, UntrustedCertificate } from "../errors.js";
-import { pinnedRoot } from "../keystore.js";
+import { pinRoot, pinnedRoot } from "../keystore.js";
 import { Certificate, WHY, readCrl, readRoot, validatePersonCertificate } from "../x509.js";
 import { fromBase64 } from "./client.js";
 
@@ -29,6 +29,17 @@ async function fetchBytes(path) {
   const response = await fetch(path, { cache: "no-store" });
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * At pairing: pin the operator's root the server publishes (trust on first use), or check it
+ * against the one already pinned, or against `expectedSha256` (hex) when the person has it.
+ * @param {{expectedSha256?: string|null, database?: string}} [options]
+ * @returns {Promise<string>} the pinned root's SHA-256, hex (to show beside the pairing code)
+ */
+export async function pinOperatorRoot({ expectedSha256 = null, database } = {}) {
+  const der = await fetchBytes(`${PKI}/ca/root.der`);
+  return pinRoot(der, { expectedSha256, name: database });
 }
 
 /** What this browser trusts: the pinned root, and the person certificates checked against it. */
