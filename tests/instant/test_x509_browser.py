@@ -128,7 +128,7 @@ def _person(
     )
     certificate = issue_certificate(
         ca,
-        key.public_key(),  # type: ignore[arg-type]
+        key.public_key(),
         profile,
         holder,
         validity=validity,
@@ -220,7 +220,7 @@ def _flip_in_tbs(certificate: x509.Certificate) -> bytes:
 
 def _statement(chain: Chain, address: str, device_id: str) -> bytes:
     device = DeviceKeys.generate(device_id, address, kem=Kem.X25519)
-    return certify_device(device.public(), chain.key)  # type: ignore[arg-type]
+    return certify_device(device.public(), chain.key)
 
 
 def build_cases() -> dict[str, Case]:
@@ -254,7 +254,7 @@ def build_cases() -> dict[str, Case]:
         c.issuing.certificate, generate_private_key(KeyKind.EC_P256), URLS, c.issuing.chain
     )
     forged_crl = build_crl(forger, [], 5, now=NOW)
-    rsa = {
+    rsa: dict[str, Any] = {
         "leaf": rsa_chain.leaf,
         "issuing": rsa_chain.issuing.certificate,
         "root": rsa_chain.root.certificate,

@@ -60,12 +60,14 @@ export class PeerTrust {
   }
 
   /**
-   * The trust of this browser, from the root pinned at pairing.
+   * The trust of this browser, from the root pinned at pairing. A browser paired before roots
+   * were pinned pins the server's now if `pinIfNone` (trust on first use, a little later).
    * @param {object} [options] as the constructor's, plus `database` (IndexedDB name)
-   * @param {string} [options.database]
+   * @param {string} [options.database] @param {boolean} [options.pinIfNone]
    * @returns {Promise<PeerTrust>}
    */
-  static async open({ database, ...options } = {}) {
+  static async open({ database, pinIfNone = false, ...options } = {}) {
+    if (pinIfNone && !(await pinnedRoot(database))) await pinOperatorRoot({ database });
     const der = await pinnedRoot(database);
     if (!der) {
       throw new UntrustedCertificate(
@@ -184,5 +186,34 @@ export async function verifiedDevices(session, address, trust) {
       console.warn(`device ${id} of ${lower} is not certified by a valid certificate: left out`);
     }
   }
+  return found;
+}
+
+/** @type {Promise<PeerTrust>|null} */
+let shared = null;
+
+/** This page's trust, opened once (its caches shared by every case). @returns {Promise<PeerTrust>} */
+export function browserTrust() {
+  if (!shared) {
+    shared = PeerTrust.open({ pinIfNone: true });
+    shared.catch(() => {
+      shared = null; // the network, or no root yet: try again next time
+    });
+  }
+  return shared;
+}
+
+/**
+ * What CaseState.devices() (app/cases.js) does: `address`'s verified devices, kept in the
+ * case's `devicesOf` for the session unless `fresh`.
+ * @param {{session: import("./client.js").Session, devicesOf: Map<string, any>}} state
+ * @param {string} address @param {boolean} [fresh]
+ * @returns {Promise<Map<string, DevicePublicKeys>>}
+ */
+export async function caseDevices(state, address, fresh = false) {
+  const known = state.devicesOf.get(address);
+  if (!fresh && known) return known;
+  const found = await verifiedDevices(state.session, address, await browserTrust());
+  state.devicesOf.set(address, found);
   return found;
 }
