@@ -118,7 +118,7 @@ async def decide_page(hold_id: int, decision: str, request: Request, state: Stat
         if decision == "release":
             hold = await service.release(hold_id, OPERATOR_ACTOR, relay_service(state))
         elif decision == "refuse":
-            hold = await service.refuse(hold_id, OPERATOR_ACTOR)
+            hold = await service.refuse(hold_id, OPERATOR_ACTOR, state.blobs)
         else:
             raise ProblemError(404, "not-found", "release or refuse")
     except CaduceeError as exc:

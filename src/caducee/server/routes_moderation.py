@@ -71,7 +71,7 @@ async def release_hold(hold_id: int, actor: Moderator, state: State) -> dict[str
 @router.post("/api/v1/console/holds/{hold_id}/refuse", tags=["console"])
 async def refuse_hold(hold_id: int, actor: Moderator, state: State) -> dict[str, Any]:
     try:
-        hold = await moderation_service(state).refuse(hold_id, actor)
+        hold = await moderation_service(state).refuse(hold_id, actor, state.blobs)
     except CaduceeError as exc:
         raise problem(exc) from None
     return _hold_json(hold)
