@@ -6,7 +6,7 @@
 - ``GET /api/v1/instant/cases/{id}`` → the case's metadata (participants only), with its
   ``escalation_reach``: the addresses the escalation may still add, whose devices may be
   sent sender keys ahead of time (they read nothing before they are added).
-- ``POST /api/v1/instant/cases/{id}/participants`` {addresses, role} → the case.
+- ``POST /api/v1/instant/cases/{id}/participants`` {participants, role} → the case.
 - ``DELETE /api/v1/instant/cases/{id}/participants/{address}`` → the case.
 - ``POST /api/v1/instant/cases/{id}/messages`` {message_id, device_id, kind, ciphertext}
   → 201 {sequence} (200 for a retry of the same bytes).

@@ -486,6 +486,20 @@ class CaseState:
                 return e.payload
         return None
 
+    def add_participants(self, addresses: list[str]) -> None:
+        """Add people to the case and seal this device's chain to their devices at once (from
+        its generation's start: they read what this device said in it, the card included)."""
+        wanted = sorted({a.strip().lower() for a in addresses if a.strip()})
+        if not wanted:
+            raise InvalidCaseInput("indiquez qui ajouter / name whom to add")
+        with self.lock:
+            self.session.json(
+                "POST", f"/cases/{self.case_id}/participants", json={"participants": wanted}
+            )
+            if not self._synced:
+                self.sync()  # the card to carry, the generations used before
+            self.share_keys()
+
     def remove_participant(self, address: str) -> None:
         """Remove someone from the case; the next message of every device rotates."""
         self.session.request("DELETE", f"/cases/{self.case_id}/participants/{address.lower()}")
