@@ -19,6 +19,7 @@ from pydantic import Field
 
 from caducee.errors import CaduceeError
 from caducee.policy.moderation import OPERATOR_ACTOR, HeldMessage, HoldStatus
+from caducee.policy.protocol import MAX_REPORT_COMMENT
 from caducee.policy.reports import ReportReason, ReportService
 from caducee.policy.sanctions import SanctionLevel, SanctionService, SanctionView
 from caducee.server.auth import Agent, clock, relay_service
@@ -97,7 +98,7 @@ async def add_moderator(body: ModeratorRequest, _op: ConsoleOperator, state: Sta
 class ReportRequest(StrictRequest):
     message_id: str = Field(min_length=1, max_length=200)
     reason: ReportReason = ReportReason.BULK
-    comment: str = Field(default="", max_length=500)
+    comment: str = Field(default="", max_length=MAX_REPORT_COMMENT)
 
 
 @router.post("/api/v1/reports", status_code=201, tags=["moderation"])
