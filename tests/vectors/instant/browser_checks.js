@@ -179,17 +179,33 @@ export async function checkVectors(v) {
   const late = new miss.SenderKeyGroup(msgs.case_id, devices.bob, [devices.alice.public()]);
   await late.receiveKey((await older.addMembers([devices.bob.public()]))[0].payload);
   const message = (/** @type {number} */ n) => fromHex(msgs.messages[n].message);
-  same(report, "given at 2, reads 2", toHex((await late.decrypt(message(2))).plaintext),
-    msgs.messages[2].plaintext);
-  same(report, "given at 2, not 0", await errorCode(() => late.decrypt(message(0))),
-    "instant-out-of-window");
+  same(
+    report,
+    "given at 2, reads 2",
+    toHex((await late.decrypt(message(2))).plaintext),
+    msgs.messages[2].plaintext,
+  );
+  same(
+    report,
+    "given at 2, not 0",
+    await errorCode(() => late.decrypt(message(0))),
+    "instant-out-of-window",
+  );
   await late.receiveKey((await sender.addMembers([devices.bob.public()]))[0].payload);
   for (const n of [1, 0, 3]) {
-    same(report, `given again from 0, reads ${n}`, toHex((await late.decrypt(message(n))).plaintext),
-      msgs.messages[n].plaintext);
+    same(
+      report,
+      `given again from 0, reads ${n}`,
+      toHex((await late.decrypt(message(n))).plaintext),
+      msgs.messages[n].plaintext,
+    );
   }
-  same(report, "given again from 0, 2 stays read", await errorCode(() => late.decrypt(message(2))),
-    "instant-replayed");
+  same(
+    report,
+    "given again from 0, 2 stays read",
+    await errorCode(() => late.decrypt(message(2))),
+    "instant-replayed",
+  );
 
   for (const r of dist.refused) {
     const carol = new miss.SenderKeyGroup(msgs.case_id, devices.carol, [devices.alice.public()]);

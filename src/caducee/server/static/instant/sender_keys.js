@@ -157,7 +157,8 @@ export class SenderKeyGroup {
   }
 
   /**
-   * Let verified devices read what this device sends from now on (not before).
+   * Let verified devices read what this device sends in its current generation (from its
+   * start: the case's recent history) and from now on.
    * @param {DevicePublicKeys[]} devices @returns {Promise<KeyDistribution[]>}
    */
   addMembers(devices) {

@@ -288,7 +288,10 @@ export class CaseState {
     }
   }
 
-  /** A card equal to one already listed (a copy carried into a later generation). */
+  /**
+   * A card equal to one already listed (a copy carried into a later generation).
+   * @param {any} body @returns {boolean}
+   */
   isCardCopy(body) {
     if (body?.type !== "patient") return false;
     const known = this.patient();
