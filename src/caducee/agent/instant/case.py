@@ -302,7 +302,8 @@ class CaseState:
             view = self.refresh()
             me = self.device.device_id
             target: dict[str, DevicePublicKeys] = {}
-            reach = tuple(str(a).lower() for a in view.get("escalation_reach", []))
+            listed = view.get("escalation_reach")
+            reach = tuple(str(a).lower() for a in listed) if isinstance(listed, list) else ()
             for address in sorted({*self.participants, *reach}):
                 for device_id, device in self.peers.devices(address, fresh=True).items():
                     if device_id != me:
