@@ -2,7 +2,8 @@
 a real server process, as the desktop client does (caducee/agent/instant/peers.py).
 
 Alice's and Bob's browsers are paired through the app and approved by their agents; Bob also
-has a desktop device registered from Python. A device the server lists for Bob but that
+has a desktop device registered from Python, which approved his tablet (an endorsement). A
+device the server lists for Bob but that
 Bob's certificate never signed (written straight into the server's database, as a
 compromised server would) is left out, Bob's real devices are kept. Once Bob's certificate
 is revoked, his devices are left out, even when the server keeps listing the certificate
@@ -23,13 +24,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import Page, Route
 
 from caducee.instant._hpke import Kem
 from caducee.instant.device_keys import DeviceKeys, certify_device
+from caducee.instant.endorsement import endorse_device
+from caducee.server.instant_login import LOGIN_CONTEXT
 from tests.browser import chromium
+from tests.instant.miss import b64
+from tests.instant.test_pairing_support import pairing_body
 from tests.instant.test_pwa import DEVICE_PASSPHRASE, Setup, device_id, pair
 from tests.live_office import open_office
 
@@ -38,6 +44,7 @@ BOB = "dr.bob.peers@caducee.test"
 API = "/api/v1/instant"
 FORGED = "bob-forged-by-the-server"
 DESKTOP = "bob-desktop-peers"
+ENDORSED = "bob-tablet-endorsed"
 
 # Alice's browser asks what CaseState.devices(address, true) answers, on a real CaseState.
 CASE_DEVICES = """async ({ deviceId, passphrase, address }) => {
@@ -76,13 +83,40 @@ class World:
         return answer
 
 
-def _register_desktop(setup: Setup) -> None:
+def _register_desktop(setup: Setup) -> DeviceKeys:
     """Bob's desktop device, certified with his key as his agent does."""
     device = DeviceKeys.generate(DESKTOP, BOB, kem=Kem.MLKEM768_X25519)
     statement = certify_device(device.public(), setup.office.keys[BOB])
     client = setup.office.client(BOB)
     body = {"statement": base64.b64encode(statement).decode()}
     client.request("POST", f"{API}/devices", json=body)
+    return device
+
+
+def _endorse(base: str, endorser: DeviceKeys) -> None:
+    """Bob's tablet, paired and approved by his desktop device (an endorsement, depth one)."""
+    tablet = DeviceKeys.generate(ENDORSED, BOB, kem=Kem.X25519)
+    with httpx.Client(base_url=base) as client:
+        challenge = client.post(
+            f"{API}/devices/login/challenge", json={"device_id": endorser.device_id}
+        ).json()["challenge"]
+        signature = endorser.sign((LOGIN_CONTEXT + challenge).encode())
+        login = client.post(
+            f"{API}/devices/login",
+            json={
+                "device_id": endorser.device_id,
+                "challenge": challenge,
+                "signature": b64(signature),
+            },
+        )
+        token = login.json()["access_token"]
+        code = client.post(f"{API}/pairing", json=pairing_body(tablet)).json()["code"]
+        answer = client.post(
+            f"{API}/pairing/{code}/endorsement",
+            json={"endorsement": b64(endorse_device(tablet.public(), endorser))},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 201, answer.text
 
 
 def _insert_forged(setup: Setup) -> None:
@@ -124,7 +158,7 @@ def world(
         setup = Setup(office, browser)
         bob = pair(setup, browser.new_context(), BOB, "Téléphone de Bob")
         alice = pair(setup, browser.new_context(), ALICE, "Téléphone d'Alice")
-        _register_desktop(setup)
+        _endorse(office.base, _register_desktop(setup))
         _insert_forged(setup)
         found = World(setup, alice, device_id(alice), device_id(bob))
         alice.on(
@@ -136,9 +170,9 @@ def world(
 
 def test_a_device_bobs_certificate_never_signed_is_left_out(world: World) -> None:
     answer = world.case_devices()
-    assert answer["listed"] == sorted([world.bob_browser, DESKTOP, FORGED])
-    assert answer["verified"] == sorted([world.bob_browser, DESKTOP])
-    assert answer["addresses"] == [BOB, BOB]
+    assert answer["listed"] == sorted([world.bob_browser, DESKTOP, ENDORSED, FORGED])
+    assert answer["verified"] == sorted([world.bob_browser, DESKTOP, ENDORSED])
+    assert answer["addresses"] == [BOB, BOB, BOB]
     assert any(FORGED in w and "left out" in w for w in world.warnings)
 
 
@@ -167,7 +201,7 @@ def test_a_revoked_certificates_devices_are_left_out_even_if_the_server_lists_it
 ) -> None:
     page = world.alice
     before = world.case_devices()
-    assert before["verified"] == sorted([world.bob_browser, DESKTOP])
+    assert before["verified"] == sorted([world.bob_browser, DESKTOP, ENDORSED])
     # What the server answers now, kept to replay once the certificate is revoked.
     client = world.setup.office.client(ALICE)
     kept_certificates = client.request("GET", f"{API}/people/{BOB}/certificates").json()
@@ -198,6 +232,6 @@ def test_a_revoked_certificates_devices_are_left_out_even_if_the_server_lists_it
     finally:
         page.unroute(certificates_url)
         page.unroute(devices_url)
-    assert lying["listed"] == sorted([world.bob_browser, DESKTOP, FORGED])
+    assert lying["listed"] == sorted([world.bob_browser, DESKTOP, ENDORSED, FORGED])
     assert lying["verified"] == []
     assert any("certificate-revoked" in w for w in world.warnings), world.warnings

@@ -39,6 +39,7 @@ async function fetchBytes(path) {
  */
 export async function pinOperatorRoot({ expectedSha256 = null, database } = {}) {
   const der = await fetchBytes(`${PKI}/ca/root.der`);
+  await readRoot(der); // a self-signed CA certificate, or UntrustedCertificate
   return pinRoot(der, { expectedSha256, name: database });
 }
 
