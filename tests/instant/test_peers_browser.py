@@ -3,12 +3,12 @@ a real server process, as the desktop client does (caducee/agent/instant/peers.p
 
 Alice's and Bob's browsers are paired through the app and approved by their agents; Bob also
 has a desktop device registered from Python, which approved his tablet (an endorsement). A
-device the server lists for Bob but that
-Bob's certificate never signed (written straight into the server's database, as a
-compromised server would) is left out, Bob's real devices are kept. Once Bob's certificate
-is revoked, his devices are left out, even when the server keeps listing the certificate
-(its answers rewritten in transit, as a lying server would send them): the CRL, signed by the
-CA, says so. The browser goes through ``caseDevices``, what ``CaseState.devices()`` calls.
+device the server lists for Bob but that Bob's certificate never signed (written straight
+into the server's database, as a compromised server would) is left out, Bob's real devices
+are kept. Once Bob's certificate is revoked, his devices are left out, even when the server
+keeps listing the certificate (its answers rewritten in transit, as a lying server would send
+them): the CRL, signed by the CA, says so. The browser goes through ``caseDevices``, what
+``CaseState.devices()`` calls.
 
 SYNTHETIC TEST MATERIAL: invented people; keys made afresh.
 """
