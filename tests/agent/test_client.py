@@ -142,3 +142,83 @@ def test_a_refusal_carries_the_problem_code(key: rsa.RSAPrivateKey) -> None:
         server.failures = [403]
         with pytest.raises(AuthError):
             client.login()
+
+
+class CounterServer(FakeServer):
+    """A prescriptions route behind ``FakeServer``'s login: answers problem+json as the
+    server does, and records the headers of each call."""
+
+    def __init__(self, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> None:
+        super().__init__(key)
+        self.answers: list[tuple[int, str]] = []
+        self.seen: list[httpx.Headers] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if not request.url.path.startswith("/api/v1/prescriptions"):
+            return super().__call__(request)
+        self.calls.append(f"{request.method} {request.url.path}")
+        self.seen.append(request.headers)
+        if self.failures:
+            failure = self.failures.pop(0)
+            assert isinstance(failure, Exception)
+            raise failure
+        if self.answers:
+            status, code = self.answers.pop(0)
+            problem = {"code": code, "detail": f"refused: {code}", "status": status}
+            return httpx.Response(
+                status, json=problem, headers={"content-type": "application/problem+json"}
+            )
+        return httpx.Response(200, json={"tasks": []})
+
+
+def test_request_once_does_not_retry_a_network_error_or_a_5xx(key: rsa.RSAPrivateKey) -> None:
+    server = CounterServer(key)
+    with _client(server, key) as client:
+        client.login()
+        server.failures = [httpx.ConnectError("refused")]
+        with pytest.raises(NetworkError):
+            client.request_once("GET", "/api/v1/prescriptions/tasks")
+        server.answers = [(503, "unavailable")]
+        with pytest.raises(ServerError) as caught:
+            client.request_once("GET", "/api/v1/prescriptions/tasks")
+    assert caught.value.status == 503 and caught.value.code == "unavailable"
+    assert server.calls.count("GET /api/v1/prescriptions/tasks") == 2
+
+
+@pytest.mark.parametrize("code", ["token-expired", "unauthenticated"])
+def test_request_once_renews_a_refused_token_once(key: rsa.RSAPrivateKey, code: str) -> None:
+    server = CounterServer(key)
+    with _client(server, key) as client:
+        server.answers = [(401, code)]
+        assert client.request_once("GET", "/api/v1/prescriptions/tasks").json() == {"tasks": []}
+        assert server.tokens == 2
+        server.answers = [(401, code), (401, code)]
+        with pytest.raises(ServerError) as caught:
+            client.request_once("GET", "/api/v1/prescriptions/tasks")
+    assert caught.value.status == 401 and caught.value.code == code
+    assert server.tokens == 3  # one fresh login per call, never a loop
+
+
+def test_request_once_gives_back_another_401_without_a_login(key: rsa.RSAPrivateKey) -> None:
+    server = CounterServer(key)
+    with _client(server, key) as client:
+        client.login()
+        server.answers = [(401, "card-access-expired")]
+        with pytest.raises(ServerError) as caught:
+            client.request_once("GET", "/api/v1/prescriptions/patient/prescriptions")
+    assert caught.value.code == "card-access-expired" and server.tokens == 1
+    assert server.calls.count("GET /api/v1/prescriptions/patient/prescriptions") == 1
+
+
+def test_request_once_sends_the_given_headers_and_no_token_when_asked(
+    key: rsa.RSAPrivateKey,
+) -> None:
+    server = CounterServer(key)
+    with _client(server, key) as client:
+        card = {"X-Card-Access": "carte-42"}
+        client.request_once("GET", "/api/v1/prescriptions/me/access-log", auth=False, headers=card)
+        client.request_once("GET", "/api/v1/prescriptions/tasks", headers=card)
+    public, authenticated = server.seen
+    assert public["x-card-access"] == "carte-42" and "authorization" not in public
+    assert server.tokens == 1 and authenticated["authorization"] == "Bearer t1"
+    assert authenticated["x-card-access"] == "carte-42"

@@ -15,6 +15,7 @@ import httpx
 
 from caducee.instant.device_keys import DeviceKeys
 from tests.instant.miss import API, b64, group, open_case, register, with_device
+from tests.instant.test_routing_escalation import staffed
 from tests.server.conftest import OPERATOR_TOKEN, Identity, World, problem
 
 Call = Callable[[dict[str, str]], Awaitable[httpx.Response]]
@@ -144,3 +145,31 @@ async def test_directory_writes_are_refused_to_every_agent_and_to_nobody(world: 
         problem(await call(alice.headers), 401, "operator-only")
         problem(await call({}), 401, "operator-only")
     assert (await writes["members"](operator)).status_code == 200
+
+
+async def test_the_escalation_reach_may_be_sent_keys_and_sees_nothing_else(world: World) -> None:
+    """Sender keys go to participants' devices and to the reach's; the reach is not a
+    participant: every endpoint of the case answers it 404, and no other outsider's device
+    may be sent a key."""
+    role, _, backup = await staffed(world)
+    gp, eve = await world.person("Generaliste"), await world.person("Eve")
+    phone, backups, eves = [await with_device(world, p) for p in (gp, backup, eve)]
+    case_id = (await open_case(world, gp, [], role=role))["case_id"]
+    for call in case_endpoints(world, case_id, backups, gp.address).values():
+        problem(await call(backup.headers), 404, "instant-case-not-found")
+    cipher = group(case_id, phone, backups, eves)
+    sealed = {d.recipient_device_id: d.payload for d in cipher.distributions()}
+
+    async def key_to(device: DeviceKeys) -> httpx.Response:
+        body = {
+            "message_id": f"authz-{next(_n)}",
+            "device_id": phone.device_id,
+            "kind": "key",
+            "ciphertext": b64(sealed[device.device_id]),
+        }
+        return await world.client.post(
+            f"{API}/cases/{case_id}/messages", json=body, headers=gp.headers
+        )
+
+    assert (await key_to(backups)).status_code == 201
+    problem(await key_to(eves), 400, "instant-invalid-request")

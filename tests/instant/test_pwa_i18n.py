@@ -162,12 +162,30 @@ def test_every_call_names_its_key_literally() -> None:
             )
 
 
+IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(\s*|^import\s+)["'](\.{1,2}/[^"']+)["']""", re.M)
+
+
 def test_the_offline_shell_holds_every_module() -> None:
+    """Every app module, and every module the app imports (at once or on demand), is in the
+    service worker's SHELL: the app opens offline with its texts."""
     worker = (SOURCES / "sw.js").read_text()
-    listed = set(re.findall(r"\$\{CORE\}app/([\w.-]+\.js)", worker))
-    modules = {p.name for p in SOURCES.glob("*.js")} - {"sw.js", "sw_push.js"}
-    assert "i18n.js" in modules
+    listed = set(re.findall(r"\$\{CORE\}([\w./-]+\.js)", worker))
+    modules = {f"app/{p.name}" for p in SOURCES.glob("*.js")} - {"app/sw.js", "app/sw_push.js"}
+    assert "app/i18n.js" in modules
     assert modules <= listed, f"not in sw.js SHELL: {sorted(modules - listed)}"
+    seen: set[str] = set()
+    todo = ["app/app.js"]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        text = (APP / module).read_text()
+        for target in IMPORT.findall(text):
+            resolved = (APP / module).parent.joinpath(target).resolve().relative_to(APP)
+            todo.append(resolved.as_posix())
+    assert {"app/i18n.js", "app/push.js", "bytes.js"} <= seen, seen
+    assert seen <= listed, f"imported by the app but not in sw.js SHELL: {sorted(seen - listed)}"
 
 
 # -- in Chromium, the page alone ------------------------------------------------------------
@@ -408,7 +426,7 @@ def test_a_case_in_french_and_in_english(setup: Setup) -> None:
         expect(bob.locator("[data-view=cases] h2")).to_have_text("Mes dossiers")
         expect(bob.locator("#live")).to_have_text("● en direct")
 
-        alice.click("#new-case summary")
+        alice.click("details:has(#new-case) > summary")
         alice.fill("#new-case [name=participants]", BOB)
         alice.fill("#new-case [name=patient_name]", "Ninon Fictive-Langue")
         alice.click("#new-case button[type=submit]")

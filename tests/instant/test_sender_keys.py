@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caducee.instant import _wire
+from caducee.instant import _ratchet, _wire
 from caducee.instant._hpke import Kem
 from caducee.instant.device_keys import DeviceKeys
 from caducee.instant.errors import (
@@ -77,18 +77,85 @@ def test_removed_member_cannot_read_after_rotation() -> None:
         g["bob"].decrypt(g["carol"].encrypt(b"je suis partie"))
 
 
-def test_new_member_reads_from_now_on_only() -> None:
+def test_new_member_reads_the_current_generation_from_its_start() -> None:
     g = make_group(CASE, ["alice", "bob"])
-    old = g["alice"].encrypt(b"historique")
+    old = [g["alice"].encrypt(b"la carte"), g["alice"].encrypt(b"la question")]
     dave = DeviceKeys.generate("dave-phone", "dave@synthetic.caducee.test")
     dave_group = SenderKeyGroup(CASE, dave, [g["alice"]._me.public(), g["bob"]._me.public()])
     for d in g["alice"].add_members([dave.public()]):
         dave_group.receive_key(d.payload)
-    g["bob"].add_members([dave.public()])
     new = g["alice"].encrypt(b"bienvenue")
     assert dave_group.decrypt(new).plaintext == b"bienvenue"
-    with pytest.raises((ReplayedMessage, MessageOutOfWindow)):
-        dave_group.decrypt(old)
+    assert [dave_group.decrypt(m).plaintext for m in old] == [b"la carte", b"la question"]
+    for m in (*old, new):  # each one once
+        with pytest.raises(ReplayedMessage):
+            dave_group.decrypt(m)
+
+
+def test_a_newcomer_after_a_rotation_reads_only_the_new_generation() -> None:
+    g = make_group(CASE, ["alice", "bob"])
+    before = g["alice"].encrypt(b"generation zero")
+    deliver_all(g, {"alice": g["alice"].rotate()})
+    after = g["alice"].encrypt(b"generation un")
+    dave = DeviceKeys.generate("dave-phone", "dave@synthetic.caducee.test")
+    dave_group = SenderKeyGroup(CASE, dave, [g["alice"]._me.public()])
+    for d in g["alice"].add_members([dave.public()]):
+        dave_group.receive_key(d.payload)
+    assert dave_group.decrypt(after).plaintext == b"generation un"
+    with pytest.raises(UnknownSenderKey):
+        dave_group.decrypt(before)
+
+
+def test_a_chain_given_again_from_an_earlier_counter_adds_the_earlier_keys_only() -> None:
+    """A receiver given the chain at counter 2 (an older client) and then from its start reads
+    counters 0 and 1 too, while what it already read stays refused as a replay."""
+    g = make_group(CASE, ["alice"])
+    alice = g["alice"]
+    sent = [alice.encrypt(f"message {n}".encode()) for n in range(4)]
+    bob = DeviceKeys.generate("bob-phone", "bob@synthetic.caducee.test")
+    bob_group = SenderKeyGroup(CASE, bob, [alice._me.public()])
+    alice.add_members([bob.public()])
+    start = alice._own.start_key
+    # the chain as it stood at counter 2, sealed as an older client sealed it
+    chain_key = start
+    for _ in range(2):
+        chain_key = _ratchet.next_chain_key(chain_key)
+    alice._own.start_key, alice._own.start_counter = chain_key, 2
+    bob_group.receive_key(alice._seal_to(bob.public()).payload)
+    assert bob_group.decrypt(sent[2]).plaintext == b"message 2"
+    with pytest.raises(MessageOutOfWindow):
+        bob_group.decrypt(sent[0])
+    alice._own.start_key, alice._own.start_counter = start, 0
+    bob_group.receive_key(alice._seal_to(bob.public()).payload)
+    assert [bob_group.decrypt(sent[n]).plaintext for n in (1, 0, 3)] == [
+        b"message 1",
+        b"message 0",
+        b"message 3",
+    ]
+    for n in range(4):
+        with pytest.raises(ReplayedMessage):
+            bob_group.decrypt(sent[n])
+
+
+def test_a_chain_given_from_far_earlier_keeps_only_the_window() -> None:
+    g = make_group(CASE, ["alice"])
+    alice = g["alice"]
+    start = alice._own.start_key
+    sent = [alice.encrypt(b"m") for _ in range(6)]
+    bob = DeviceKeys.generate("bob-phone", "bob@synthetic.caducee.test")
+    bob_group = SenderKeyGroup(CASE, bob, [alice._me.public()], max_skip=2)
+    alice.add_members([bob.public()])
+    chain_key = start
+    for _ in range(5):
+        chain_key = _ratchet.next_chain_key(chain_key)
+    alice._own.start_key, alice._own.start_counter = chain_key, 5
+    bob_group.receive_key(alice._seal_to(bob.public()).payload)
+    alice._own.start_key, alice._own.start_counter = start, 0
+    bob_group.receive_key(alice._seal_to(bob.public()).payload)
+    assert bob_group.decrypt(sent[4]).plaintext == b"m"
+    assert bob_group.decrypt(sent[3]).plaintext == b"m"
+    with pytest.raises(MessageOutOfWindow):
+        bob_group.decrypt(sent[2])
 
 
 def test_replay_is_refused() -> None:

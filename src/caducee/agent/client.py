@@ -34,6 +34,8 @@ __all__ = ["Credentials", "ServerClient", "sign_challenge"]
 
 log = logging.getLogger(__name__)
 TOKEN_MARGIN = timedelta(seconds=30)
+# The server's codes for a bearer token to renew (``TokenExpired``, ``InvalidToken``).
+TOKEN_REFUSED_CODES = frozenset({"token-expired", "unauthenticated"})
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,19 @@ def _problem(response: httpx.Response) -> ServerError:
         else ServerError
     )
     return kind(f"{response.status_code} {detail}", status=response.status_code, code=code)
+
+
+def _token_refused(response: httpx.Response) -> bool:
+    """A 401 problem saying the bearer token itself is at fault (expired or unknown)."""
+    if response.status_code != 401:
+        return False
+    if not response.headers.get("content-type", "").startswith("application/problem"):
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("code") in TOKEN_REFUSED_CODES
 
 
 class ServerClient:
@@ -171,6 +186,36 @@ class ServerClient:
         no dedicated method for. ``retries`` overrides the client's count for this call (a
         page that must answer now asks for few; a 503 that is a setting is not an outage)."""
         return self._send(method, path, headers=headers, retries=retries, **kw)
+
+    def request_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: bool = True,
+        headers: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> httpx.Response:
+        """One call made once, for a person waiting at a counter: no retry after a network
+        error, a 429 or a 5xx (they try again themselves). Only a token the server calls
+        expired or unknown is renewed, once; any other 401 (a card access that lapsed, a
+        missing access code) is the caller's answer. ``headers`` go as given (``X-Card-Access``);
+        ``auth=False`` sends no token (public routes, the patient's own page)."""
+        for attempt in (0, 1):
+            sent = dict(headers or {})
+            if auth:
+                sent["Authorization"] = f"Bearer {self._bearer()}"
+            try:
+                response = self._http.request(method, path, headers=sent, **kw)
+            except httpx.TransportError as exc:
+                raise NetworkError(f"{self.base_url} unreachable: {type(exc).__name__}") from None
+            if auth and attempt == 0 and _token_refused(response):
+                self._token = None  # log in again, once
+                continue
+            if response.status_code >= 400:
+                raise _problem(response)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _pause(self, attempt: int, what: str) -> None:
         delay = min(self.backoff * (2**attempt), 30.0)

@@ -29,6 +29,7 @@ import httpx
 
 from caducee.agent.errors import AgentError
 from caducee.policy.bulk import Limits
+from caducee.policy.protocol import PERSONAL_LIMITS, SANCTION_RANK
 
 __all__ = [
     "FALLBACK_LIMITS",
@@ -42,10 +43,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 LIMITS_FILE = "sending-limits.json"
-FALLBACK_LIMITS = Limits(20, 500, 30)
-"""A personal mailbox's platform defaults (``caducee.policy.limits.DEFAULTS``), used until the
-server has answered once."""
-_RANK = {"warning": 1, "hold": 2, "block": 3}
+FALLBACK_LIMITS = PERSONAL_LIMITS
+"""A personal mailbox's platform defaults, used until the server has answered once."""
 
 
 class StandingSource(Protocol):
@@ -74,8 +73,8 @@ class Charter:
 
 def strongest_level(sanctions: list[Sanction]) -> str | None:
     """The level that applies: the strongest in force (as the server's gate decides)."""
-    levels = [s.level for s in sanctions if s.level in _RANK]
-    return max(levels, key=_RANK.__getitem__) if levels else None
+    levels = [s.level for s in sanctions if s.level in SANCTION_RANK]
+    return max(levels, key=SANCTION_RANK.__getitem__) if levels else None
 
 
 class Standing:

@@ -2,7 +2,15 @@
 
 The server holds ids, addresses, sequence numbers and ciphertexts; the patient (INS, name,
 birth date) is only inside the ciphertexts. Whoever is not a participant gets
-:class:`CaseNotFound` for everything about a case, its existence included. Messages are
+:class:`CaseNotFound` for everything about a case, its existence included.
+
+A case routed to a role has an *escalation reach*: the people the remaining steps of the
+role's escalation chain would add (resolved at the instant it is asked, as the escalation
+resolves it at each step; empty once the escalation stopped or ran out). Sender keys may be
+sealed ahead of time to their devices (and to no other outsider's), so that someone added by
+the escalation reads the question that triggered it even when its sender is offline by then.
+They still see nothing of the case until they are added. People removed from the case by
+hand are never in the reach: their devices must not get the chains that replace theirs. Messages are
 numbered per case densely (the case row's ``last_sequence`` is bumped in the transaction
 that stores the message) and are unique on ``message_id``: a retry of the same bytes returns
 the same sequence, other bytes under a used id are a replay.
@@ -32,6 +40,7 @@ from caducee.instant.retention import case_organisation, retention_days
 from caducee.instant.roles import RoleDirectory, aware
 from caducee.instant.service_errors import (
     CaseNotFound,
+    InstantError,
     InvalidInstantRequest,
     MessageReplayed,
     UnknownParticipant,
@@ -64,6 +73,7 @@ class CaseView:
     escalation_due_at: datetime | None
     acknowledged_by: str | None
     retention_days: int | None = None  # its organisation's (None: kept without limit)
+    escalation_reach: tuple[str, ...] = ()  # whom the escalation may still add
 
 
 @dataclass(frozen=True)
@@ -467,12 +477,30 @@ class CaseService:
             )
 
     async def _recipient_in_case(self, session: AsyncSession, case_id: str, device: str) -> None:
+        """A key goes to a participant's device, or to a device of the escalation's reach."""
         row = await session.get(Device, device)
         member = None if row is None else await session.get(Participant, (case_id, row.address))
-        if member is None or member.removed_at is not None:
+        if member is not None and member.removed_at is None:
+            return
+        case = await session.get(Case, case_id)
+        if row is None or case is None or row.address not in await self._reach(session, case):
             raise InvalidInstantRequest(
                 "clé pour un appareil hors de la conversation / key for a device not in the case"
             )
+
+    async def _reach(self, session: AsyncSession, case: Case) -> tuple[str, ...]:
+        """Whom the remaining escalation steps would add, resolved now; () once it stopped."""
+        if case.role_id is None or case.escalation_due_at is None:
+            return ()
+        try:
+            resolution = await self.roles.resolve_in(session, case.role_id, self.now())
+        except InstantError:  # the role is gone or nobody is reachable: nobody further
+            return ()
+        already = set(
+            await session.scalars(select(Participant.address).where(Participant.case_id == case.id))
+        )
+        later = resolution.steps[case.escalation_level + 1 :]
+        return tuple(sorted({a for step in later for a in step} - already))
 
     async def _case_of(
         self, session: AsyncSession, caller: str, case_id: str, *, lock: bool = False
@@ -503,4 +531,5 @@ class CaseService:
             aware(due) if due else None,
             case.acknowledged_by,
             await retention_days(session, case.organisation_finess),
+            await self._reach(session, case),
         )

@@ -7,6 +7,12 @@ it" from someone reached, :meth:`Escalator.run_due` adds the next step's people 
 and sets the next deadline; after the last step the case stays as it is. The chain is
 resolved again at each step, at that step's time. Each step is a ``CaseEscalated`` record in
 the transaction that adds the people.
+
+Whom the remaining steps would add is the case's *escalation reach*
+(:meth:`.cases.CaseService._reach`): clients seal their sender keys to those people's devices
+ahead of time, so the people a step adds read the question that triggered it, its sender
+offline by then. Moving past a step or stopping needs no key rotation: people who leave the
+reach without being added never saw anything of the case.
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ class GroupCipher(Protocol):
     def member_device_ids(self) -> frozenset[str]: ...
 
     def add_members(self, devices: Iterable[DevicePublicKeys]) -> list[KeyDistribution]:
-        """Let verified devices read what this device sends from now on (not before)."""
+        """Let verified devices read what this device sends in its current generation: from
+        that generation's start (the case's recent history), and from now on."""
         ...
 
     def remove_members(self, device_ids: Iterable[str]) -> list[KeyDistribution]:

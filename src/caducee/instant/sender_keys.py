@@ -9,6 +9,16 @@ recipient device and the generation. Removing a member rotates the chain (new ge
 random key, sealed to the remaining devices only), so the removed device cannot read what
 follows. Receivers keep at most ``max_skip`` keys of skipped counters, so a late message still
 decrypts within that window while a replayed one is refused.
+
+History for newcomers: a chain is always sealed as it stood at the start of its generation
+(chain key and counter 0), not at its current counter, so a device added to the case reads
+everything its sender said in the current generation (the case's recent history: chains
+rotate on every removal and on a schedule, which bounds what a newcomer, or a leaked device,
+reads). The price: the sender keeps its generation's first chain key until it rotates. The
+wire is unchanged (the sealed secret always carried a chain key and its counter). A receiver
+that already holds a generation and is given it from an earlier counter keeps what it has and
+adds the message keys of the earlier counters as skipped keys (within ``max_skip``): the
+messages it already read stay refused as replays.
 """
 
 from __future__ import annotations
@@ -46,6 +56,12 @@ class _OwnChain:
     generation: int
     chain_key: bytes
     counter: int = 0
+    start_key: bytes = b""  # the chain key at ``start_counter``: what is sealed
+    start_counter: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.start_key:
+            self.start_key, self.start_counter = self.chain_key, self.counter
 
 
 @dataclass
@@ -55,6 +71,7 @@ class _ReceiverChain:
     next_counter: int
     skipped: OrderedDict[int, _ratchet.MessageKey] = field(default_factory=OrderedDict)
     forgotten_below: int = 0
+    starts_at: int = 0  # the first counter this device was given the chain at
 
 
 @dataclass(frozen=True)
@@ -193,7 +210,8 @@ class SenderKeyGroup:
         header = DistributionHeader(
             self.case_id, self._me.device_id, device.device_id, self._own.generation, device.kem
         ).encode()
-        secret = _wire.field(self._own.chain_key) + _wire.integer(self._own.counter)
+        # The generation's start, not the current counter: a new device reads its history.
+        secret = _wire.field(self._own.start_key) + _wire.integer(self._own.start_counter)
         sealed = _hpke.seal(device.kem, device.hpke_public, secret, info=header)
         signed = _wire.fields(header, sealed)
         return KeyDistribution(device.device_id, signed + _wire.field(self._me.sign(signed)))
@@ -260,13 +278,33 @@ class SenderKeyGroup:
             self._highest_own_key = max(self._highest_own_key, header.generation)
         chains = self._chains.setdefault(header.sender_device_id, {})
         known = chains.get(header.generation)
+        if known is not None and counter < known.starts_at:
+            self._extend_back(known, chain_key, counter)
+            return
         if known is not None and known.next_counter >= counter:
             return  # a replayed or stale distribution never winds a chain back
         chains[header.generation] = _ReceiverChain(
-            header.generation, chain_key, counter, forgotten_below=counter
+            header.generation, chain_key, counter, forgotten_below=counter, starts_at=counter
         )
         for old in sorted(chains)[:-GENERATIONS_KEPT]:
             del chains[old]
+
+    def _extend_back(self, chain: _ReceiverChain, chain_key: bytes, counter: int) -> None:
+        """Take the keys of counters ``[counter, chain.starts_at)`` from a chain given from an
+        earlier counter, as skipped keys: what was read stays read (replays stay refused).
+
+        No check that both keys are of one chain: a key of another chain opens nothing."""
+        earlier: OrderedDict[int, _ratchet.MessageKey] = OrderedDict()
+        for n in range(counter, chain.starts_at):
+            if chain.starts_at - n <= self._max_skip:  # older ones would be dropped at once
+                earlier[n] = _ratchet.message_key(chain_key, n)
+            chain_key = _ratchet.next_chain_key(chain_key)
+        chain.skipped = OrderedDict([*earlier.items(), *chain.skipped.items()])
+        chain.forgotten_below = min(chain.forgotten_below, min(earlier, default=counter))
+        chain.starts_at = counter
+        while len(chain.skipped) > self._max_skip:
+            oldest, _ = chain.skipped.popitem(last=False)
+            chain.forgotten_below = max(chain.forgotten_below, oldest + 1)
 
     # -- messages ---------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ A held message is not delivered and not lost: its envelope and digest are a row 
 ciphertext stays in the blob store. A moderator (the operator, or a person of its team named
 in ``policy_moderator``) releases it (the relay records it then, without the gate) or
 refuses it; the decision is appended to the evidence log in the transaction that records it.
+A refused message's ciphertext is then deleted: the row and its evidence stay, as proof.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from caducee.ledger import EvidenceEvent, EvidenceRecord
 from caducee.policy.console_errors import NotModerator, UnknownHold
 from caducee.policy.models import Hold, Moderator
 from caducee.relay import Envelope, RelayService
-from caducee.store import Database
+from caducee.store import BlobStore, Database, StoreError
 from caducee.store.models import utcnow
 
 __all__ = ["OPERATOR_ACTOR", "HeldMessage", "HoldStatus", "ModerationService"]
@@ -215,10 +216,44 @@ class ModerationService:
         log.info("hold %d %s by %s", hold.id, decision, actor)
         return decided
 
-    async def refuse(self, hold_id: int, actor: str) -> HeldMessage:
-        """Refuse a held message: it is never delivered (its ciphertext is left to retention)."""
+    async def refuse(self, hold_id: int, actor: str, blobs: BlobStore) -> HeldMessage:
+        """Refuse a held message: it is never delivered, and its ciphertext is deleted.
+
+        The refusal and its evidence commit first, the blob goes after: a crash between the
+        two keeps the record and leaves an unnamed blob (deleting it again is harmless).
+        """
         hold = await self._claim(hold_id, HoldStatus.REFUSED)
-        return await self._decide(hold, HoldStatus.REFUSED, actor)
+        decided = await self._decide(hold, HoldStatus.REFUSED, actor)
+        await self._delete_refused_blob(decided, blobs)
+        return decided
+
+    async def _delete_refused_blob(self, hold: HeldMessage, blobs: BlobStore) -> None:
+        """Delete a refused hold's ciphertext, unless other rows still name the same bytes."""
+        digest = hold.ciphertext_sha256
+        if await self._still_named(digest):
+            log.info("hold %d refused: blob sha256=%s still named, kept", hold.id, digest)
+            return
+        try:
+            await blobs.delete(digest)  # a blob already gone is not an error
+        except StoreError as exc:  # the refusal stands; the blob is left unnamed
+            log.warning("hold %d refused: blob sha256=%s not deleted: %s", hold.id, digest, exc)
+            return
+        log.info("hold %d refused: blob sha256=%s deleted", hold.id, digest)
+
+    async def _still_named(self, digest: str) -> bool:
+        """Whether a row other than a refused hold names ``digest`` (the sweep's references)."""
+        from caducee.relay.sweep import REFERENCES  # here: the relay's package imports us
+
+        async with self.database.sessions() as session:
+            for column, condition in REFERENCES:
+                query = select(column).where(column == digest)
+                if condition is not None:
+                    query = query.where(condition)
+                if column is Hold.ciphertext_sha256:
+                    query = query.where(Hold.status != HoldStatus.REFUSED)
+                if await session.scalar(query.limit(1)) is not None:
+                    return True
+        return False
 
     async def release(self, hold_id: int, actor: str, relay: RelayService) -> HeldMessage:
         """Deliver a held message as it was submitted; on failure it stays held."""

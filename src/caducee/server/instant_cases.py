@@ -3,8 +3,10 @@
 - ``POST /api/v1/instant/cases`` {participants, role} → 201 the case (addressed to people,
   to a role, or both; a role is resolved to whoever is on duty and starts its escalation).
 - ``GET /api/v1/instant/cases`` → {cases}: the caller's.
-- ``GET /api/v1/instant/cases/{id}`` → the case's metadata (participants only).
-- ``POST /api/v1/instant/cases/{id}/participants`` {addresses, role} → the case.
+- ``GET /api/v1/instant/cases/{id}`` → the case's metadata (participants only), with its
+  ``escalation_reach``: the addresses the escalation may still add, whose devices may be
+  sent sender keys ahead of time (they read nothing before they are added).
+- ``POST /api/v1/instant/cases/{id}/participants`` {participants, role} → the case.
 - ``DELETE /api/v1/instant/cases/{id}/participants/{address}`` → the case.
 - ``POST /api/v1/instant/cases/{id}/messages`` {message_id, device_id, kind, ciphertext}
   → 201 {sequence} (200 for a retry of the same bytes).
@@ -77,6 +79,7 @@ def _case(view: CaseView) -> dict[str, Any]:
         "participants": list(view.participants),
         "last_sequence": view.last_sequence,
         "retention_days": view.retention_days,
+        "escalation_reach": list(view.escalation_reach),
         "escalation": {
             "level": view.escalation_level,
             "due_at": view.escalation_due_at.isoformat() if view.escalation_due_at else None,

@@ -149,19 +149,23 @@ def test_scheduled_rotation_after_the_message_limit_and_the_age(office: Office) 
     case = alice.create_case([BOB], PATIENT)  # the patient's card is message 1 of the chain
     for n in range(4):
         case.say(f"message {n}")
+    # card, 0, 1 | the card carried into the new generation (for newcomers), 2, 3
     generations = own_generations(case)
-    assert len(generations) == 5
+    assert len(generations) == 6
     assert generations[:3] == [generations[0]] * 3 and generations[3] > generations[0]
+    assert generations[3:] == [generations[3]] * 3
     now[0] += timedelta(hours=2).total_seconds()  # older than the limit
     case.say("après deux heures")
     generations = own_generations(case)
-    assert generations[-1] > generations[-2]
+    assert generations[-1] == generations[-2] > generations[-3]
     keys = own_generations(case, kind="key")
     assert len(set(keys)) == 3  # each generation sealed once (to Bob's device and to itself)
 
     bob = office.instant(BOB).case(case.case_id)
     bob.sync()
     assert texts(bob) == [f"message {n}" for n in range(4)] + ["après deux heures"]
+    assert bob.patient() == PATIENT
+    assert sum(s.kind == "patient" for s in fold(bob.entries, BOB).messages.values()) == 1
 
 
 def test_a_removed_participant_cannot_read_what_follows(office: Office) -> None:
@@ -257,4 +261,7 @@ def test_a_revoked_device_gives_way_and_the_others_rotate(office: Office) -> Non
     assert {e.error for e in mine.entries} == {"instant-unknown-sender-key"}
     case.say("Pour le nouvel appareil")
     mine.sync()
-    assert texts(mine) == ["Pour le nouvel appareil"]
+    # Sealed to the new device from the generation's start: what was said since the
+    # rotation reads too, and the card Bob carried into it; the older generation stays closed.
+    assert texts(mine) == ["Après la révocation", "Pour le nouvel appareil"]
+    assert mine.patient() == PATIENT

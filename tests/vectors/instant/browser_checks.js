@@ -162,6 +162,51 @@ export async function checkVectors(v) {
     );
   }
 
+  // A chain is sealed from its generation's start whatever its counter: a newcomer reads it
+  // all; a receiver given it again from an earlier counter adds only the earlier keys.
+  const newcomer = new miss.SenderKeyGroup(msgs.case_id, devices.carol, [devices.alice.public()]);
+  const [toNewcomer] = await sender.addMembers([devices.carol.public()]);
+  await newcomer.receiveKey(toNewcomer.payload);
+  for (const m of msgs.messages) {
+    const got = await newcomer.decrypt(fromHex(m.message));
+    same(report, `newcomer reads message ${m.counter}`, toHex(got.plaintext), m.plaintext);
+  }
+  let atTwo = fromHex(msgs.chain_key);
+  for (let n = 0; n < 2; n++) atTwo = await miss.nextChainKey(atTwo);
+  const older = new miss.SenderKeyGroup(msgs.case_id, devices.alice, [], {
+    ownChain: { generation: msgs.generation, chainKey: atTwo, counter: 2 },
+  });
+  const late = new miss.SenderKeyGroup(msgs.case_id, devices.bob, [devices.alice.public()]);
+  await late.receiveKey((await older.addMembers([devices.bob.public()]))[0].payload);
+  const message = (/** @type {number} */ n) => fromHex(msgs.messages[n].message);
+  same(
+    report,
+    "given at 2, reads 2",
+    toHex((await late.decrypt(message(2))).plaintext),
+    msgs.messages[2].plaintext,
+  );
+  same(
+    report,
+    "given at 2, not 0",
+    await errorCode(() => late.decrypt(message(0))),
+    "instant-out-of-window",
+  );
+  await late.receiveKey((await sender.addMembers([devices.bob.public()]))[0].payload);
+  for (const n of [1, 0, 3]) {
+    same(
+      report,
+      `given again from 0, reads ${n}`,
+      toHex((await late.decrypt(message(n))).plaintext),
+      msgs.messages[n].plaintext,
+    );
+  }
+  same(
+    report,
+    "given again from 0, 2 stays read",
+    await errorCode(() => late.decrypt(message(2))),
+    "instant-replayed",
+  );
+
   for (const r of dist.refused) {
     const carol = new miss.SenderKeyGroup(msgs.case_id, devices.carol, [devices.alice.public()]);
     same(

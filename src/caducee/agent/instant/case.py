@@ -7,13 +7,23 @@ devices this device's current chain is sealed to, a cursor, and the entries decr
 - :meth:`CaseState.sync` fetches what came after the cursor, takes in the sender keys sealed
   to this device (its own included) and decrypts the rest; each entry keeps its decoded
   payload (:mod:`caducee.instant.payloads`) or the error code that kept it unreadable.
-- :meth:`CaseState.share_keys`, before each message: the current participants' active
-  devices are fetched and verified (:class:`.peers.PeerDevices`); a new generation starts
-  when a device that held the current chain is gone (a participant removed, a device
-  revoked), on the schedule (500 messages or 24 hours: :mod:`.cipher`), after a failed
+- :meth:`CaseState.share_keys`, before each message: the active devices of the current
+  participants *and of the escalation's reach* (``escalation_reach``: whom the escalation may
+  still add, so that a backup reached while this device is offline reads the question) are
+  fetched and verified (:class:`.peers.PeerDevices`); a new generation starts when a device
+  that held the current chain is gone (a participant removed, a device revoked, someone out
+  of the reach), on the schedule (500 messages or 24 hours: :mod:`.cipher`), after a failed
   distribution, and for the first message of each session; each new chain is sealed to this
   device too, so a restart replaying the case from sequence 1 reads its own messages. Devices
-  that appeared get the current chain as it stands (they read from now on, not before).
+  that appeared get the current chain from its generation's start (the core seals it so):
+  they read what this device said in the current generation.
+- A key can arrive after the messages it opens (a newcomer's key is posted when its sender
+  next writes): entries left unreadable for want of a key are tried again after each key
+  taken in.
+- The patient's card stays readable for newcomers after rotations: when this device starts a
+  new generation and the latest card it reads was sent by this device, or by someone no
+  longer in the case, it sends the card again in the new generation (the timeline shows the
+  card once). A newcomer is given only current generations, and the latest copy lives in one.
 - One message at a time per case (a lock): keys sealed by a concurrent send could carry a
   later counter than a message posted before them, and receivers would skip that message.
 
@@ -49,7 +59,7 @@ from caducee.agent.instant.errors import (
 )
 from caducee.agent.instant.peers import PeerDevices
 from caducee.instant.device_keys import DeviceKeys, DevicePublicKeys
-from caducee.instant.errors import InstantCryptoError
+from caducee.instant.errors import InstantCryptoError, UnknownSenderKey
 from caducee.instant.payloads import (
     MAX_ATTACHMENT_BYTES,
     Acknowledgement,
@@ -138,6 +148,7 @@ class CaseState:
         self.cipher = CaseCipher(case_id, device, limits=limits)
         self.generation_floor = generation_floor
         self.sealed_to: set[str] = set()
+        self.participant_devices: set[str] = set()  # devices seen as a participant's
         self.cursor = 0
         self.last_sequence = 0
         self.entries: list[Entry] = []
@@ -147,6 +158,7 @@ class CaseState:
         self.highest_own_generation = -1
         self.lock = threading.RLock()
         self._sent: dict[str, Payload] = {}  # this session's own payloads, if a read-back fails
+        self._keyless: dict[str, bytes] = {}  # ciphertexts of entries waiting for their key
         self._broken = False  # a distribution did not go out: start a new chain
         self._synced = False
 
@@ -202,8 +214,28 @@ class CaseState:
                 self.last_sequence = max(self.last_sequence, int(page.get("last_sequence", 0)))
                 if len(messages) < PAGE:
                     break
+            self._retry_keyless(added)
             self._synced = True
             return added
+
+    def _retry_keyless(self, added: list[Entry]) -> None:
+        """Decrypt the entries that waited for a key, now that more keys may be in."""
+        for message_id, data in sorted(
+            self._keyless.items(), key=lambda item: self.by_id[item[0]].sequence
+        ):
+            entry = self.by_id[message_id]
+            try:
+                entry.payload = decode_payload(self.cipher.decrypt(data).plaintext)
+            except InstantCryptoError as exc:
+                if exc.code != UnknownSenderKey.code:
+                    entry.error = exc.code
+                    del self._keyless[message_id]
+                continue
+            entry.error = None
+            del self._keyless[message_id]
+            if entry not in added:
+                added.append(entry)
+            log.info("case %s: entry %d read with a later key", self.case_id, entry.sequence)
 
     def _know(self, address: str, device_id: str) -> bool:
         """Make a verified device of ``address`` a member, so that its keys and messages can
@@ -257,6 +289,8 @@ class CaseState:
             entry.error = exc.code
             if mine and entry.message_id in self._sent:
                 entry.payload, entry.error = self._sent[entry.message_id], None
+            elif isinstance(exc, UnknownSenderKey):
+                self._keyless[entry.message_id] = data  # its key may come later in the log
         return entry
 
     # -- sending ------------------------------------------------------------------------------
@@ -265,16 +299,25 @@ class CaseState:
         """Seal the current chain to every active device of every participant (rotating
         first when due), and post the distributions."""
         with self.lock:
-            self.refresh()
+            view = self.refresh()
             me = self.device.device_id
             target: dict[str, DevicePublicKeys] = {}
-            for address in self.participants:
+            listed = view.get("escalation_reach")
+            reach = tuple(str(a).lower() for a in listed) if isinstance(listed, list) else ()
+            for address in sorted({*self.participants, *reach}):
                 for device_id, device in self.peers.devices(address, fresh=True).items():
                     if device_id != me:
                         target[device_id] = device
+                        if address in self.participants:
+                            self.participant_devices.add(device_id)
+            # Someone who left the reach without being added never was in the case: their
+            # devices need no new chain (the server never showed them a message).
             stale = self.cipher.member_device_ids() - {me} - set(target)
+            held = stale & self.sealed_to & self.participant_devices
             distributions = []
-            if self._broken or self.cipher.rotation_due() or stale & self.sealed_to:
+            card = None
+            if self._broken or self.cipher.rotation_due() or held:
+                card = self._card_to_carry()
                 floor = max(self.highest_own_generation + 1, self.generation_floor())
                 distributions = self.cipher.new_generation(stale, at_least=floor)
                 self.sealed_to = {d.recipient_device_id for d in distributions} - {me}
@@ -294,6 +337,23 @@ class CaseState:
             except BaseException:
                 self._broken = True  # some devices may lack the chain: a new one next time
                 raise
+            self._broken = False
+            if card is not None:
+                message_id, _ = self._post("message", self.cipher.encrypt(encode_payload(card)))
+                self._sent[message_id] = card
+                log.info("case %s: patient card carried into the new generation", self.case_id)
+
+    def _card_to_carry(self) -> PatientCard | None:
+        """The card to send again in a new generation: the latest readable one, when it was
+        sent by this device or by someone no longer in the case (nobody else carries it)."""
+        latest = next(
+            (e for e in reversed(self.entries) if isinstance(e.payload, PatientCard)), None
+        )
+        if latest is None or not isinstance(latest.payload, PatientCard):
+            return None
+        if latest.sender_device == self.device.device_id or latest.sender not in self.participants:
+            return latest.payload
+        return None
 
     def send(self, payload: Payload) -> str:
         """Encrypt ``payload`` for the case's devices, post it and sync; its message id."""
@@ -426,6 +486,20 @@ class CaseState:
             if isinstance(e.payload, PatientCard):
                 return e.payload
         return None
+
+    def add_participants(self, addresses: list[str]) -> None:
+        """Add people to the case and seal this device's chain to their devices at once (from
+        its generation's start: they read what this device said in it, the card included)."""
+        wanted = sorted({a.strip().lower() for a in addresses if a.strip()})
+        if not wanted:
+            raise InvalidCaseInput("indiquez qui ajouter / name whom to add")
+        with self.lock:
+            self.session.json(
+                "POST", f"/cases/{self.case_id}/participants", json={"participants": wanted}
+            )
+            if not self._synced:
+                self.sync()  # the card to carry, the generations used before
+            self.share_keys()
 
     def remove_participant(self, address: str) -> None:
         """Remove someone from the case; the next message of every device rotates."""

@@ -95,16 +95,24 @@ class InstantClient:
         participants: list[str],
         patient: PatientCard,
         first_text: str = "",
+        *,
+        role: int | None = None,
     ) -> CaseState:
-        """A case with ``participants``; its first message is the patient's card."""
+        """A case with ``participants`` and/or a ``role`` (whoever is on duty, then its
+        escalation); its first message is the patient's card, sealed to the participants and
+        to the escalation's reach (the backup reads it even if this workstation is off)."""
         others = sorted({a.strip().lower() for a in participants if a.strip()} - {self.address})
-        if not others or len(others) > MAX_PARTICIPANTS:
+        if (not others and role is None) or len(others) > MAX_PARTICIPANTS:
             raise InvalidCaseInput(
-                "indiquez au moins un participant (50 au plus) / name one to fifty participants"
+                "indiquez au moins un participant (50 au plus) ou un rôle / "
+                "name one to fifty participants, or a role"
             )
         if not patient.name.strip() or len(first_text) > MAX_TEXT:
             raise InvalidCaseInput("le nom du patient est requis / the patient's name is required")
-        created = self.session.json("POST", "/cases", json={"participants": others})
+        body: dict[str, Any] = {"participants": others}
+        if role is not None:
+            body["role"] = role
+        created = self.session.json("POST", "/cases", json=body)
         state = self.case(str(created["case_id"]))
         state.send(patient)
         if first_text.strip():

@@ -9,7 +9,9 @@
 - a reply carries the quoted message (its sender and the beginning of its current text);
 - read receipts ("up to sequence n") mark every earlier message as read by their sender;
 - acknowledgements ("je m'en occupe") are events of their own;
-- an entry this device cannot decrypt stays in the timeline, with its error code.
+- an entry this device cannot decrypt stays in the timeline, with its error code;
+- the patient's card is shown once: a copy carried into a new generation (so that newcomers
+  read it, :mod:`.case`) is not shown again.
 """
 
 from __future__ import annotations
@@ -188,6 +190,8 @@ def fold(entries: list[Entry], me: str) -> Timeline:
             items.append(event)
             continue
         shown = _shown(entry, me)
+        if shown.patient is not None and patient is not None and shown.patient == patient:
+            continue  # the same card carried into a later generation
         if shown.patient is not None and patient is None:
             patient = shown.patient
         messages[shown.message_id] = shown

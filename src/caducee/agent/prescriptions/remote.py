@@ -1,10 +1,9 @@
 """The prescriptions API as the agent calls it (with the agent's ``ServerClient`` login).
 
 Refusals arrive as ``ServerError`` carrying the server's stable code and its French/English
-reason, which the pages show as they are. ``ServerClient._send`` sets its own headers, and
-card access travels in an ``X-Card-Access`` header, so requests are made here on the
-client's connection and bearer token (one retry after a fresh login on 401), without the
-network retries: a person is waiting at the counter.
+reason, which the pages show as they are. Every call is :meth:`ServerClient.request_once`:
+no network retries (a person is waiting at the counter), a fresh login only when the token
+itself is refused, card access in an ``X-Card-Access`` header.
 """
 
 from __future__ import annotations
@@ -12,10 +11,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import httpx
-
-from caducee.agent.client import ServerClient, _problem
-from caducee.agent.errors import NetworkError
+from caducee.agent.client import ServerClient
 
 __all__ = ["PrescriptionAPI"]
 
@@ -23,6 +19,8 @@ API = "/api/v1/prescriptions"
 
 
 class PrescriptionAPI:
+    """The prescriptions routes, one method each, on the agent's client."""
+
     def __init__(self, client: ServerClient) -> None:
         self.client = client
 
@@ -35,26 +33,9 @@ class PrescriptionAPI:
         headers: dict[str, str] | None = None,
         **kw: Any,
     ) -> dict[str, Any]:
-        for attempt in (0, 1):
-            sent = dict(headers or {})
-            if auth:
-                sent["Authorization"] = f"Bearer {self.client._bearer()}"
-            try:
-                response = self.client._http.request(method, API + path, headers=sent, **kw)
-            except httpx.TransportError as exc:
-                raise NetworkError(
-                    f"{self.client.base_url} unreachable: {type(exc).__name__}"
-                ) from None
-            if response.status_code == 401 and auth and attempt == 0:
-                code = response.headers.get("content-type", "").startswith("application/problem")
-                if code and response.json().get("code") in ("token-expired", "invalid-token"):
-                    self.client._token = None  # log in again, once
-                    continue
-            if response.status_code >= 400:
-                raise _problem(response)
-            answer: dict[str, Any] = response.json()
-            return answer
-        raise AssertionError("unreachable")  # pragma: no cover
+        response = self.client.request_once(method, API + path, auth=auth, headers=headers, **kw)
+        answer: dict[str, Any] = response.json()
+        return answer
 
     # prescriber
     def create(self) -> dict[str, Any]:

@@ -44,11 +44,12 @@ from caducee.prescriptions import (
     to_qr_svg,
     verify_receipt,
 )
+from caducee.prescriptions.dispense import Outcome
 from caducee.prescriptions.dosage import PERIODS, UNITS
 
 __all__ = ["add_prescription_routes"]
 
-OUTCOMES = ("full", "partial", "substituted", "not-dispensed")
+OUTCOMES = tuple(outcome.value for outcome in Outcome)  # the server checks the same values
 
 
 @dataclass

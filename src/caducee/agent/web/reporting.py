@@ -27,11 +27,11 @@ from caducee.agent.client import ServerClient
 from caducee.agent.config import AgentConfig
 from caducee.agent.errors import NetworkError, ServerError
 from caducee.agent.journal import Journal
+from caducee.policy.protocol import MAX_REPORT_COMMENT, ReportReason
 
 __all__ = ["REPORT_REASONS", "add_report_routes", "report_context"]
 
-REPORT_REASONS = ("bulk", "advertising", "not-for-me", "other")  # the server's ReportReason
-MAX_COMMENT = 500
+REPORT_REASONS = tuple(reason.value for reason in ReportReason)
 Render = Callable[..., HTMLResponse]
 DocumentPage = Callable[..., HTMLResponse]
 
@@ -74,7 +74,7 @@ def add_report_routes(
         path = inbox_file(name)
         if path is None:
             return render(request, "message.html", {"error": "error.not_found"}, 404)
-        if reason not in REPORT_REASONS or len(comment) > MAX_COMMENT:
+        if reason not in REPORT_REASONS or len(comment) > MAX_REPORT_COMMENT:
             return page(request, name, path, 422, report_error="report.error.invalid")
         with Journal(config.journal_path) as journal:
             context = report_context(journal, path.read_bytes())

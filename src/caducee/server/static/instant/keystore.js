@@ -12,14 +12,13 @@
 //
 // Beside the devices, the same store keeps the operator's root CA certificate, pinned when
 // the browser is paired (trust on first use): every person's certificate must chain to it
-// before this browser trusts the devices it signed (x509.js, app/peers.js). Its key, "#root",
-// is never a device id (device ids are [A-Za-z0-9._:-]).
+// before this browser trusts the devices it signed (x509.js, app/peers.js, which checks the
+// root is a CA before pinning it). Its key, "#root", is never a device id ([A-Za-z0-9._:-]).
 
-import { utf8 } from "./bytes.js";
+import { toHex, utf8 } from "./bytes.js";
 import { DeviceKeys } from "./device.js";
 import { InstantDecryptionFailed, NotAMember, UntrustedCertificate } from "./errors.js";
 import { Kem, importKeyPair, suite } from "./hpke.js";
-import { WHY, readRoot, sha256Hex } from "./x509.js";
 
 export const DATABASE = "caducee-miss-keys";
 const STORE = "devices";
@@ -147,11 +146,10 @@ export async function forgetDevice(deviceId, name = DATABASE) {
  * @returns {Promise<string>} the pinned root's SHA-256, hex
  */
 export async function pinRoot(der, { expectedSha256 = null, name = DATABASE } = {}) {
-  await readRoot(der);
-  const sha256 = await sha256Hex(der);
+  const sha256 = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", der)));
   if (expectedSha256 !== null && expectedSha256.replace(/[\s:]/g, "").toLowerCase() !== sha256) {
     throw new UntrustedCertificate(
-      WHY.UNTRUSTED,
+      "certificate-untrusted",
       "la racine du serveur n'est pas celle de votre agent : n'appairez pas cet appareil / " +
         "the server's root differs from your agent's: do not pair this device",
     );
@@ -159,7 +157,7 @@ export async function pinRoot(der, { expectedSha256 = null, name = DATABASE } = 
   const known = await withStore(name, "readonly", (store) => store.get(ROOT));
   if (known && known.sha256 !== sha256) {
     throw new UntrustedCertificate(
-      WHY.UNTRUSTED,
+      "certificate-untrusted",
       "le serveur présente une autre racine que celle épinglée : prévenez l'opérateur / " +
         "the server shows another root than the pinned one: tell the operator",
     );

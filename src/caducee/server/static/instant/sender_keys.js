@@ -6,6 +6,12 @@
 // header. Removing a member starts a new generation with a new random chain key, sealed to
 // the remaining devices only. Receivers keep at most `maxSkip` keys of skipped counters.
 //
+// History for newcomers (as in Python): a chain is always sealed as it stood at the start of
+// its generation (its first chain key, counter 0), so a device added later reads what its
+// sender said in the current generation; the wire is unchanged. A receiver given a chain it
+// holds from an earlier counter adds the earlier counters' keys as skipped keys (within
+// `maxSkip`), so what it already read stays refused as a replay.
+//
 // Operations run one at a time (a promise queue): two encrypts never share a counter.
 
 import {
@@ -37,9 +43,10 @@ export const GENERATIONS_KEPT = 2;
  * @typedef {import("./device.js").DeviceKeys} DeviceKeys
  * @typedef {import("./device.js").DevicePublicKeys} DevicePublicKeys
  * @typedef {import("./ratchet.js").MessageKey} MessageKey
- * @typedef {{generation: number, chainKey: Uint8Array, counter: number}} OwnChain
+ * @typedef {{generation: number, chainKey: Uint8Array, counter: number,
+ *   startKey?: Uint8Array, startCounter?: number}} OwnChain
  * @typedef {{generation: number, chainKey: Uint8Array, nextCounter: number,
- *   skipped: Map<number, MessageKey>, forgottenBelow: number}} ReceiverChain
+ *   skipped: Map<number, MessageKey>, forgottenBelow: number, startsAt: number}} ReceiverChain
  * @typedef {{recipientDeviceId: string, payload: Uint8Array}} KeyDistribution
  * @typedef {{caseId: string, senderDeviceId: string, senderAddress: string,
  *   generation: number, counter: number, plaintext: Uint8Array}} DecryptedMessage
@@ -55,6 +62,18 @@ function randomChainKey() {
   return crypto.getRandomValues(new Uint8Array(CHAIN_KEY_SIZE));
 }
 
+/**
+ * A chain that remembers where its generation started (what is sealed to new devices).
+ * @param {OwnChain} chain @returns {OwnChain}
+ */
+function ownChain(chain) {
+  return {
+    ...chain,
+    startKey: chain.startKey ?? chain.chainKey,
+    startCounter: chain.startKey ? (chain.startCounter ?? 0) : chain.counter,
+  };
+}
+
 /** One device's sender-key state for one case. */
 export class SenderKeyGroup {
   /**
@@ -63,7 +82,8 @@ export class SenderKeyGroup {
    * @param {string} caseId @param {DeviceKeys} me @param {DevicePublicKeys[]} [members]
    * @param {{maxSkip?: number, ownChain?: OwnChain}} [options]
    */
-  constructor(caseId, me, members = [], { maxSkip = DEFAULT_MAX_SKIP, ownChain } = {}) {
+  constructor(caseId, me, members = [], options = {}) {
+    const { maxSkip = DEFAULT_MAX_SKIP } = options;
     this.caseId = caseId;
     this.me = me;
     /** @type {Map<string, DevicePublicKeys>} */
@@ -71,9 +91,9 @@ export class SenderKeyGroup {
     for (const d of members) this.members.set(d.deviceId, d);
     this.maxSkip = maxSkip;
     /** @type {OwnChain} */
-    this.own = ownChain
-      ? { ...ownChain }
-      : { generation: 0, chainKey: randomChainKey(), counter: 0 };
+    this.own = ownChain(
+      options.ownChain ?? { generation: 0, chainKey: randomChainKey(), counter: 0 },
+    );
     /** @type {Map<string, Map<number, ReceiverChain>>} */
     this.chains = new Map();
     /** @type {Promise<unknown>} */
@@ -119,7 +139,9 @@ export class SenderKeyGroup {
       generation: this.own.generation,
       kem: device.kem,
     });
-    const secret = concat(field(this.own.chainKey), integer(this.own.counter));
+    // The generation's start, not the current counter: a new device reads its history.
+    const own = /** @type {{startKey: Uint8Array, startCounter: number}} */ (this.own);
+    const secret = concat(field(own.startKey), integer(own.startCounter));
     const sealed = await seal(device.kem, device.hpkePublic, secret, header);
     const payload = await signed(header, sealed, (d) => this.me.sign(d));
     return { recipientDeviceId: device.deviceId, payload };
@@ -135,7 +157,8 @@ export class SenderKeyGroup {
   }
 
   /**
-   * Let verified devices read what this device sends from now on (not before).
+   * Let verified devices read what this device sends in its current generation (from its
+   * start: the case's recent history) and from now on.
    * @param {DevicePublicKeys[]} devices @returns {Promise<KeyDistribution[]>}
    */
   addMembers(devices) {
@@ -158,11 +181,11 @@ export class SenderKeyGroup {
         this.members.delete(id);
         this.chains.delete(id);
       }
-      this.own = {
+      this.own = ownChain({
         generation: this.own.generation + 1,
         chainKey: randomChainKey(),
         counter: 0,
-      };
+      });
       return this.distribute(this.members.keys());
     });
   }
@@ -212,6 +235,7 @@ export class SenderKeyGroup {
       let chains = this.chains.get(header.senderDeviceId);
       if (!chains) this.chains.set(header.senderDeviceId, (chains = new Map()));
       const known = chains.get(header.generation);
+      if (known && counter < known.startsAt) return this.extendBack(known, chainKey, counter);
       if (known && known.nextCounter >= counter) return; // never wind a chain back
       chains.set(header.generation, {
         generation: header.generation,
@@ -219,10 +243,38 @@ export class SenderKeyGroup {
         nextCounter: counter,
         skipped: new Map(),
         forgottenBelow: counter,
+        startsAt: counter,
       });
       const generations = [...chains.keys()].sort((a, b) => a - b);
       for (const old of generations.slice(0, -GENERATIONS_KEPT)) chains.delete(old);
     });
+  }
+
+  /**
+   * Take the keys of counters [counter, chain.startsAt) from a chain given from an earlier
+   * counter, as skipped keys: what was read stays read (replays stay refused). A key of
+   * another chain opens nothing, so none is checked.
+   * @param {ReceiverChain} chain @param {Uint8Array} chainKey @param {number} counter
+   */
+  async extendBack(chain, chainKey, counter) {
+    /** @type {Map<number, MessageKey>} */
+    const skipped = new Map();
+    let key = chainKey;
+    for (let n = counter; n < chain.startsAt; n++) {
+      // older ones would be dropped at once
+      if (chain.startsAt - n <= this.maxSkip) skipped.set(n, await messageKey(key, n));
+      key = await nextChainKey(key);
+    }
+    const lowest = skipped.size ? Math.min(...skipped.keys()) : counter;
+    for (const [n, k] of chain.skipped) skipped.set(n, k);
+    chain.skipped = skipped;
+    chain.forgottenBelow = Math.min(chain.forgottenBelow, lowest);
+    chain.startsAt = counter;
+    for (const oldest of chain.skipped.keys()) {
+      if (chain.skipped.size <= this.maxSkip) break;
+      chain.skipped.delete(oldest);
+      chain.forgottenBelow = Math.max(chain.forgottenBelow, oldest + 1);
+    }
   }
 
   // -- messages -----------------------------------------------------------------------------

@@ -273,16 +273,26 @@ function time(element, what) {
 
 // -- names, algorithms, keys ------------------------------------------------------------------
 
+// RFC 4514 §3 short names; others are written as dotted OIDs, as Python's rfc4514_string().
 const ATTRIBUTES = /** @type {Record<string, string>} */ ({
   "2.5.4.3": "CN",
-  "2.5.4.4": "SN",
-  "2.5.4.5": "serialNumber",
   "2.5.4.6": "C",
+  "2.5.4.7": "L",
+  "2.5.4.8": "ST",
+  "2.5.4.9": "STREET",
   "2.5.4.10": "O",
   "2.5.4.11": "OU",
-  "2.5.4.42": "GN",
-  "1.2.840.113549.1.9.1": "emailAddress",
+  "0.9.2342.19200300.100.1.1": "UID",
+  "0.9.2342.19200300.100.1.25": "DC",
 });
+
+/** An attribute value escaped as RFC 4514 §2.4 says. @param {string} value */
+function escapeValue(value) {
+  return value
+    .replace(/[\\,+"<>;]/g, (c) => `\\${c}`)
+    .replace(/^[#\s]/, (c) => `\\${c}`)
+    .replace(/\s$/, (c) => `\\${c}`);
+}
 
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 const latin1 = new TextDecoder("latin1");
@@ -293,7 +303,7 @@ function ascii(bytes, what) {
   return latin1.decode(bytes);
 }
 
-/** @param {Element} element @param {string} what @returns {string} */
+/** @param {Element} element @param {string} what @returns {string|null} */
 function directoryString(element, what) {
   const content = element.content;
   switch (element.tag) {
@@ -316,7 +326,7 @@ function directoryString(element, what) {
       return text;
     }
     default:
-      return `#${toHex(element.der)}`;
+      return null; // not a string: written as #hex
   }
 }
 
@@ -337,7 +347,9 @@ function name(element, what) {
       if (!value) malformed(`${what}: an attribute without a value`);
       pair.index += 1;
       pair.end();
-      parts.push(`${ATTRIBUTES[type] ?? type}=${directoryString(value, what)}`);
+      const text = directoryString(value, what);
+      const written = text === null ? `#${toHex(value.der)}` : escapeValue(text);
+      parts.push(`${ATTRIBUTES[type] ?? type}=${written}`);
     }
   }
   return { der: element.der, text: parts.reverse().join(",") };

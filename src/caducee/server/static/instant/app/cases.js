@@ -9,6 +9,18 @@
 // replaying the case from sequence 1 rebuilds every chain, this device's included, and its
 // earlier messages read again. The chain rotates when a device leaves, and on a schedule: after
 // ROTATE_AFTER_MESSAGES messages or ROTATE_AFTER_MS.
+//
+// Whoever the case reaches reads it (as the desktop's case.py):
+// - the chain is sealed to the participants' devices and to those of the escalation's reach
+//   (`escalation_reach`: whom the escalation may still add), so a backup added while this
+//   phone is in a pocket reads the question; someone who leaves the reach without being
+//   added never was in the case, and needs no new chain;
+// - a chain is sealed from its generation's start (sender_keys.js), and a key may come after
+//   the messages it opens: entries left unreadable for want of a key are tried again after
+//   each sync;
+// - when this device starts a new generation and the latest card it reads was sent by this
+//   device or by someone no longer in the case, it sends the card again in that generation,
+//   so that a newcomer (given current generations only) reads it; the card is listed once.
 
 import { parseListedDevice } from "../device.js";
 import { SenderKeyGroup } from "../sender_keys.js";
@@ -46,6 +58,10 @@ export class CaseState {
     });
     /** Devices our current generation is sealed to. @type {Set<string>} */
     this.sealedTo = new Set();
+    /** Devices seen as a participant's (not only the reach's). @type {Set<string>} */
+    this.participantDevices = new Set();
+    /** Entries waiting for their key, with their ciphertext. @type {Map<Entry, Uint8Array>} */
+    this.keyless = new Map();
     /** The generation last sealed to this device itself. @type {number|null} */
     this.selfSealed = null;
     /** When the current chain started, and how many messages it encrypted. */
@@ -126,16 +142,23 @@ export class CaseState {
     const view = await this.refreshView();
     /** @type {Map<string, any>} */
     const target = new Map();
-    for (const address of view.participants) {
+    const reach = Array.isArray(view.escalation_reach) ? view.escalation_reach : [];
+    for (const address of new Set([...view.participants, ...reach])) {
       for (const [id, d] of await this.devices(address, true)) {
-        if (id !== this.device.deviceId) target.set(id, d);
+        if (id === this.device.deviceId) continue;
+        target.set(id, d);
+        if (view.participants.includes(address)) this.participantDevices.add(id);
       }
     }
     const gone = [...this.group.members.keys()].filter(
       (id) => id !== this.device.deviceId && !target.has(id),
     );
     let distributions = [];
-    if (this.rotationDue() || gone.some((id) => this.sealedTo.has(id))) {
+    // A new chain for this session (its first keys) or after a rotation: the card may go too.
+    const fresh = this.selfSealed === null;
+    const held = gone.some((id) => this.sealedTo.has(id) && this.participantDevices.has(id));
+    const card = fresh || this.rotationDue() || held ? this.cardToCarry(view.participants) : null;
+    if (this.rotationDue() || held) {
       distributions = await this.group.removeMembers(gone);
       this.sealedTo = new Set(distributions.map((d) => d.recipientDeviceId));
       this.chainStarted = Date.now();
@@ -143,10 +166,10 @@ export class CaseState {
     } else {
       for (const id of gone) this.group.members.delete(id);
     }
-    const fresh = [...target.values()].filter((d) => !this.sealedTo.has(d.deviceId));
-    if (fresh.length) {
-      distributions = distributions.concat(await this.group.addMembers(fresh));
-      for (const d of fresh) this.sealedTo.add(d.deviceId);
+    const added = [...target.values()].filter((d) => !this.sealedTo.has(d.deviceId));
+    if (added.length) {
+      distributions = distributions.concat(await this.group.addMembers(added));
+      for (const d of added) this.sealedTo.add(d.deviceId);
     }
     for (const d of distributions) await this.post("key", d.payload);
     const generation = this.group.generation;
@@ -154,6 +177,24 @@ export class CaseState {
       await this.post("key", (await this.group.sealToSelf()).payload);
       this.selfSealed = generation;
     }
+    if (card) {
+      const ciphertext = await this.group.encrypt(encodePayload(card));
+      this.chainMessages += 1;
+      const answer = await this.post("message", ciphertext);
+      this.sent.set(answer.message_id, card);
+    }
+  }
+
+  /**
+   * The card to send again in a new generation: the latest readable one, when this device
+   * sent it or its sender left the case (nobody else carries it into a current generation).
+   * @param {string[]} participants @returns {any|null}
+   */
+  cardToCarry(participants) {
+    const latest = [...this.entries].reverse().find((e) => e.body?.type === "patient");
+    if (!latest) return null;
+    const mine = latest.senderDevice === this.device.deviceId;
+    return mine || !participants.includes(latest.sender) ? latest.body : null;
   }
 
   /** @param {string} kind @param {Uint8Array} ciphertext @returns {Promise<any>} */
@@ -209,6 +250,7 @@ export class CaseState {
       for (const m of page.messages) {
         this.cursor = Math.max(this.cursor, m.sequence);
         const entry = await this.open(m);
+        if (entry && this.isCardCopy(entry.body)) continue; // the card is listed once
         if (entry) {
           this.entries.push(entry);
           added.push(entry);
@@ -216,7 +258,44 @@ export class CaseState {
       }
       if (page.messages.length < 200) break;
     }
+    await this.retryKeyless(added);
     return added;
+  }
+
+  /**
+   * Decrypt the entries that waited for a key (a newcomer's key comes when its sender next
+   * writes, after the messages it opens). @param {Entry[]} added
+   */
+  async retryKeyless(added) {
+    for (const [entry, data] of [...this.keyless].sort((a, b) => a[0].sequence - b[0].sequence)) {
+      try {
+        const body = decodePayload((await this.group.decrypt(data)).plaintext);
+        this.keyless.delete(entry);
+        if (this.isCardCopy(body)) {
+          this.entries.splice(this.entries.indexOf(entry), 1);
+          continue;
+        }
+        entry.body = body;
+        entry.error = null;
+        if (!added.includes(entry)) added.push(entry);
+      } catch (error) {
+        const code = /** @type {any} */ (error).code ?? "instant-decryption-failed";
+        if (code !== "instant-unknown-sender-key") {
+          entry.error = code;
+          this.keyless.delete(entry);
+        }
+      }
+    }
+  }
+
+  /**
+   * A card equal to one already listed (a copy carried into a later generation).
+   * @param {any} body @returns {boolean}
+   */
+  isCardCopy(body) {
+    if (body?.type !== "patient") return false;
+    const known = this.patient();
+    return known !== null && JSON.stringify(known) === JSON.stringify(body.patient);
   }
 
   /** @param {any} m a listed message @returns {Promise<Entry|null>} */
@@ -258,6 +337,7 @@ export class CaseState {
       entry.body = decodePayload(plaintext);
     } catch (error) {
       entry.error = /** @type {any} */ (error).code ?? "instant-decryption-failed";
+      if (entry.error === "instant-unknown-sender-key") this.keyless.set(entry, data);
     }
     return entry;
   }

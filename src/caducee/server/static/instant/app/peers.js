@@ -11,7 +11,7 @@
 
 import { verifyListedDevice } from "../device.js";
 import { InstantCryptoError, UntrustedCertificate } from "../errors.js";
-import { pinnedRoot } from "../keystore.js";
+import { pinRoot, pinnedRoot } from "../keystore.js";
 import { Certificate, WHY, readCrl, readRoot, validatePersonCertificate } from "../x509.js";
 import { fromBase64 } from "./client.js";
 
@@ -29,6 +29,18 @@ async function fetchBytes(path) {
   const response = await fetch(path, { cache: "no-store" });
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * At pairing: pin the operator's root the server publishes (trust on first use), or check it
+ * against the one already pinned, or against `expectedSha256` (hex) when the person has it.
+ * @param {{expectedSha256?: string|null, database?: string}} [options]
+ * @returns {Promise<string>} the pinned root's SHA-256, hex (to show beside the pairing code)
+ */
+export async function pinOperatorRoot({ expectedSha256 = null, database } = {}) {
+  const der = await fetchBytes(`${PKI}/ca/root.der`);
+  await readRoot(der); // a self-signed CA certificate, or UntrustedCertificate
+  return pinRoot(der, { expectedSha256, name: database });
 }
 
 /** What this browser trusts: the pinned root, and the person certificates checked against it. */
@@ -49,12 +61,14 @@ export class PeerTrust {
   }
 
   /**
-   * The trust of this browser, from the root pinned at pairing.
+   * The trust of this browser, from the root pinned at pairing. A browser paired before roots
+   * were pinned pins the server's now if `pinIfNone` (trust on first use, a little later).
    * @param {object} [options] as the constructor's, plus `database` (IndexedDB name)
-   * @param {string} [options.database]
+   * @param {string} [options.database] @param {boolean} [options.pinIfNone]
    * @returns {Promise<PeerTrust>}
    */
-  static async open({ database, ...options } = {}) {
+  static async open({ database, pinIfNone = false, ...options } = {}) {
+    if (pinIfNone && !(await pinnedRoot(database))) await pinOperatorRoot({ database });
     const der = await pinnedRoot(database);
     if (!der) {
       throw new UntrustedCertificate(
@@ -173,5 +187,34 @@ export async function verifiedDevices(session, address, trust) {
       console.warn(`device ${id} of ${lower} is not certified by a valid certificate: left out`);
     }
   }
+  return found;
+}
+
+/** @type {Promise<PeerTrust>|null} */
+let shared = null;
+
+/** This page's trust, opened once (its caches shared by every case). @returns {Promise<PeerTrust>} */
+export function browserTrust() {
+  if (!shared) {
+    shared = PeerTrust.open({ pinIfNone: true });
+    shared.catch(() => {
+      shared = null; // the network, or no root yet: try again next time
+    });
+  }
+  return shared;
+}
+
+/**
+ * What CaseState.devices() (app/cases.js) does: `address`'s verified devices, kept in the
+ * case's `devicesOf` for the session unless `fresh`.
+ * @param {{session: import("./client.js").Session, devicesOf: Map<string, any>}} state
+ * @param {string} address @param {boolean} [fresh]
+ * @returns {Promise<Map<string, DevicePublicKeys>>}
+ */
+export async function caseDevices(state, address, fresh = false) {
+  const known = state.devicesOf.get(address);
+  if (!fresh && known) return known;
+  const found = await verifiedDevices(state.session, address, await browserTrust());
+  state.devicesOf.set(address, found);
   return found;
 }

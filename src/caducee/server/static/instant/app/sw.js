@@ -25,6 +25,7 @@ const SHELL = [
   `${CORE}app/photo.js`,
   `${CORE}app/thread.js`,
   `${CORE}app/i18n.js`,
+  `${CORE}app/peers.js`,
   `${CORE}app/app.css`,
   `${CORE}app/icon.svg`,
   `${CORE}app/icon-192.png`,
@@ -38,6 +39,7 @@ const SHELL = [
   `${CORE}sender_keys.js`,
   `${CORE}signing.js`,
   `${CORE}wire.js`,
+  `${CORE}x509.js`,
   `${CORE}vendor/hpke.js`,
 ];
 
