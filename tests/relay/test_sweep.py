@@ -367,3 +367,40 @@ async def test_retention_purge_keeps_bytes_a_hold_still_names(
     assert purged == 2  # the two accepted messages
     assert await _present(blob_store, digest, scene.held) == [True, True]  # named by holds
     assert await _present(blob_store, scene.referenced) == [False]  # named by nobody now
+
+
+async def test_a_refused_holds_bytes_are_swept(
+    relay: Relay,
+    blob_store: BlobStore,  # noqa: F811
+) -> None:
+    """The refusal deletes its blob; if the process died between the two, the sweep does."""
+    relay.service.blobs = blob_store
+    database, gp = relay.service.database, relay.ids["gp"]
+    refused_bytes, held_bytes = fake_enveloped(300), fake_enveloped(301)
+    refused, held = await blob_store.put(refused_bytes), await blob_store.put(held_bytes)
+    async with database.transaction() as session:
+        for message_id, digest, status in (
+            ("sweep-refused-hold", refused, "refused"),
+            ("sweep-still-held", held, "held"),
+        ):
+            session.add(
+                Hold(
+                    message_id=message_id,
+                    sender_mailbox_id=gp,
+                    sender="gp@caducee.test",
+                    recipients=["other@caducee.test"],
+                    envelope_date="Sun, 29 Nov 2026 08:00:00 +0100",
+                    subject="x",
+                    size=300,
+                    ciphertext_sha256=digest,
+                    reason="bulk",
+                    detail="synthetic",
+                    status=status,
+                    created_at=datetime.now(UTC),
+                )
+            )
+    await asyncio.sleep(GAP)
+    clock = _between(datetime.now(UTC))
+    done = await sweep_orphan_blobs(database, blob_store, grace=GRACE, apply=True, now=clock)
+    assert done.deleted == 1
+    assert await _present(blob_store, refused, held) == [False, True]

@@ -18,13 +18,14 @@ from caducee.directory.models import Mailbox, MailboxKind, Organisation, Organis
 from caducee.policy.bulk import Limits
 from caducee.policy.console_errors import InvalidLimits
 from caducee.policy.models import SendingLimit
+from caducee.policy.protocol import PERSONAL_LIMITS
 from caducee.store import Database
 from caducee.store.models import utcnow
 
 __all__ = ["DEFAULTS", "LimitService", "SenderProfile", "check_scope", "scopes_for"]
 
 DEFAULTS: Mapping[str, Limits] = {
-    MailboxKind.PERSONAL.value: Limits(20, 500, 30),
+    MailboxKind.PERSONAL.value: PERSONAL_LIMITS,  # the agent assumes it before asking
     MailboxKind.ORGANISATIONAL.value: Limits(50, 20_000, 500),
     MailboxKind.APPLICATIVE.value: Limits(100, 50_000, 5_000),
 }

@@ -11,13 +11,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from caducee.policy.console_errors import NotARecipient
 from caducee.policy.models import Report
+from caducee.policy.protocol import ReportReason
 from caducee.relay.models import Delivery, Message
 from caducee.store import Database
 from caducee.store.models import utcnow
@@ -26,13 +26,6 @@ __all__ = ["REPUTATION_WINDOW", "ReportReason", "ReportService", "ReportView"]
 
 log = logging.getLogger(__name__)
 REPUTATION_WINDOW = timedelta(days=30)
-
-
-class ReportReason(StrEnum):
-    BULK = "bulk"  # an announcement, an invitation, a questionnaire sent to many
-    ADVERTISING = "advertising"
-    NOT_FOR_ME = "not-for-me"
-    OTHER = "other"
 
 
 @dataclass(frozen=True)

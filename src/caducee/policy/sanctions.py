@@ -11,27 +11,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import select
 
 from caducee.policy.console_errors import ConsoleError
 from caducee.policy.models import Sanction
+from caducee.policy.protocol import SANCTION_RANK, SanctionLevel
 from caducee.store import Database
 from caducee.store.models import utcnow
 
 __all__ = ["SanctionLevel", "SanctionService", "SanctionView", "SenderBlocked", "strongest"]
 
 log = logging.getLogger(__name__)
-
-
-class SanctionLevel(StrEnum):
-    WARNING = "warning"
-    HOLD = "hold"
-    BLOCK = "block"
-
-
-_RANK = {SanctionLevel.WARNING: 1, SanctionLevel.HOLD: 2, SanctionLevel.BLOCK: 3}
 
 
 class SenderBlocked(ConsoleError):
@@ -52,7 +43,7 @@ class SanctionView:
 def strongest(sanctions: list[SanctionView]) -> SanctionLevel | None:
     """The level that applies: the strongest of those not lifted."""
     levels = [SanctionLevel(s.level) for s in sanctions if s.lifted_at is None]
-    return max(levels, key=_RANK.__getitem__) if levels else None
+    return max(levels, key=SANCTION_RANK.__getitem__) if levels else None
 
 
 def _view(row: Sanction) -> SanctionView:

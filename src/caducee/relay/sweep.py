@@ -7,7 +7,7 @@ policy gate, a reused message id) or cut by a crash leaves a blob no row names. 
 1. lists the blobs last written before ``now - grace`` (younger ones are never touched: an
    in-flight submission, blob written and transaction not yet committed, is young);
 2. asks the database which of them a row still refers to (``REFERENCES``: relay messages,
-   every policy hold whatever its status, outbound mail still queued);
+   policy holds not refused, outbound mail still queued);
 3. for each other one, re-reads its modification time (the same bytes uploaded again, a
    client retry, refresh it: blobs are content-addressed) and deletes it if still old.
 
@@ -55,7 +55,8 @@ BATCH = 500  # digests per reference query (well under SQLite's 32766 parameters
 # Every column that names a blob, with the rows that still need it.
 REFERENCES: tuple[tuple[InstrumentedAttribute[str], ColumnElement[bool] | None], ...] = (
     (Message.ciphertext_sha256, None),
-    (Hold.ciphertext_sha256, None),  # held, releasing, released or refused: kept
+    # held, releasing or released: kept; a refused hold's bytes are deleted at the refusal
+    (Hold.ciphertext_sha256, Hold.status != "refused"),
     (OutboundMail.content_sha256, OutboundMail.state == OutboundState.QUEUED.value),
 )
 

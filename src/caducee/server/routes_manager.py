@@ -9,8 +9,9 @@
 ``GET|PUT /api/v1/establishments/{finess}/instant-retention``: how long MISS keeps the
 establishment's cases; those routes live in ``instant_retention`` with the operator's pair.
 
-The people, the signature and the enrolment codes stay in ``routes_console``
-(``/api/v1/establishments/{finess}/people``, ``/api/v1/charter/signatures``).
+The people and the enrolment codes are in ``routes_establishments``
+(``/api/v1/establishments/{finess}/people``), the signature in ``routes_charter``
+(``/api/v1/charter/signatures``).
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import select
 
-from caducee.directory.models import Mailbox
 from caducee.policy.charter import CharterService, EstablishmentView
 from caducee.server.auth import Agent, clock
-from caducee.server.routes_console import charter_url
+from caducee.server.console_common import charter_url, rpps_of
 from caducee.server.state import ServerState, get_state
 
 __all__ = ["router"]
@@ -32,15 +31,6 @@ __all__ = ["router"]
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["establishment"])
 State = Annotated[ServerState, Depends(get_state)]
-
-
-async def _rpps_of(state: ServerState, mailbox_id: int) -> str | None:
-    """The person behind a personal mailbox (None for an organisational one)."""
-    async with state.database.sessions() as session:
-        rpps: str | None = await session.scalar(
-            select(Mailbox.person_rpps).where(Mailbox.id == mailbox_id)
-        )
-        return rpps
 
 
 def _view_json(view: EstablishmentView) -> dict[str, Any]:
@@ -63,7 +53,7 @@ async def my_establishments(agent: Agent, state: State) -> dict[str, Any]:
     """What the caller manages, with the charter's status (read-only, changes nothing)."""
     service = CharterService(state.database, now=clock(state))
     views: list[EstablishmentView] = []
-    for finess in await service.managed_by(await _rpps_of(state, agent.mailbox_id)):
+    for finess in await service.managed_by(await rpps_of(state, agent.mailbox_id)):
         views.extend(await service.establishments(finess))
     charter = await service.current()
     log.info("establishments of mailbox %d: %d", agent.mailbox_id, len(views))
