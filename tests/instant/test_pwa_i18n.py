@@ -24,6 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.browser import chromium
@@ -364,6 +366,45 @@ def test_plurals_dates_and_missing_texts(browser: Browser, base: str) -> None:
     assert en["readers"] == "a@x.test, b@x.test, and c@x.test"
     assert spaces(fr["deleted"]) == "supprimé par a@x.test le 05/03/2026 15:07"
     assert spaces(en["deleted"]) == "deleted by a@x.test on 3/5/26, 3:07 PM"
+
+
+@pytest.fixture(scope="module")
+def plain(browser: Browser, base: str) -> Iterator[Page]:
+    """A page of the app (French) with the catalogue module loaded as window.i18n."""
+    context, page = open_app(browser, base, locale="fr-FR")
+    page.evaluate("import('/static/instant/app/i18n.js').then((m) => { window.i18n = m; })")
+    yield page
+    context.close()
+
+
+VERBATIM = """(texts) => texts.map((text) => {
+  i18n.setLanguage("fr");
+  const node = document.createElement("span");
+  document.body.append(node);
+  i18n.localise(node, "compose.reply_to", { text });
+  const fr = node.textContent;
+  i18n.setLanguage("en");  // the text is rewritten from its saved key and values
+  const en = node.textContent;
+  node.remove();
+  return [fr, en];
+})"""
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.text(max_size=40) | st.sampled_from(["{text}", "{count}", "$&", "$1", '"}']),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_a_value_is_put_in_as_it_is_and_kept_across_a_switch(plain: Page, texts: list[str]) -> None:
+    """A message quoted in "Réponse à : {text}" may itself hold braces, quotes or "$&": it is
+    shown as written, never read as a placeholder or a pattern, in both languages."""
+    got = plain.evaluate(VERBATIM, texts)
+    assert got == [[f"Réponse à : {text}", f"Reply to: {text}"] for text in texts]
 
 
 def test_the_push_notice_follows_the_language(browser: Browser, base: str) -> None:
