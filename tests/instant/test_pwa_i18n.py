@@ -29,17 +29,17 @@ from hypothesis import strategies as st
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.browser import chromium
-from tests.instant import test_pwa as pwa
-from tests.instant.test_pwa import ALICE, BOB, TIMEOUT, Setup, pair
+from tests.instant.test_pwa import TIMEOUT, Setup, pair
+from tests.live_office import open_office
 from tests.servers import running_server
-
-setup = pwa.setup  # a server with enrolled people and their agents, for the paired test
 
 APP = Path(__file__).resolve().parents[2] / "src" / "caducee" / "server" / "static" / "instant"
 SOURCES = APP / "app"
 TEMPLATE = APP.parents[1] / "templates" / "instant" / "app.html"
 ZONE = "Europe/Paris"
 PHONE = {"width": 360, "height": 740}
+ALICE = "dr.alice.i18n@caducee.test"
+BOB = "dr.bob.i18n@caducee.test"
 
 # A key: lower-case words joined by one dot ("case.retention"), as every catalogue key is.
 KEY_SHAPE = re.compile(r"^[a-z]+\.[a-z_]+$")
@@ -442,6 +442,16 @@ def test_the_push_notice_follows_the_language(browser: Browser, base: str) -> No
 
 
 # -- two paired browsers, one French and one English -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def setup(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, browser: Browser
+) -> Iterator[Setup]:
+    """A server with two enrolled people and their agents (which approve the browsers)."""
+    root = tmp_path_factory.mktemp("i18n-office")
+    with open_office(request, root, (ALICE, BOB), first_number=81) as office:
+        yield Setup(office, browser)
 
 
 def retention(days: int) -> Any:
