@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSize, expect
 
 from tests.browser import chromium
 from tests.instant.test_pwa import TIMEOUT, Setup, pair
@@ -37,7 +37,7 @@ APP = Path(__file__).resolve().parents[2] / "src" / "caducee" / "server" / "stat
 SOURCES = APP / "app"
 TEMPLATE = APP.parents[1] / "templates" / "instant" / "app.html"
 ZONE = "Europe/Paris"
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 ALICE = "dr.alice.i18n@caducee.test"
 BOB = "dr.bob.i18n@caducee.test"
 
