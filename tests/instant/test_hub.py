@@ -3,6 +3,7 @@ reconnection, revoked devices, bad frames; and fan-out between two server proces
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -235,3 +236,43 @@ async def test_ids_announced_out_of_order_all_arrive(migrated_url: str, tmp_path
                 await bus.publish(case, sequence)
             assert [(await frame(socket))["sequence"] for _ in range(2)] == [1, 2]
             assert await silent(socket)
+
+
+async def test_a_burst_arrives_once_each_and_in_order(migrated_url: str, tmp_path: Path) -> None:
+    """Events that come while the hub is fanning out go out together: every id still reaches
+    each connection once, in sequence order, with someone joining the case mid-burst."""
+    async with serve(migrated_url, tmp_path / "data") as (world, url):
+        alice, bob = await world.person("Alice"), await world.person("Bob")
+        carol = await world.person("Carol")
+        phone, laptop = await with_device(world, alice), await with_device(world, bob)
+        tablet = await with_device(world, carol)
+        case_id = (await open_case(world, alice, [bob.address]))["case_id"]
+        cipher = group(case_id, phone, laptop)
+        texts = [cipher.encrypt(f"rafale {n}".encode()) for n in range(30)]
+        async with (
+            device_socket(url, bob.token, laptop.device_id) as bobs,
+            device_socket(url, carol.token, tablet.device_id) as carols,
+        ):
+            await until_ready(bobs)
+            await until_ready(carols)
+            answers = await asyncio.gather(
+                *(post(world, alice, case_id, phone, "message", t) for t in texts),
+                world.client.post(
+                    f"{API}/cases/{case_id}/participants",
+                    json={"participants": [carol.address]},
+                    headers=alice.headers,
+                ),
+            )
+            assert [a.status_code for a in answers] == [201] * 30 + [200], answers[-1].text
+            assert [(await frame(bobs))["sequence"] for _ in range(30)] == list(range(1, 31))
+            assert await silent(bobs)
+            # Carol joined during the burst: the case, or the ids posted once she was in it
+            # (whichever the hub saw first), each once and in order, up to the last.
+            seen: list[int] = []
+            while True:
+                try:
+                    got = json.loads(await asyncio.wait_for(carols.recv(), 1.0))
+                except TimeoutError:
+                    break
+                seen.append(got["last_sequence"] if got["type"] == "case" else got["sequence"])
+            assert seen and seen == sorted(set(seen)) and seen[-1] == 30

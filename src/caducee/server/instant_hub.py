@@ -149,29 +149,36 @@ class Hub:
                 del self.by_address[connection.address]
 
     async def run(self) -> None:
-        async for case_id, sequence in self.bus.subscribe():
-            try:
-                await self.fan_out(case_id, sequence)
-            except Exception:  # one event's failure never stops the hub
-                log.exception("fan-out of case %s message %d failed", case_id, sequence)
+        """Fan the bus's events out; those that arrive during a fan-out go out together."""
+        pending: list[tuple[str, int]] = []
+        flushing: asyncio.Task[None] | None = None
 
-    async def fan_out(self, case_id: str, sequence: int) -> None:
-        """Push one message id (or, for sequence 0, the case itself) to the devices in it."""
+        async def flush() -> None:
+            while pending:
+                batch = pending[:]
+                pending.clear()
+                for case_id, sequences in _by_case(batch).items():
+                    try:
+                        await self.fan_out(case_id, sequences)
+                    except Exception:  # one case's failure never stops the hub
+                        log.exception("fan-out of case %s %s failed", case_id, sequences)
+
+        try:
+            async for event in self.bus.subscribe():
+                pending.append(event)
+                if flushing is None or flushing.done():
+                    flushing = asyncio.get_running_loop().create_task(flush())
+        finally:
+            if flushing is not None:
+                flushing.cancel()
+
+    async def fan_out(self, case_id: str, sequences: list[int]) -> None:
+        """Push a case's new message ids (or, for sequence 0, the case itself) to its devices."""
         if not self.by_address:
             return
+        top = max(sequences)
         async with self.database.sessions() as session:
-            message = None
-            if sequence:  # its ids only: never load the ciphertext (up to megabytes) here
-                message = (
-                    await session.execute(
-                        select(CaseMessage.message_id, CaseMessage.recipient_device_id).where(
-                            CaseMessage.case_id == case_id, CaseMessage.sequence == sequence
-                        )
-                    )
-                ).first()
-            case = await session.get(Case, case_id) if not sequence else None
-            if message is None and case is None:
-                return
+            case = await session.get(Case, case_id) if 0 in sequences else None
             people = set(
                 await session.scalars(
                     select(Participant.address).where(
@@ -190,40 +197,45 @@ class Hub:
                     )
                 )
             )
-            earlier: list[Any] = []
-            if message is not None:  # ids whose events came after this later one's
-                low = min(c.sent.get(case_id, 0) for c in targets)
-                if low < sequence - 1:
-                    earlier = list(
-                        await session.execute(
-                            select(
-                                CaseMessage.sequence,
-                                CaseMessage.message_id,
-                                CaseMessage.recipient_device_id,
-                            )
-                            .where(
-                                CaseMessage.case_id == case_id,
-                                CaseMessage.sequence > max(low, sequence - REORDER_WINDOW),
-                                CaseMessage.sequence < sequence,
-                            )
-                            .order_by(CaseMessage.sequence)
+            messages: list[Any] = []
+            if top:  # ids only, never the ciphertext (up to megabytes); with the ids whose
+                # events came after later ones' (or not at all), within the reorder window
+                low = min(min(c.sent.get(case_id, 0) for c in targets), min(sequences) - 1)
+                messages = list(
+                    await session.execute(
+                        select(
+                            CaseMessage.sequence,
+                            CaseMessage.message_id,
+                            CaseMessage.recipient_device_id,
                         )
+                        .where(
+                            CaseMessage.case_id == case_id,
+                            CaseMessage.sequence > max(low, top - REORDER_WINDOW),
+                            CaseMessage.sequence <= top,
+                        )
+                        .order_by(CaseMessage.sequence)
                     )
+                )
         now = self.now()
-        frames = [(n, to, message_frame(case_id, n, m)) for n, m, to in earlier]
-        if message is not None:
-            frame = message_frame(case_id, sequence, message.message_id)
-            frames.append((sequence, message.recipient_device_id, frame))
+        frames = [(n, to, message_frame(case_id, n, m)) for n, m, to in messages]
         for connection in targets:
             if connection.valid_until is not None and now >= connection.valid_until:
                 connection.close(4401)  # the token expired: log in again, then resume
             elif connection.device_id not in active:
                 connection.close(4403)  # revoked meanwhile: it receives nothing more
-            elif message is not None:
+            else:
+                if case is not None:
+                    connection.joined(case_id, case.last_sequence)
                 for number, to, text in frames:  # offer() skips what was already sent
                     connection.offer(case_id, number, to, text)
-            elif case is not None:
-                connection.joined(case_id, case.last_sequence)
+
+
+def _by_case(events: list[tuple[str, int]]) -> dict[str, list[int]]:
+    """Events grouped by case, in arrival order of each case's first event."""
+    grouped: dict[str, list[int]] = {}
+    for case_id, sequence in events:
+        grouped.setdefault(case_id, []).append(sequence)
+    return grouped
 
 
 def _send_error(code: str, detail: str) -> str:
