@@ -146,8 +146,10 @@ def python_read(
 
 def test_two_browsers_and_a_python_device_talk_in_a_case(setup: Setup) -> None:
     carol_client, carol_device = python_device(setup, CAROL)
-    alice_ctx = setup.browser.new_context()
-    bob_ctx = setup.browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    alice_ctx = setup.browser.new_context(locale="fr-FR")
+    bob_ctx = setup.browser.new_context(
+        locale="fr-FR", viewport={"width": 360, "height": 740}, is_mobile=True
+    )
     try:
         alice = pair(setup, alice_ctx, ALICE, "Poste du Dr Alice")
         bob = pair(setup, bob_ctx, BOB, "Téléphone du Dr Bob")
@@ -290,7 +292,7 @@ def test_two_browsers_and_a_python_device_talk_in_a_case(setup: Setup) -> None:
 
 
 def test_manifest_service_worker_and_shell_cache(setup: Setup) -> None:
-    context = setup.browser.new_context()
+    context = setup.browser.new_context(locale="fr-FR")
     try:
         page = context.new_page()
         page.goto(setup.base + "/instant/")

@@ -92,7 +92,7 @@ def checkerboard_png() -> bytes:
 @pytest.fixture(scope="module")
 def plain(setup: Setup) -> Iterator[Page]:
     """A page of the app's origin with payloads.js loaded as window.payloads."""
-    context = setup.browser.new_context()
+    context = setup.browser.new_context(locale="fr-FR")
     page = context.new_page()
     page.goto(setup.base + "/instant/")
     page.evaluate("import('/static/instant/app/payloads.js').then((m) => { window.payloads = m; })")
@@ -210,8 +210,10 @@ def app(page: Page, expression: str, arg: Any = None) -> Any:
 
 @pytest.fixture(scope="module")
 def people(setup: Setup) -> Iterator[Pair]:
-    alice_ctx: BrowserContext = setup.browser.new_context()
-    bob_ctx = setup.browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    alice_ctx: BrowserContext = setup.browser.new_context(locale="fr-FR")
+    bob_ctx = setup.browser.new_context(
+        locale="fr-FR", viewport=PHONE, is_mobile=True, has_touch=True
+    )
     try:
         alice = pair(setup, alice_ctx, ALICE, "Poste du Dr Alice")
         bob = pair(setup, bob_ctx, BOB, "Téléphone du Dr Bob")
@@ -266,7 +268,7 @@ def test_reply_edit_and_deletion_between_two_browsers(people: Pair) -> None:
     alice.click("#send button")
     for page in (alice, bob):
         edited = message(page, "Créatinine à 210")
-        expect(edited).to_contain_text("modifié / edited", timeout=TIMEOUT)
+        expect(edited).to_contain_text("modifié", timeout=TIMEOUT)
         expect(message(page, "Créatinine à 180")).to_have_count(0)
         expect(message(page, "Arrêtez la metformine").locator(".quote")).to_contain_text(
             "Créatinine à 210"
@@ -452,7 +454,7 @@ def test_retention_notice_and_notifications_button(setup: Setup, people: Pair) -
         bob.click("#back")
         bob.locator(f"#case-list button[data-case='{people.case_id}']").click()
         expect(bob.locator("#retention")).to_have_text(
-            "Messages effacés après 30 jours / messages deleted after 30 days", timeout=TIMEOUT
+            "Messages effacés après 30 jours", timeout=TIMEOUT
         )
     finally:
         bob.unroute(f"**/api/v1/instant/cases/{people.case_id}")
@@ -543,7 +545,9 @@ def test_a_new_device_is_approved_from_an_existing_one_and_reads_the_case(
 ) -> None:
     """No agent involved: Alice's browser vouches for her new phone after comparing keys."""
     alice, bob = people.alice, people.bob
-    context = setup.browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context = setup.browser.new_context(
+        locale="fr-FR", viewport=PHONE, is_mobile=True, has_touch=True
+    )
     try:
         phone = context.new_page()
         phone.goto(setup.base + "/instant/")

@@ -11,6 +11,7 @@ import { CaseState } from "./cases.js";
 import { MAX_ATTACHMENT_BYTES } from "./payloads.js";
 import { blurTool, loadPhoto, toJpeg } from "./photo.js";
 import { approvePairing } from "./approve.js";
+import { pinOperatorRoot } from "./peers.js";
 import { attachRolePicker } from "./roles.js";
 import { thread } from "./thread.js";
 import {
@@ -123,6 +124,7 @@ async function pair(event) {
   try {
     const deviceId = `web-${crypto.randomUUID()}`;
     const device = await DeviceKeys.generate(deviceId, address);
+    await pinOperatorRoot(); // trust on first use; a root other than the pinned one is refused
     await saveDevice(device, passphrase);
     localStorage.setItem(DEVICE_KEY, deviceId);
     const { code } = await requestPairing(device, label);

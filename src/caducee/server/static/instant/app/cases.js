@@ -22,10 +22,10 @@
 //   device or by someone no longer in the case, it sends the card again in that generation,
 //   so that a newcomer (given current generations only) reads it; the card is listed once.
 
-import { parseListedDevice } from "../device.js";
 import { SenderKeyGroup } from "../sender_keys.js";
 import { fromBase64, toBase64 } from "./client.js";
 import { decodePayload, encodePayload } from "./payloads.js";
+import { caseDevices } from "./peers.js";
 
 export { decodePayload };
 
@@ -87,24 +87,12 @@ export class CaseState {
   }
 
   /**
-   * An address's active devices, parsed from their statements (cached for this session).
+   * An address's active devices that a valid certificate of the address vouches for
+   * (app/peers.js: X.509 path to the pinned root, CRLs; cached for this session).
    * @param {string} address @param {boolean} [fresh]
    */
-  async devices(address, fresh = false) {
-    if (!fresh && this.devicesOf.has(address)) return this.devicesOf.get(address);
-    const answer = await this.session.api(`/people/${encodeURIComponent(address)}/devices`);
-    const found = new Map();
-    for (const d of answer.devices) {
-      try {
-        // A device certified by the person, or endorsed by one of theirs (depth one).
-        const device = await parseListedDevice(d);
-        if (device.address === address.toLowerCase()) found.set(device.deviceId, device);
-      } catch {
-        // a statement this browser cannot parse is left out
-      }
-    }
-    this.devicesOf.set(address, found);
-    return found;
+  devices(address, fresh = false) {
+    return caseDevices(this, address, fresh);
   }
 
   /** Make a sender device known to the group so that its keys and messages can be read. */
