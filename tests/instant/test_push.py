@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -74,6 +75,7 @@ class PushService:
     base: str = ""
     received: list[Received] = field(default_factory=list)
     status: dict[str, int] = field(default_factory=dict)
+    delay: dict[str, float] = field(default_factory=dict)  # seconds before answering
 
     def paths(self) -> list[str]:
         return sorted(r.path for r in self.received)
@@ -87,6 +89,7 @@ def push_service() -> Iterator[PushService]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length) if length else b""
+            time.sleep(service.delay.get(self.path, 0.0))
             service.received.append(
                 Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
             )
@@ -284,6 +287,31 @@ async def test_a_gone_subscription_is_deleted_and_failures_do_not_stop_the_sende
     assert bob_tablet.device_id
 
 
+async def test_a_slow_push_service_holds_up_only_its_own_pushes(
+    world: World, push_service: PushService
+) -> None:
+    alice, bob = await world.person("Alice"), await world.person("Bob")
+    carol = await world.person("Carol")
+    phone, _ = await subscribed_device(world, alice, push_service, "alice")
+    await subscribed_device(world, bob, push_service, "bob")
+    await subscribed_device(world, carol, push_service, "carol")
+    push_service.delay["/bob"] = 3.0
+    slow_case = (await open_case(world, alice, [bob.address]))["case_id"]
+    quick_case = (await open_case(world, alice, [carol.address]))["case_id"]
+    await post(world, alice, slow_case, phone, "message", group(slow_case, phone).encrypt(b"a"))
+    await post(world, alice, quick_case, phone, "message", group(quick_case, phone).encrypt(b"b"))
+    for _ in range(100):  # Carol's push goes out while Bob's service is still answering
+        if push_service.paths():
+            break
+        await asyncio.sleep(0.01)
+    assert push_service.paths() == ["/carol"]
+    for _ in range(600):  # and Bob's, once his slow service has answered
+        if len(push_service.paths()) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert push_service.paths() == ["/bob", "/carol"]
+
+
 def _closed_port() -> int:
     import socket
 
@@ -414,7 +442,7 @@ def test_the_vapid_key_is_kept_private_and_reused(tmp_path: Any) -> None:
         load_or_create_key(tmp_path)
 
 
-NOTICE = "Nouveau message sécurisé / new secure message"
+NOTICE = "Nouveau message sécurisé"  # in the page's language (app/i18n.js)
 
 
 def _notifications(worker: Any) -> list[dict[str, Any]]:
@@ -441,7 +469,7 @@ def test_the_service_worker_shows_a_content_free_notice_on_a_push(tmp_path: Any)
     server.start()
     try:
         with chromium() as browser:
-            context = browser.new_context()
+            context = browser.new_context(locale="fr-FR")
             context.grant_permissions(["notifications"], origin=server.base)
             page = context.new_page()
             page.goto(server.base + "/instant/")
@@ -449,7 +477,12 @@ def test_the_service_worker_shows_a_content_free_notice_on_a_push(tmp_path: Any)
             worker: Worker = next(
                 w for w in context.service_workers if w.url.endswith("/instant/sw.js")
             )
-            assert worker.evaluate("self.caduceeMissPush.title") == NOTICE
+            # The page writes the notice's texts, in its language, where the worker reads them.
+            for _ in range(100):
+                if worker.evaluate("self.caduceeMissPush.notice()")["title"] == NOTICE:
+                    break
+                page.wait_for_timeout(50)
+            assert worker.evaluate("self.caduceeMissPush.notice()")["title"] == NOTICE
             assert _notifications(worker) == []
 
             cdp = context.new_cdp_session(page)
@@ -476,7 +509,7 @@ def test_the_service_worker_shows_a_content_free_notice_on_a_push(tmp_path: Any)
             assert shown == [
                 {
                     "title": NOTICE,
-                    "body": "Ouvrez Caducée pour le lire / open Caducée to read it",
+                    "body": "Ouvrez Caducée pour le lire",
                     "tag": "caducee-miss",
                     "url": "/instant/",
                 }

@@ -17,8 +17,9 @@ case every ``extras["instant_push_interval"]`` seconds (30), across server proce
 claim row per device and case: every process hears every event, one of them sends). The
 phone's service worker then shows "new secure message" and the app fetches the rest itself.
 A 404 or 410 deletes the subscription; other failures are logged with ids only and never
-stop the loop. A revoked device's subscription is deleted the first time it would have been
-pushed to.
+stop the loop. Events are handled side by side (up to ``MAX_IN_FLIGHT``): a push service
+that answers slowly (within its ``TIMEOUT_SECONDS``) holds up only its own pushes. A revoked
+device's subscription is deleted the first time it would have been pushed to.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ router = APIRouter(prefix="/api/v1/instant/push", tags=["instant"])
 COALESCE_SECONDS = 30.0
 TTL_SECONDS = 86_400  # a phone off for the night still learns in the morning
 TIMEOUT_SECONDS = 5.0
+MAX_IN_FLIGHT = 64  # events handled at once; more wait for a slot
 SILENT = {MessageKind.READ.value, MessageKind.KEY.value}  # nobody is woken for these
 Key = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -163,13 +165,30 @@ class PushSender:
         self.processed = 0  # events handled (tests wait on it)
 
     async def run(self) -> None:
-        async for case_id, sequence in self.bus.subscribe():
-            try:
-                await self.handle(case_id, sequence)
-            except Exception:  # one bad event never stops the pushes of the others
-                log.exception("push for case %s message %d failed", case_id, sequence)
-            finally:
-                self.processed += 1
+        """Handle the bus's events side by side (at most ``MAX_IN_FLIGHT``), so that a slow
+        push service delays only the pushes sent to it."""
+        slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        running: set[asyncio.Task[None]] = set()
+        try:
+            async for case_id, sequence in self.bus.subscribe():
+                await slots.acquire()
+                task = asyncio.get_running_loop().create_task(
+                    self._handle_one(case_id, sequence, slots)
+                )
+                running.add(task)
+                task.add_done_callback(running.discard)
+        finally:
+            for task in running:
+                task.cancel()
+
+    async def _handle_one(self, case_id: str, sequence: int, slots: asyncio.Semaphore) -> None:
+        try:
+            await self.handle(case_id, sequence)
+        except Exception:  # one bad event never stops the pushes of the others
+            log.exception("push for case %s message %d failed", case_id, sequence)
+        finally:
+            self.processed += 1
+            slots.release()
 
     async def handle(self, case_id: str, sequence: int) -> None:
         if sequence == 0:  # new participants, not a message
