@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.instant.hub_server import (
@@ -264,15 +265,31 @@ async def test_a_burst_arrives_once_each_and_in_order(migrated_url: str, tmp_pat
                 ),
             )
             assert [a.status_code for a in answers] == [201] * 30 + [200], answers[-1].text
-            assert [(await frame(bobs))["sequence"] for _ in range(30)] == list(range(1, 31))
-            assert await silent(bobs)
+            bobs_frames = await drain(bobs)
+            messages = [f["sequence"] for f in bobs_frames if f["type"] == "message"]
+            assert messages == list(range(1, 31))
+            # Carol joined: Bob and Carol (both online, sharing a case now) learn of each other.
+            presence = [f for f in bobs_frames if f["type"] == "presence"]
+            assert presence == [{"type": "presence", "address": carol.address, "online": True}]
             # Carol joined during the burst: the case, or the ids posted once she was in it
             # (whichever the hub saw first), each once and in order, up to the last.
-            seen: list[int] = []
-            while True:
-                try:
-                    got = json.loads(await asyncio.wait_for(carols.recv(), 1.0))
-                except TimeoutError:
-                    break
-                seen.append(got["last_sequence"] if got["type"] == "case" else got["sequence"])
+            carols_frames = await drain(carols)
+            seen = [
+                f["last_sequence"] if f["type"] == "case" else f["sequence"]
+                for f in carols_frames
+                if f["type"] != "presence"
+            ]
             assert seen and seen == sorted(set(seen)) and seen[-1] == 30
+            assert [f for f in carols_frames if f["type"] == "presence"] == [
+                {"type": "presence", "address": bob.address, "online": True}
+            ]
+
+
+async def drain(socket: ClientConnection, quiet: float = 1.0) -> list[dict[str, Any]]:
+    """Every frame until none comes for ``quiet`` seconds."""
+    frames = []
+    while True:
+        try:
+            frames.append(json.loads(await asyncio.wait_for(socket.recv(), quiet)))
+        except TimeoutError:
+            return frames

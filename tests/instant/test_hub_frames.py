@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from caducee.instant.bus import parse_event
 from caducee.instant.errors import MalformedInstantData
-from caducee.instant.frames import MAX_FRAME, Hello, Ping, parse_client_frame
+from caducee.instant.frames import MAX_FRAME, Hello, Ping, Typing, parse_client_frame
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -25,10 +25,19 @@ def test_any_text_is_a_frame_or_a_malformed_error(text: str) -> None:
         frame = parse_client_frame(text)
     except MalformedInstantData:
         return
-    assert isinstance(frame, Hello | Ping)
+    assert isinstance(frame, Hello | Ping | Typing)
 
 
-@given(st.dictionaries(st.sampled_from(["type", "device", "cursors", "token", "x"]), json_values))
+KINDS = st.sampled_from(["hello", "ping", "typing", "x"])
+MEMBERS = st.sampled_from(["type", "device", "cursors", "token", "case_id", "x"])
+
+
+@given(
+    st.dictionaries(MEMBERS, json_values)
+    | st.fixed_dictionaries(
+        {"type": KINDS}, optional={"device": json_values, "case_id": json_values, "x": json_values}
+    )
+)
 def test_any_json_object_is_a_frame_or_a_malformed_error(data: dict[str, object]) -> None:
     try:
         frame = parse_client_frame(json.dumps(data))
@@ -37,8 +46,16 @@ def test_any_json_object_is_a_frame_or_a_malformed_error(data: dict[str, object]
     if isinstance(frame, Hello):
         assert data["type"] == "hello" and frame.device_id == data["device"]
         assert all(isinstance(v, int) and v >= 0 for v in frame.cursors.values())
+    elif isinstance(frame, Typing):
+        assert data == {"type": "typing", "case_id": frame.case_id}
+        assert 0 < len(frame.case_id) <= 128 and frame.case_id.isprintable()
     else:
         assert data == {"type": "ping"}
+
+
+@given(st.text(min_size=1, max_size=128).filter(str.isprintable))
+def test_a_well_formed_typing_round_trips(case_id: str) -> None:
+    assert parse_client_frame(json.dumps({"type": "typing", "case_id": case_id})) == Typing(case_id)
 
 
 @given(
@@ -65,6 +82,13 @@ def test_a_well_formed_hello_round_trips(device: str, cursors: dict[str, int]) -
         '{"type": "hello", "device": "a\\u0000b"}',
         '{"type": "hello", "device": "d", "token": ""}',
         '{"type": "ping", "device": "d"}',
+        '{"type": "typing"}',
+        '{"type": "typing", "case_id": ""}',
+        '{"type": "typing", "case_id": 7}',
+        '{"type": "typing", "case_id": null}',
+        '{"type": "typing", "case_id": "a\\u0007b"}',
+        '{"type": "typing", "case_id": "c", "text": "what is typed"}',
+        f'{{"type": "typing", "case_id": "{"c" * 129}"}}',
         "[" * 100_000,
         " " * (MAX_FRAME + 1),
     ],

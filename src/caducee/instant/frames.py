@@ -3,6 +3,7 @@
     {"type": "hello", "device": "<device id>", "cursors": {"<case id>": <sequence>, ...},
      "token": "<access token>"}            (token optional when the Authorization header has it)
     {"type": "ping"}
+    {"type": "typing", "case_id": "<case id>"}   (its person is typing there; nothing of what)
 
 Anything else (not JSON, unknown type or member, a wrong type, too big) raises
 :class:`MalformedInstantData` and nothing else, so a bad client never crashes the hub.
@@ -16,7 +17,7 @@ from typing import Any
 
 from caducee.instant.errors import MalformedInstantData
 
-__all__ = ["MAX_CURSORS", "MAX_FRAME", "Hello", "Ping", "parse_client_frame"]
+__all__ = ["MAX_CURSORS", "MAX_FRAME", "Hello", "Ping", "Typing", "parse_client_frame"]
 
 MAX_FRAME = 64 * 1024
 MAX_CURSORS = 1000
@@ -34,6 +35,13 @@ class Hello:
 @dataclass(frozen=True)
 class Ping:
     pass
+
+
+@dataclass(frozen=True)
+class Typing:
+    """Someone is typing in a case: the case only, never a word of the text."""
+
+    case_id: str
 
 
 def _identifier(value: object, what: str) -> str:
@@ -56,7 +64,7 @@ def _cursors(value: object) -> dict[str, int]:
     return cursors
 
 
-def parse_client_frame(text: object) -> Hello | Ping:
+def parse_client_frame(text: object) -> Hello | Ping | Typing:
     """One frame a client sent, or :class:`MalformedInstantData`."""
     if not isinstance(text, str) or len(text) > MAX_FRAME:
         raise MalformedInstantData("trame : texte attendu / frame: expected a small text")
@@ -69,6 +77,8 @@ def parse_client_frame(text: object) -> Hello | Ping:
     kind = data.get("type")
     if kind == "ping" and set(data) == {"type"}:
         return Ping()
+    if kind == "typing" and set(data) == {"type", "case_id"}:
+        return Typing(_identifier(data["case_id"], "case"))
     if kind == "hello" and {"type", "device"} <= set(data) <= {
         "type",
         "device",

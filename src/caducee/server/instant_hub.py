@@ -10,6 +10,9 @@ itself, and gives its cursor per case::
     ← {"type": "message", ...}                                                   (live)
     ← {"type": "case", "case_id": "<case>", "last_sequence": 3}    (added to a case, live)
     → {"type": "ping"}   ← {"type": "pong"}
+    → {"type": "typing", "case_id": "<case>"}
+    ← {"type": "typing", "case_id": "<case>", "address": "<who>"}    (others of the case)
+    ← {"type": "presence", "address": "<who>", "online": true}        (after ready, live)
 
 Frames carry ids only: the device fetches ciphertexts over HTTP with its own rights. A
 connection lasts as long as its token: the first id due after the token's end closes it
@@ -17,6 +20,21 @@ with 4401 instead. Per case, ids arrive in sequence order, each once per connect
 frame gets an ``error`` frame; a refused hello (token, device) closes with 4401, 4403 or
 4404. Nothing a client sends can stop the hub. Live ids come from the process's bus
 (in-process, or PostgreSQL LISTEN/NOTIFY across processes).
+
+Typing and presence are ephemeral: never stored, never resumed, never evidence. A typing
+frame is relayed to the case's other participants' connected devices (not to the typist's
+own devices: they know), when its sender is in the case (else the same error as for an
+unknown case); each connection may relay a few (``TYPING_BURST``, then one per
+``TYPING_EVERY`` seconds): the rest are dropped silently, before any database read.
+
+Presence says "online" or nothing (no "last seen"), and only to people who share a case.
+At connect, one query finds the people sharing a case with the device's person; when a
+person's first device here is ready, or their last one leaves, the ready devices of those
+people get a ``presence`` frame; a newcomer gets one per such person online right after its
+``ready`` (a ``ready`` resets what the device knew), and people added to a case learn of
+each other with its ``case`` event. Presence is PER PROCESS: on a scale-out, a device
+connected to another process is not seen online (the bus carries message ids only). Someone
+removed from a case keeps seeing (and being seen by) its people until one side reconnects.
 """
 
 from __future__ import annotations
@@ -25,6 +43,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +59,7 @@ from caducee.instant.bus import CaseBus
 from caducee.instant.cases import CaseService
 from caducee.instant.devices import active_device
 from caducee.instant.errors import MalformedInstantData
-from caducee.instant.frames import Hello, Ping, parse_client_frame
+from caducee.instant.frames import Hello, Ping, Typing, parse_client_frame
 from caducee.instant.models import Case, CaseMessage, Device, Participant
 from caducee.instant.service_errors import DeviceRevoked
 from caducee.server.auth import credential_service
@@ -59,6 +78,38 @@ MAX_ERRORS = 20
 RESUME_PAGE = 500
 PONG = json.dumps({"type": "pong"})
 REORDER_WINDOW = 256  # concurrent posts commit in sequence order but may announce out of it
+TYPING_BURST = 3  # typing frames a connection may relay at once...
+TYPING_EVERY = 1.0  # ...then one per this many seconds (the app sends one per 3 s at most)
+UNKNOWN_CASE = json.dumps(
+    {
+        "type": "error",
+        "code": "instant-case-not-found",
+        "detail": "dossier inconnu / unknown case",
+    }
+)
+
+
+def presence_frame(address: str, online: bool) -> str:
+    return json.dumps({"type": "presence", "address": address, "online": online})
+
+
+@dataclass
+class Throttle:
+    """A token bucket: ``burst`` at once, then one per ``every`` seconds; excess refused."""
+
+    burst: float = TYPING_BURST
+    every: float = TYPING_EVERY
+    tokens: float = TYPING_BURST
+    at: float = field(default_factory=time.monotonic)
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) / self.every)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 def message_frame(case_id: str, sequence: int, message_id: str) -> str:
@@ -83,6 +134,7 @@ class Connection:
     resuming: bool = True
     close_code: int = 1000
     pending: list[tuple[str, int, str | None, str]] = field(default_factory=list)
+    typing: Throttle = field(default_factory=Throttle)
 
     def offer(self, case_id: str, sequence: int, to: str | None, frame: str) -> None:
         """Queue a message's ``frame`` unless already sent, or meant for another device."""
@@ -137,6 +189,10 @@ class Hub:
         self.bus = bus
         self.now = now
         self.by_address: dict[str, set[Connection]] = defaultdict(set)
+        # Presence: the ready connections by person, and whom each person online was told
+        # about (always both ways: whoever heard "online" hears "offline").
+        self.present: dict[str, set[Connection]] = {}
+        self.known: dict[str, set[str]] = {}
 
     def add(self, connection: Connection) -> None:
         self.by_address[connection.address].add(connection)
@@ -147,6 +203,95 @@ class Hub:
             group.discard(connection)
             if not group:
                 del self.by_address[connection.address]
+        self.absent(connection)
+
+    def arrived(self, connection: Connection, people: set[str]) -> None:
+        """A ready connection, whose person shares a case with ``people``: it learns who of
+        them is online; they learn that its person is, if this is its first device here.
+
+        Synchronous (no await): two devices arriving at once each see the other."""
+        address = connection.address
+        first = address not in self.present
+        self.present.setdefault(address, set()).add(connection)
+        known = self.known.setdefault(address, set())
+        for peer in sorted(people & self.present.keys() - {address}):
+            connection.push(presence_frame(peer, True))
+            if first or peer not in known:
+                self._push(peer, presence_frame(address, True))
+            known.add(peer)
+            self.known[peer].add(address)
+
+    def shared(self, people: set[str]) -> None:
+        """``people`` now share a case (one was just added): those online who did not know
+        of each other yet learn it."""
+        online = sorted(people & self.present.keys())
+        for a in online:
+            for b in online:
+                if a != b and b not in self.known[a]:
+                    self.known[a].add(b)
+                    self._push(a, presence_frame(b, True))
+
+    def absent(self, connection: Connection) -> None:
+        """A connection gone: when it was its person's last here, those told it was online
+        are told it is not."""
+        group = self.present.get(connection.address)
+        if group is None or connection not in group:
+            return
+        group.discard(connection)
+        if group:
+            return
+        del self.present[connection.address]
+        for peer in self.known.pop(connection.address, set()):
+            if peer in self.known:
+                self.known[peer].discard(connection.address)
+                self._push(peer, presence_frame(connection.address, False))
+
+    def _push(self, address: str, frame: str) -> None:
+        for connection in self.present.get(address, ()):
+            connection.push(frame)
+
+    async def relay_typing(self, connection: Connection, case_id: str) -> str | None:
+        """Relay that ``connection``'s person types in ``case_id``; an error frame, or None."""
+        if not connection.typing.allow():
+            return None  # throttled: dropped silently, before any database read
+        now = self.now()
+        if connection.valid_until is not None and now >= connection.valid_until:
+            connection.close(4401)  # the token expired: log in again
+            return None
+        async with self.database.sessions() as session:
+            people = set(
+                await session.scalars(
+                    select(Participant.address).where(
+                        Participant.case_id == case_id, Participant.removed_at.is_(None)
+                    )
+                )
+            )
+            if connection.address not in people:
+                return UNKNOWN_CASE  # as for a case that does not exist: nothing learnt
+            targets = [
+                c
+                for a in people - {connection.address}
+                for c in self.present.get(a, ())
+                if c.valid_until is None or now < c.valid_until
+            ]
+            if not targets:
+                return None
+            devices = {c.device_id for c in targets} | {connection.device_id}
+            active = set(
+                await session.scalars(
+                    select(Device.device_id).where(
+                        Device.device_id.in_(devices), Device.revoked_at.is_(None)
+                    )
+                )
+            )
+        if connection.device_id not in active:
+            connection.close(4403)
+            return None
+        frame = json.dumps({"type": "typing", "case_id": case_id, "address": connection.address})
+        for target in targets:
+            if target.device_id in active:
+                target.push(frame)
+        return None
 
     async def run(self) -> None:
         """Fan the bus's events out; those that arrive during a fan-out go out together."""
@@ -228,6 +373,8 @@ class Hub:
                     connection.joined(case_id, case.last_sequence)
                 for number, to, text in frames:  # offer() skips what was already sent
                     connection.offer(case_id, number, to, text)
+        if case is not None:
+            self.shared(people)
 
 
 def _by_case(events: list[tuple[str, int]]) -> dict[str, list[int]]:
@@ -288,6 +435,20 @@ async def _hello(websocket: WebSocket, state: ServerState) -> Connection | None:
     return connection
 
 
+async def _peers(state: ServerState, address: str) -> set[str]:
+    """The people who share a case with ``address`` now: one query, at connect."""
+    mine = select(Participant.case_id).where(
+        Participant.address == address, Participant.removed_at.is_(None)
+    )
+    async with state.database.sessions() as session:
+        people = await session.scalars(
+            select(Participant.address)
+            .where(Participant.case_id.in_(mine), Participant.removed_at.is_(None))
+            .distinct()
+        )
+        return set(people) - {address}
+
+
 async def _resume(state: ServerState, connection: Connection) -> dict[str, int]:
     """Queue every id after the device's cursors, in each of its cases; their last sequences."""
     cases = CaseService(state.database, None)
@@ -333,8 +494,10 @@ async def hub_socket(websocket: WebSocket) -> None:
     writer = asyncio.get_running_loop().create_task(_writer(websocket, connection))
     try:
         lasts = await _resume(state, connection)
+        peers = await _peers(state, connection.address)
         connection.resumed()
         connection.outbox.put_nowait(json.dumps({"type": "ready", "cases": lasts}))
+        hub.arrived(connection, peers)
         log.info("device %s connected (%d cases)", connection.device_id, len(lasts))
         errors = 0
         while not writer.done():
@@ -349,6 +512,10 @@ async def hub_socket(websocket: WebSocket) -> None:
                 continue
             if isinstance(frame, Ping):
                 connection.outbox.put_nowait(PONG)
+            elif isinstance(frame, Typing):
+                refused = await hub.relay_typing(connection, frame.case_id)
+                if refused is not None:
+                    connection.push(refused)
             else:
                 connection.outbox.put_nowait(
                     _send_error("instant-invalid-frame", "déjà connecté / already said hello")
