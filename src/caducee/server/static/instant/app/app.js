@@ -30,6 +30,9 @@ const DEVICE_KEY = "caducee-miss-device";
 /** @type {{reset: () => void} | null} */
 let rolePicker = null;
 const POLL_PAIRING_MS = 3000;
+/** At most one typing frame per case this often; a typist is shown this long after one. */
+const TYPING_EVERY_MS = 3000;
+const TYPING_SHOWN_MS = 5000;
 
 /** What the page holds while unlocked (exported for the tests). */
 export const state = {
@@ -45,6 +48,12 @@ export const state = {
   armedDelete: null,
   /** Blob URLs of decrypted photos and files, by message id. @type {Map<string, string>} */
   urls: new Map(),
+  /** People sharing a case with me who have a device connected (the hub says so). */
+  online: /** @type {Set<string>} */ (new Set()),
+  /** Who is typing in the open case, with the timer that forgets them. */
+  typists: /** @type {Map<string, ReturnType<typeof setTimeout>>} */ (new Map()),
+  /** When this page last said it was typing, by case (ms). */
+  typedAt: /** @type {Map<string, number>} */ (new Map()),
   /** The photo being blurred before it is sent. */
   photo: /** @type {{canvas: HTMLCanvasElement, blurred: boolean, stop: () => void}|null} */ (null),
 };
@@ -187,6 +196,11 @@ async function start(device, session) {
     state.connected = connected;
     document.body.dataset.connected = String(connected);
     localise($("live"), connected ? "live.on" : "live.off");
+    if (!connected) {
+      state.online.clear(); // unknown until the hub says again
+      forgetTypists();
+      renderPeople();
+    }
   });
   state.hub.connect();
 }
@@ -198,6 +212,20 @@ function cursors() {
 
 /** @param {any} frame */
 async function onFrame(frame) {
+  if (frame.type === "presence") {
+    if (frame.online) state.online.add(frame.address);
+    else state.online.delete(frame.address);
+    renderPeople();
+    return;
+  }
+  if (frame.type === "typing") {
+    if (frame.case_id === state.open) showTypist(frame.address);
+    return;
+  }
+  if (frame.type === "ready") {
+    state.online.clear(); // the presence frames that follow say who is online now
+    renderPeople();
+  }
   if (frame.type === "case") {
     await refreshCases();
   } else if (frame.type === "message" || frame.type === "ready") {
@@ -276,6 +304,7 @@ async function openCase(caseId) {
   state.composing = null;
   state.armedDelete = null;
   const c = caseState(caseId);
+  forgetTypists();
   renderCase(c);
   show("case");
   try {
@@ -322,6 +351,68 @@ function renderHeader(c) {
   retention.hidden = c.retentionDays === null;
   if (c.retentionDays === null) unlocalise(retention, "");
   else localise(retention, "case.retention", { count: c.retentionDays });
+  renderPeople();
+}
+
+// -- presence and typing (ephemeral: what the hub says now, never stored) ------------------
+
+/** The open case's other participants, a green dot by those online. */
+function renderPeople() {
+  const list = $("people");
+  const me = state.device?.address;
+  const c = state.open ? state.cases.get(state.open) : undefined;
+  const others = (c?.participants ?? []).filter((/** @type {string} */ a) => a !== me);
+  list.replaceChildren(
+    ...others.map((/** @type {string} */ address) => {
+      const online = state.online.has(address);
+      const item = element("li", { "data-address": address });
+      if (online) {
+        const label = t("presence.online");
+        const dot = { class: "online", role: "img", "aria-label": label, title: label };
+        item.append(element("span", dot));
+      }
+      item.append(document.createTextNode(address));
+      return item;
+    }),
+  );
+}
+
+/**
+ * Someone types in the open case: say so for a few seconds after their last frame.
+ * @param {string} address
+ */
+function showTypist(address) {
+  if (address === state.device?.address) return;
+  clearTimeout(state.typists.get(address));
+  const timer = setTimeout(() => {
+    state.typists.delete(address);
+    renderTypists();
+  }, TYPING_SHOWN_MS);
+  state.typists.set(address, timer);
+  renderTypists();
+}
+
+function forgetTypists() {
+  for (const timer of state.typists.values()) clearTimeout(timer);
+  state.typists.clear();
+  renderTypists();
+}
+
+function renderTypists() {
+  const line = $("typing");
+  const typists = [...state.typists.keys()].sort();
+  if (!typists.length) unlocalise(line, "");
+  else localise(line, "case.typing", { who: formatList(typists), count: typists.length });
+}
+
+/** The composer changed: tell the others, at most once per TYPING_EVERY_MS (never what). */
+function typed() {
+  const box = /** @type {HTMLTextAreaElement} */ ($("send").querySelector("textarea"));
+  if (!state.open || !state.hub || !box.value.trim()) return;
+  const now = Date.now();
+  if (now - (state.typedAt.get(state.open) ?? 0) < TYPING_EVERY_MS) return;
+  state.typedAt.set(state.open, now);
+  state.hub.typing(state.open);
 }
 
 /** @param {string} at an ISO date @returns {string} in the chosen language */
@@ -659,6 +750,7 @@ async function turnOnPush() {
 
 function leaveCase() {
   state.open = null;
+  forgetTypists();
   stopComposing();
   closePhoto();
   for (const url of state.urls.values()) URL.revokeObjectURL(url);
@@ -719,7 +811,8 @@ function followLanguage() {
   if (state.open) {
     const c = caseState(state.open);
     renderCase(c, false); // dates, names and notes of the thread
-    renderHeader(c);
+    renderHeader(c); // and the participants' "online" labels
+    renderTypists(); // the list's "and" in the new language
   }
   void rememberNotice();
 }
@@ -762,6 +855,7 @@ function main() {
     () => state.session,
   );
   $("send").addEventListener("submit", sendText);
+  $("send").querySelector("textarea")?.addEventListener("input", typed);
   $("ack").addEventListener("click", acknowledge);
   $("compose-cancel").addEventListener("click", () => {
     stopComposing();

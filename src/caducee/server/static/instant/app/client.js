@@ -123,7 +123,8 @@ export class Session {
 
 /**
  * The hub: ids of new messages and cases, live; reconnects with a growing delay (1 s to 30 s)
- * and resumes from the cursors `cursors()` gives.
+ * and resumes from the cursors `cursors()` gives. Also the ephemeral frames: who is typing
+ * in a case and who is online (never stored, never resumed).
  */
 export class Hub {
   /**
@@ -139,6 +140,7 @@ export class Hub {
     this.stopped = false;
     /** @type {WebSocket|null} */
     this.socket = null;
+    this.ready = false;
   }
 
   async connect() {
@@ -152,6 +154,7 @@ export class Hub {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(`${scheme}//${location.host}${API}/ws`);
     this.socket = socket;
+    this.ready = false;
     socket.onopen = () => {
       socket.send(
         JSON.stringify({
@@ -165,17 +168,30 @@ export class Hub {
     socket.onmessage = (event) => {
       const frame = JSON.parse(event.data);
       if (frame.type === "ready") {
+        this.ready = true;
         this.delay = 1000;
         this.onState(true);
       }
       this.onFrame(frame);
     };
     socket.onclose = (event) => {
+      this.ready = false;
       this.onState(false);
       if (event.code === 4401) this.session.token = null; // expired: log in again
       if (event.code === 4403) this.stopped = true; // this device was revoked
       this.retry();
     };
+  }
+
+  /**
+   * Tell the others of a case that this person is typing there (the case only, never what).
+   * Dropped when not connected: it is only a hint.
+   * @param {string} caseId
+   */
+  typing(caseId) {
+    if (this.ready && this.socket?.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify({ type: "typing", case_id: caseId }));
+    }
   }
 
   retry() {

@@ -137,6 +137,12 @@ export const CATALOGUE = {
   },
   "case.opened": { fr: "Dossier ouvert", en: "Case opened" },
   "case.me": { fr: "moi", en: "me" },
+  "case.participants": { fr: "Participants", en: "Participants" },
+  "case.typing": {
+    fr: { one: "{who} écrit…", other: "{who} écrivent…" },
+    en: { one: "{who} is typing…", other: "{who} are typing…" },
+  },
+  "presence.online": { fr: "en ligne", en: "online" },
   "compose.label": { fr: "Message", en: "Message" },
   "compose.send": { fr: "Envoyer", en: "Send" },
   "compose.reply_to": { fr: "Réponse à : {text}", en: "Reply to: {text}" },
