@@ -107,7 +107,9 @@ async def test_an_outsiders_typing_is_refused_as_an_unknown_case(
             refused = await frame(outsider)
             await outsider.send(typing(str(uuid.uuid4())))
             unknown = await frame(outsider)
-            assert refused == unknown  # the outsider learns nothing, not even that it exists
+            await outsider.send(typing("pas-un-dossier" * 9))
+            odd = await frame(outsider)
+            assert refused == unknown == odd  # the outsider learns nothing, not even "it exists"
             assert refused["type"] == "error" and refused["code"] == "instant-case-not-found"
             assert await silent(bobs)
             await outsider.send(json.dumps({"type": "ping"}))
