@@ -171,7 +171,7 @@ async def test_a_batch_failing_on_a_constraint_is_retried_one_by_one(
     """Another process recorded an id meanwhile: the others of the batch are still accepted."""
     committer = relay.service.committer
     assert committer is not None
-    real = committer._commit_blocking
+    real = committer.queue.commit
     sizes: list[int] = []
 
     release = threading.Event()
@@ -184,7 +184,7 @@ async def test_a_batch_failing_on_a_constraint_is_retried_one_by_one(
             raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
         return real(batch)  # type: ignore[return-value]
 
-    monkeypatch.setattr(committer, "_commit_blocking", flaky)
+    monkeypatch.setattr(committer.queue, "commit", flaky)
     first = asyncio.ensure_future(submit(relay, envelope("first", "gp@caducee.test")))
     for _ in range(1000):  # the batch of one is being committed, and held there below
         if sizes:
@@ -195,7 +195,7 @@ async def test_a_batch_failing_on_a_constraint_is_retried_one_by_one(
         for i in ("a", "dup", "b")
     ]
     for _ in range(1000):  # all three wait behind the held batch (10 s at most)
-        if len(committer._queue) >= 3:
+        if committer.queue.waiting >= 3:
             break
         await asyncio.sleep(0.01)
     release.set()

@@ -7,7 +7,7 @@ thread, and that, not SQLite, was most of a post's CPU. ``PostBatcher`` queues p
 a commit is in flight and records the whole queue in the next transaction, run whole in
 one worker thread on the blocking engine (``Database.sync_engine``): a few statements per
 batch, one hop, one fsync. It is the relay's group commit (:mod:`caducee.relay.batching`)
-applied to MISS.
+applied to MISS, on the same queue (:class:`caducee.store.group_commit.GroupCommit`).
 
 Each post still gets its own answer, with the same checks and the same errors as one alone
 (:meth:`CaseService._post`): the caller must be in the case, the device theirs and active,
@@ -24,13 +24,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
 
 from caducee.errors import CaduceeError
 from caducee.instant.envelope import MessageKind, check_envelope
@@ -42,6 +40,7 @@ from caducee.instant.service_errors import (
     UnknownDevice,
 )
 from caducee.store import Database, is_sqlite
+from caducee.store.group_commit import GroupCommit
 
 __all__ = ["BATCHED_KINDS", "PendingPost", "PostBatcher", "PostOutcome"]
 
@@ -67,67 +66,30 @@ class PendingPost:
     future: asyncio.Future[tuple[int, bool]] = field(repr=False)
 
 
-def _settle(post: PendingPost, outcome: PostOutcome) -> None:
-    if post.future.done():  # the caller went away; what was recorded stands (idempotent)
-        return
-    if isinstance(outcome, BaseException):
-        post.future.set_exception(outcome)
-    else:
-        post.future.set_result(outcome)
-
-
 class PostBatcher:
     """Records queued posts, one transaction per batch, in arrival order."""
 
-    def __init__(
-        self,
-        database: Database,
-        *,
-        now: Callable[[], datetime],
-    ) -> None:
+    def __init__(self, database: Database, *, now: Callable[[], datetime]) -> None:
         self.database = database
         self.now = now
-        self._queue: list[PendingPost] = []
-        self._task: asyncio.Task[None] | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caducee-posts")
-        self.batches = 0  # transactions run, for the tests and the curious
+        self.queue: GroupCommit[PendingPost, tuple[int, bool]] = GroupCommit(
+            self._commit,
+            take=lambda queue: MAX_BATCH,
+            taken=lambda post: MessageReplayed("identifiant de message déjà utilisé"),
+            thread_name="caducee-posts",
+        )
+
+    @property
+    def batches(self) -> int:
+        """Transactions run so far."""
+        return self.queue.batches
 
     def close(self) -> None:
-        """Let the worker thread end once what is queued is done."""
-        self._thread.shutdown(wait=False)
+        self.queue.close()
 
     async def record(self, post: PendingPost) -> tuple[int, bool]:
         """Wait for the commit that records ``post``: (its sequence, whether it is new)."""
-        self._queue.append(post)
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._drain())
-        return await post.future
-
-    async def _drain(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            await self._record_batch(batch)
-
-    async def _record_batch(self, batch: list[PendingPost]) -> None:
-        loop = asyncio.get_running_loop()
-        self.batches += 1
-        try:
-            outcomes = await loop.run_in_executor(self._thread, self._commit, batch)
-        except IntegrityError:  # an id another process recorded meanwhile: each alone
-            if len(batch) == 1:
-                _settle(batch[0], MessageReplayed("identifiant de message déjà utilisé"))
-                return
-            for post in batch:
-                await self._record_batch([post])
-            return
-        except BaseException as exc:  # the transaction failed: every waiter hears it
-            for post in batch:
-                _settle(post, exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for post, outcome in zip(batch, outcomes, strict=True):
-            _settle(post, outcome)
+        return await self.queue.record(post)
 
     def _commit(self, batch: list[PendingPost]) -> list[PostOutcome]:
         sqlite = is_sqlite(self.database.url)

@@ -3,7 +3,8 @@
 Each commit costs a disk flush (SQLite ``synchronous=FULL``, PostgreSQL ``fsync``), and every
 submission to a mailbox takes its sequence number from the same row, so one transaction per
 message caps the relay at the disk's flush rate. ``GroupCommitter`` queues submissions while a
-commit is in flight and records the whole queue in the next transaction. The transaction
+commit is in flight and records the whole queue in the next transaction
+(:class:`caducee.store.group_commit.GroupCommit`, shared with the MISS posts). The transaction
 runs whole in one worker thread on the database's blocking engine (``Database.sync_engine``):
 one hop per batch, so the batch does not wait for an event-loop turn per statement while
 the loop serves the other requests. Each submission still gets its own answer: accepted
@@ -21,13 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from caducee.directory.models import Mailbox
 from caducee.evidence import EvidenceLog
@@ -36,6 +35,7 @@ from caducee.relay.errors import InactiveRecipient, RelayError, UnknownRecipient
 from caducee.relay.hooks import Accepted, CommitHook
 from caducee.relay.models import Delivery, DeliveryState, Message
 from caducee.store import Database, is_sqlite
+from caducee.store.group_commit import GroupCommit
 
 __all__ = ["MAX_BATCH_RECIPIENTS", "GroupCommitter", "IdTaken", "Submission"]
 
@@ -64,13 +64,14 @@ class Submission:
     external_origin: str | None = None
 
 
-def _settle(submission: Submission, outcome: list[tuple[int, int]] | BaseException) -> None:
-    if submission.future.done():  # the caller went away; the record stands (idempotent)
-        return
-    if isinstance(outcome, BaseException):
-        submission.future.set_exception(outcome)
-    else:
-        submission.future.set_result(outcome)
+def _take(queue: list[Submission]) -> int:
+    """How many queued submissions the next batch holds: up to MAX_BATCH_RECIPIENTS."""
+    total = 0
+    for count, submission in enumerate(queue):
+        if count and total >= MAX_BATCH_RECIPIENTS:
+            return count
+        total += len(submission.recipients)
+    return len(queue)
 
 
 class GroupCommitter:
@@ -86,48 +87,16 @@ class GroupCommitter:
         self.database = database
         self.evidence = evidence
         self.hooks = hooks if hooks is not None else []  # shared: parts register later
-        self._queue: list[Submission] = []
-        self._task: asyncio.Task[None] | None = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caducee-commit")
+        self.queue: GroupCommit[Submission, list[tuple[int, int]]] = GroupCommit(
+            self._commit_blocking,
+            take=_take,
+            taken=lambda submission: IdTaken(submission.message_id),
+            thread_name="caducee-commit",
+        )
 
     async def record(self, submission: Submission) -> list[tuple[int, int]]:
         """Wait for the commit that records ``submission``; its (mailbox id, sequence) pairs."""
-        self._queue.append(submission)
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._drain())
-        return await submission.future
-
-    async def _drain(self) -> None:
-        while self._queue:
-            batch: list[Submission] = []
-            total = 0
-            while self._queue and (not batch or total < MAX_BATCH_RECIPIENTS):
-                batch.append(self._queue.pop(0))
-                total += len(batch[-1].recipients)
-            await self._record_batch(batch)
-
-    async def _record_batch(self, batch: list[Submission]) -> None:
-        try:
-            outcomes = await self._commit(batch)
-        except IntegrityError:
-            if len(batch) == 1:
-                _settle(batch[0], IdTaken(batch[0].message_id))
-                return
-            for submission in batch:  # find the culprit: each one in its own transaction
-                await self._record_batch([submission])
-            return
-        except BaseException as exc:  # the whole transaction failed: tell every waiter
-            for submission in batch:
-                _settle(submission, exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for submission, outcome in zip(batch, outcomes, strict=True):
-            _settle(submission, outcome)
-
-    async def _commit(self, batch: list[Submission]) -> list[list[tuple[int, int]] | BaseException]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._commit_blocking, batch)
+        return await self.queue.record(submission)
 
     def _commit_blocking(
         self, batch: list[Submission]
