@@ -16,7 +16,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-__all__ = ["CHANNEL", "CaseBus", "InProcessBus", "PostgresBus", "parse_event"]
+__all__ = ["CHANNEL", "CaseBus", "InProcessBus", "PostgresBus", "by_case", "parse_event"]
 
 log = logging.getLogger(__name__)
 CHANNEL = "caducee_instant"
@@ -24,6 +24,14 @@ QUEUE_SIZE = 10_000
 _EVENT = re.compile(r"([0-9a-f-]{1,36}) (0|[1-9][0-9]{0,9})")
 
 Event = tuple[str, int]
+
+
+def by_case(events: list[Event]) -> dict[str, list[int]]:
+    """Events taken together, grouped by case (in the order each case first came)."""
+    grouped: dict[str, list[int]] = {}
+    for case_id, sequence in events:
+        grouped.setdefault(case_id, []).append(sequence)
+    return grouped
 
 
 def parse_event(payload: str) -> Event | None:

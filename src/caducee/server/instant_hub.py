@@ -27,14 +27,8 @@ own devices: they know), when its sender is in the case (else the same error as 
 unknown case); each connection may relay a few (``TYPING_BURST``, then one per
 ``TYPING_EVERY`` seconds): the rest are dropped silently, before any database read.
 
-Presence says "online" or nothing (no "last seen"), and only to people who share a case.
-At connect, one query finds the people sharing a case with the device's person; when a
-person's first device here is ready, or their last one leaves, the ready devices of those
-people get a ``presence`` frame; a newcomer gets one per such person online right after its
-``ready`` (a ``ready`` resets what the device knew), and people added to a case learn of
-each other with its ``case`` event. Presence is PER PROCESS: on a scale-out, a device
-connected to another process is not seen online (the bus carries message ids only). Someone
-removed from a case keeps seeing (and being seen by) its people until one side reconnects.
+Presence ("online" or nothing, only to people who share a case, per process) is
+:mod:`caducee.server.instant_presence`.
 """
 
 from __future__ import annotations
@@ -55,7 +49,7 @@ from sqlalchemy import select
 
 from caducee.directory import CredentialError
 from caducee.errors import CaduceeError
-from caducee.instant.bus import CaseBus
+from caducee.instant.bus import CaseBus, by_case
 from caducee.instant.cases import CaseService
 from caducee.instant.devices import active_device
 from caducee.instant.errors import MalformedInstantData
@@ -64,6 +58,7 @@ from caducee.instant.models import Case, CaseMessage, Device, Participant
 from caducee.instant.service_errors import DeviceRevoked
 from caducee.server.auth import credential_service
 from caducee.server.instant_login import device_of_token
+from caducee.server.instant_presence import Presence, peers_of
 from caducee.server.state import ServerState
 from caducee.store import Database
 from caducee.store.models import utcnow
@@ -87,10 +82,6 @@ UNKNOWN_CASE = json.dumps(
         "detail": "dossier inconnu / unknown case",
     }
 )
-
-
-def presence_frame(address: str, online: bool) -> str:
-    return json.dumps({"type": "presence", "address": address, "online": online})
 
 
 @dataclass
@@ -189,10 +180,7 @@ class Hub:
         self.bus = bus
         self.now = now
         self.by_address: dict[str, set[Connection]] = defaultdict(set)
-        # Presence: the ready connections by person, and whom each person online was told
-        # about (always both ways: whoever heard "online" hears "offline").
-        self.present: dict[str, set[Connection]] = {}
-        self.known: dict[str, set[str]] = {}
+        self.presence: Presence[Connection] = Presence()
 
     def add(self, connection: Connection) -> None:
         self.by_address[connection.address].add(connection)
@@ -203,52 +191,7 @@ class Hub:
             group.discard(connection)
             if not group:
                 del self.by_address[connection.address]
-        self.absent(connection)
-
-    def arrived(self, connection: Connection, people: set[str]) -> None:
-        """A ready connection, whose person shares a case with ``people``: it learns who of
-        them is online; they learn that its person is, if this is its first device here.
-
-        Synchronous (no await): two devices arriving at once each see the other."""
-        address = connection.address
-        first = address not in self.present
-        self.present.setdefault(address, set()).add(connection)
-        known = self.known.setdefault(address, set())
-        for peer in sorted(people & self.present.keys() - {address}):
-            connection.push(presence_frame(peer, True))
-            if first or peer not in known:
-                self._push(peer, presence_frame(address, True))
-            known.add(peer)
-            self.known[peer].add(address)
-
-    def shared(self, people: set[str]) -> None:
-        """``people`` now share a case (one was just added): those online who did not know
-        of each other yet learn it."""
-        online = sorted(people & self.present.keys())
-        for a in online:
-            for b in online:
-                if a != b and b not in self.known[a]:
-                    self.known[a].add(b)
-                    self._push(a, presence_frame(b, True))
-
-    def absent(self, connection: Connection) -> None:
-        """A connection gone: when it was its person's last here, those told it was online
-        are told it is not."""
-        group = self.present.get(connection.address)
-        if group is None or connection not in group:
-            return
-        group.discard(connection)
-        if group:
-            return
-        del self.present[connection.address]
-        for peer in self.known.pop(connection.address, set()):
-            if peer in self.known:
-                self.known[peer].discard(connection.address)
-                self._push(peer, presence_frame(connection.address, False))
-
-    def _push(self, address: str, frame: str) -> None:
-        for connection in self.present.get(address, ()):
-            connection.push(frame)
+        self.presence.absent(connection)
 
     async def relay_typing(self, connection: Connection, case_id: str) -> str | None:
         """Relay that ``connection``'s person types in ``case_id``; an error frame, or None."""
@@ -271,7 +214,7 @@ class Hub:
             targets = [
                 c
                 for a in people - {connection.address}
-                for c in self.present.get(a, ())
+                for c in self.presence.ready(a)
                 if c.valid_until is None or now < c.valid_until
             ]
             if not targets:
@@ -302,7 +245,7 @@ class Hub:
             while pending:
                 batch = pending[:]
                 pending.clear()
-                for case_id, sequences in _by_case(batch).items():
+                for case_id, sequences in by_case(batch).items():
                     try:
                         await self.fan_out(case_id, sequences)
                     except Exception:  # one case's failure never stops the hub
@@ -374,15 +317,7 @@ class Hub:
                 for number, to, text in frames:  # offer() skips what was already sent
                     connection.offer(case_id, number, to, text)
         if case is not None:
-            self.shared(people)
-
-
-def _by_case(events: list[tuple[str, int]]) -> dict[str, list[int]]:
-    """Events grouped by case, in arrival order of each case's first event."""
-    grouped: dict[str, list[int]] = {}
-    for case_id, sequence in events:
-        grouped.setdefault(case_id, []).append(sequence)
-    return grouped
+            self.presence.shared(people)
 
 
 def _send_error(code: str, detail: str) -> str:
@@ -435,20 +370,6 @@ async def _hello(websocket: WebSocket, state: ServerState) -> Connection | None:
     return connection
 
 
-async def _peers(state: ServerState, address: str) -> set[str]:
-    """The people who share a case with ``address`` now: one query, at connect."""
-    mine = select(Participant.case_id).where(
-        Participant.address == address, Participant.removed_at.is_(None)
-    )
-    async with state.database.sessions() as session:
-        people = await session.scalars(
-            select(Participant.address)
-            .where(Participant.case_id.in_(mine), Participant.removed_at.is_(None))
-            .distinct()
-        )
-        return set(people) - {address}
-
-
 async def _resume(state: ServerState, connection: Connection) -> dict[str, int]:
     """Queue every id after the device's cursors, in each of its cases; their last sequences."""
     cases = CaseService(state.database, None)
@@ -494,10 +415,10 @@ async def hub_socket(websocket: WebSocket) -> None:
     writer = asyncio.get_running_loop().create_task(_writer(websocket, connection))
     try:
         lasts = await _resume(state, connection)
-        peers = await _peers(state, connection.address)
+        peers = await peers_of(state.database, connection.address)
         connection.resumed()
         connection.outbox.put_nowait(json.dumps({"type": "ready", "cases": lasts}))
-        hub.arrived(connection, peers)
+        hub.presence.arrived(connection, peers)
         log.info("device %s connected (%d cases)", connection.device_id, len(lasts))
         errors = 0
         while not writer.done():

@@ -35,10 +35,10 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import APIRouter, Request
 from pydantic import Field
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from caducee.instant.bus import CaseBus
+from caducee.instant.bus import CaseBus, by_case
 from caducee.instant.envelope import MessageKind
 from caducee.instant.models import (
     CaseMessage,
@@ -141,6 +141,22 @@ async def unsubscribe(request: Request, agent: Agent, state: State) -> dict[str,
     return {"device_id": device_id, "removed": removed}
 
 
+# Built once (bound per call): who sent a case's messages that wake someone (never the
+# ciphertext, up to megabytes, just to learn its kind), and the subscriptions of its people.
+_SENDERS = select(CaseMessage.sender_device_id).where(
+    CaseMessage.case_id == bindparam("case"),
+    CaseMessage.sequence.in_(bindparam("sequences", expanding=True)),
+    CaseMessage.kind.not_in(SILENT),
+)
+_SUBSCRIBED = (
+    select(PushSubscription.device_id, PushSubscription.endpoint, Device.revoked_at)
+    .join(Device, Device.device_id == PushSubscription.device_id)
+    .join(Participant, Participant.address == Device.address)
+    .where(Participant.case_id == bindparam("case"), Participant.removed_at.is_(None))
+    .order_by(PushSubscription.device_id)
+)
+
+
 class PushSender:
     """Empty pushes for new case messages, coalesced per device and case."""
 
@@ -165,67 +181,66 @@ class PushSender:
         self.processed = 0  # events handled (tests wait on it)
 
     async def run(self) -> None:
-        """Handle the bus's events side by side (at most ``MAX_IN_FLIGHT``), so that a slow
-        push service delays only the pushes sent to it."""
+        """Follow the bus. The events that arrive while earlier ones are handled are taken
+        together, a case at a time (two queries for all of a case's new messages), and the
+        cases side by side (at most ``MAX_IN_FLIGHT``), so that a slow push service delays
+        only the pushes sent to it."""
         slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         running: set[asyncio.Task[None]] = set()
+        pending: list[tuple[str, int]] = []
+        flushing: asyncio.Task[None] | None = None
+        loop = asyncio.get_running_loop()
+
+        async def flush() -> None:
+            while pending:
+                events = pending[:]
+                pending.clear()
+                for case_id, sequences in by_case(events).items():
+                    await slots.acquire()
+                    task = loop.create_task(self._handle_case(case_id, sequences, slots))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+
         try:
-            async for case_id, sequence in self.bus.subscribe():
-                await slots.acquire()
-                task = asyncio.get_running_loop().create_task(
-                    self._handle_one(case_id, sequence, slots)
-                )
-                running.add(task)
-                task.add_done_callback(running.discard)
+            async for event in self.bus.subscribe():
+                pending.append(event)
+                if flushing is None or flushing.done():
+                    flushing = loop.create_task(flush())
         finally:
-            for task in running:
+            for task in (*running, *([flushing] if flushing else [])):
                 task.cancel()
 
-    async def _handle_one(self, case_id: str, sequence: int, slots: asyncio.Semaphore) -> None:
+    async def _handle_case(
+        self, case_id: str, sequences: list[int], slots: asyncio.Semaphore
+    ) -> None:
         try:
-            await self.handle(case_id, sequence)
+            await self.handle(case_id, sequences)
         except Exception:  # one bad event never stops the pushes of the others
-            log.exception("push for case %s message %d failed", case_id, sequence)
+            log.exception("push for case %s messages %s failed", case_id, sequences)
         finally:
-            self.processed += 1
+            self.processed += len(sequences)
             slots.release()
 
-    async def handle(self, case_id: str, sequence: int) -> None:
-        if sequence == 0:  # new participants, not a message
-            return
-        targets = await self._targets(case_id, sequence)
-        await asyncio.gather(*(self._push(case_id, d, e) for d, e in targets))
+    async def handle(self, case_id: str, sequences: list[int]) -> None:
+        """Push the devices a case's new messages (``sequences``) should wake."""
+        numbers = [n for n in sequences if n]  # 0: new participants, not a message
+        if numbers:
+            targets = await self._targets(case_id, numbers)
+            await asyncio.gather(*(self._push(case_id, d, e) for d, e in targets))
 
-    async def _targets(self, case_id: str, sequence: int) -> list[tuple[str, str]]:
-        # One query, and never the ciphertext (up to megabytes) just to learn its kind.
-        message = (
-            select(CaseMessage.sender_device_id)
-            .where(
-                CaseMessage.case_id == case_id,
-                CaseMessage.sequence == sequence,
-                CaseMessage.kind.not_in(SILENT),
-            )
-            .scalar_subquery()
-        )
+    async def _targets(self, case_id: str, sequences: list[int]) -> list[tuple[str, str]]:
         async with self.database.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(PushSubscription.device_id, PushSubscription.endpoint, Device.revoked_at)
-                    .join(Device, Device.device_id == PushSubscription.device_id)
-                    .join(Participant, Participant.address == Device.address)
-                    .where(
-                        Participant.case_id == case_id,
-                        Participant.removed_at.is_(None),
-                        PushSubscription.device_id != message,
-                    )
-                    .order_by(PushSubscription.device_id)
-                )
-            ).all()
+            senders = set(
+                await session.scalars(_SENDERS, {"case": case_id, "sequences": sequences})
+            )
+            if not senders:  # read receipts and keys wake nobody
+                return []
+            rows = (await session.execute(_SUBSCRIBED, {"case": case_id})).all()
         revoked = [d for d, _, r in rows if r is not None]
         if revoked:
             await self._drop(revoked, "device revoked")
         now = self.now()
-        live = [(d, e) for d, e, r in rows if r is None]
+        live = [(d, e) for d, e, r in rows if r is None and senders - {d}]  # not its own
         return [(d, e) for d, e in live if await self._claim(d, case_id, now)]
 
     async def _claim(self, device_id: str, case_id: str, now: datetime) -> bool:

@@ -18,14 +18,7 @@ export {
 export * from "./formats.js";
 export { Reader, field, fields, integer, text } from "./wire.js";
 export { SenderKeyGroup } from "./sender_keys.js";
-export {
-  DATABASE,
-  forgetDevice,
-  loadDevice,
-  pinRoot,
-  pinnedRoot,
-  saveDevice,
-} from "./keystore.js";
+export { DATABASE, forgetDevice, loadDevice, pinRoot, pinnedRoot, saveDevice } from "./keystore.js";
 export {
   Certificate,
   Crl,

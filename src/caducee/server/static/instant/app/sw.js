@@ -39,6 +39,7 @@ const SHELL = [
   `${CORE}sender_keys.js`,
   `${CORE}signing.js`,
   `${CORE}wire.js`,
+  `${CORE}der.js`,
   `${CORE}x509.js`,
   `${CORE}vendor/hpke.js`,
 ];
