@@ -87,10 +87,13 @@ def pair(setup: Setup, context: BrowserContext, address: str, label: str) -> Pag
     code_box = page.locator("#pair-code")
     expect(code_box).to_have_text(re.compile(r"^[A-Z2-9]{8}$"), timeout=TIMEOUT)
     signing = page.locator("#pair-signing").inner_text()
+    root = page.locator("#pair-root").inner_text()  # the root this browser pinned
     shown = agent_cli(
         "devices", "approve", code_box.inner_text(), "--dir", str(setup.folders[address]), "--yes"
     )
     assert label in shown.stdout and signing in shown.stdout
+    assert re.fullmatch(r"[0-9A-F]{4}( [0-9A-F]{4}){7}", root)
+    assert f"autorité racine / root authority: {root}" in shown.stdout  # the agent's own
     expect(page.locator("section[data-view=cases]")).to_be_visible(timeout=TIMEOUT)
     expect(page.locator("body")).to_have_attribute("data-connected", "true", timeout=TIMEOUT)
     assert errors == []

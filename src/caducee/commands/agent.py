@@ -362,7 +362,10 @@ def devices_approve(
     ] = False,
 ) -> None:
     """Approuver un navigateur : certifier ses clés avec ma clé. / Approve a browser's keys."""
+    from cryptography.hazmat.primitives import serialization
+
     from caducee.agent.devices import approve, fetch_pairing
+    from caducee.instant.pairing import key_fingerprint
 
     with _failures():
         config = AgentConfig.load(directory)
@@ -374,6 +377,8 @@ def devices_approve(
             typer.echo(f"adresse / address: {request.keys.address}")
             typer.echo(f"clé de signature / signing key: {request.signing_fingerprint}")
             typer.echo(f"clé de chiffrement / encryption key: {request.hpke_fingerprint}")
+            root = config.load_root().public_bytes(serialization.Encoding.DER)
+            typer.echo(f"autorité racine / root authority: {key_fingerprint(root)}")
             if not yes and not typer.confirm(
                 "Les empreintes sont-elles celles affichées par l'appareil ? / "
                 "Do the fingerprints match the device's?"

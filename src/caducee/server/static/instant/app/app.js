@@ -6,7 +6,7 @@
 
 import { DeviceKeys } from "../device.js";
 import { loadDevice, saveDevice } from "../keystore.js";
-import { ApiError, Hub, Session, fingerprint, requestPairing } from "./client.js";
+import { ApiError, Hub, Session, fingerprint, readable, requestPairing } from "./client.js";
 import { CaseState } from "./cases.js";
 import { MAX_ATTACHMENT_BYTES } from "./payloads.js";
 import { blurTool, loadPhoto, toJpeg } from "./photo.js";
@@ -133,7 +133,9 @@ async function pair(event) {
   try {
     const deviceId = `web-${crypto.randomUUID()}`;
     const device = await DeviceKeys.generate(deviceId, address);
-    await pinOperatorRoot(); // trust on first use; a root other than the pinned one is refused
+    // Trust on first use, checked by the person: the agent that approves shows its own root's
+    // fingerprint beside this one. A root other than the pinned one is refused later.
+    const root = await pinOperatorRoot();
     await saveDevice(device, passphrase);
     localStorage.setItem(DEVICE_KEY, deviceId);
     const { code } = await requestPairing(device, label);
@@ -142,6 +144,7 @@ async function pair(event) {
     $("pair-code-inline").textContent = code;
     $("pair-signing").textContent = await fingerprint(pub.signingPublic);
     $("pair-hpke").textContent = await fingerprint(pub.hpkePublic);
+    $("pair-root").textContent = readable(root);
     show("code");
     say("pair.waiting");
     await waitForApproval(device);

@@ -37,8 +37,16 @@ export function fromBase64(text) {
  * @param {Uint8Array} publicBytes @returns {Promise<string>}
  */
 export async function fingerprint(publicBytes) {
-  const hex = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", publicBytes)));
-  return (hex.slice(0, 32).toUpperCase().match(/.{4}/g) ?? []).join(" ");
+  return readable(toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", publicBytes))));
+}
+
+/**
+ * The first 16 bytes of a SHA-256 (hex) in groups of 4, upper case: what people compare
+ * (caducee.instant.pairing.key_fingerprint).
+ * @param {string} sha256Hex
+ */
+export function readable(sha256Hex) {
+  return (sha256Hex.slice(0, 32).toUpperCase().match(/.{4}/g) ?? []).join(" ");
 }
 
 /**

@@ -54,6 +54,7 @@ export const CATALOGUE = {
   },
   "code.signing": { fr: "Signature", en: "Signature" },
   "code.encryption": { fr: "Chiffrement", en: "Encryption" },
+  "code.root": { fr: "Autorité racine", en: "Root authority" },
   "code.valid": { fr: "Valable 10 minutes.", en: "Valid for 10 minutes." },
 
   // -- unlocking
