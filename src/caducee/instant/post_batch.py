@@ -75,7 +75,9 @@ class PostBatcher:
         self.queue: GroupCommit[PendingPost, tuple[int, bool]] = GroupCommit(
             self._commit,
             take=lambda queue: MAX_BATCH,
-            taken=lambda post: MessageReplayed("identifiant de message déjà utilisé"),
+            taken=lambda post: MessageReplayed(
+                "identifiant de message déjà utilisé / message id already used"
+            ),
             thread_name="caducee-posts",
         )
 
