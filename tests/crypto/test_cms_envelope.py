@@ -55,9 +55,15 @@ def test_wrong_key_one_message(pki: SyntheticPKI, encryption: ContentEncryption)
     for transport in KeyTransport:
         der = envelope(CONTENT, [r1.cert], encryption=encryption, key_transport=transport)
         for _ in range(3):
-            with pytest.raises(DecryptionFailed) as caught:
-                decrypt_enveloped(der, r1.cert, r2.key)
-            messages.add(str(caught.value))
+            try:
+                out = decrypt_enveloped(der, r1.cert, r2.key)
+            except DecryptionFailed as exc:
+                messages.add(str(exc))
+            else:
+                # CBC has no integrity: the random key of an implicit rejection leaves valid
+                # padding about once in 256 tries; the bytes are garbage (the inner signature
+                # refuses them), never the content. GCM always refuses.
+                assert encryption.value.endswith("_cbc") and out != CONTENT
     assert len(messages) == 1
 
 

@@ -266,6 +266,16 @@ def test_bundle_parser_mutations(data: st.DataObject) -> None:
     assert read.lines  # whatever survived is still a checked prescription
 
 
+def test_a_nested_resource_without_a_type_is_a_clear_refusal() -> None:
+    """fhir.resources raises KeyError on an empty nested resourceType (found by the test
+    above): it must be a refusal like any other invalid FHIR."""
+    document = json.loads(_bundle())
+    for entry in document["entry"]:
+        entry["resource"]["resourceType"] = ""
+    with pytest.raises(InvalidPrescription):
+        parse_bundle(json.dumps(document).encode())
+
+
 # -- paper code -----------------------------------------------------------------------------
 
 

@@ -306,7 +306,8 @@ def parse_bundle(data: bytes) -> Prescription:
     except ValidationError as exc:
         where = ".".join(str(p) for p in exc.errors()[0].get("loc", ()))[:200]
         raise _fail(f"not valid FHIR R4B ({where})") from None
-    except (ValueError, TypeError, RecursionError):
+    except (ValueError, TypeError, KeyError, RecursionError):  # KeyError: fhir.resources
+        # looks an empty or unknown nested resourceType up in its type map without a guard
         raise _fail("not valid FHIR R4B") from None
     try:
         return _check(payload)
