@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -93,6 +94,16 @@ class StoredMessage:
     recipient_device_id: str | None
     ciphertext: bytes
     created_at: datetime
+
+
+def _cases_of(caller: str, what: Any) -> Any:
+    """Select ``what`` of the cases ``caller`` is in, oldest first."""
+    return (
+        select(what)
+        .join(Participant, Participant.case_id == Case.id)
+        .where(Participant.address == caller.lower(), Participant.removed_at.is_(None))
+        .order_by(Case.created_at, Case.id)
+    )
 
 
 class CaseService:
@@ -179,13 +190,13 @@ class CaseService:
 
     async def cases_of(self, caller: str) -> list[CaseView]:
         async with self.database.sessions() as session:
-            rows = await session.scalars(
-                select(Case)
-                .join(Participant, Participant.case_id == Case.id)
-                .where(Participant.address == caller.lower(), Participant.removed_at.is_(None))
-                .order_by(Case.created_at, Case.id)
-            )
+            rows = await session.scalars(_cases_of(caller, Case))
             return [await self._view(session, case) for case in list(rows)]
+
+    async def case_ids_of(self, caller: str) -> list[str]:
+        """The ids of ``caller``'s cases, without building their views (the hub's resume)."""
+        async with self.database.sessions() as session:
+            return list(await session.scalars(_cases_of(caller, Case.id)))
 
     async def is_participant(self, address: str, case_id: str) -> bool:
         async with self.database.sessions() as session:

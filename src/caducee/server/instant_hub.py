@@ -374,29 +374,29 @@ async def _resume(state: ServerState, connection: Connection) -> dict[str, int]:
     """Queue every id after the device's cursors, in each of its cases; their last sequences."""
     cases = CaseService(state.database, None)
     lasts: dict[str, int] = {}
-    for view in await cases.cases_of(connection.address):
-        after = connection.sent.get(view.case_id, 0)
+    for case_id in await cases.case_ids_of(connection.address):
+        after = connection.sent.get(case_id, 0)
         while True:
             last, page = await cases.messages(
                 connection.address,
-                view.case_id,
+                case_id,
                 device_id=connection.device_id,
                 after=after,
                 limit=RESUME_PAGE,
             )
             connection.pending.extend(
                 (
-                    view.case_id,
+                    case_id,
                     m.sequence,
                     m.recipient_device_id,
-                    message_frame(view.case_id, m.sequence, m.message_id),
+                    message_frame(case_id, m.sequence, m.message_id),
                 )
                 for m in page
             )
             if len(page) < RESUME_PAGE:
                 break
             after = page[-1].sequence
-        lasts[view.case_id] = last
+        lasts[case_id] = last
     return lasts
 
 
