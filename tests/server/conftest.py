@@ -11,6 +11,7 @@ import base64
 import itertools
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -299,6 +300,13 @@ async def migrated_database(migrated_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 async def world(migrated_url: str, tmp_path: Path) -> AsyncIterator[World]:
     """A migrated server on each engine, with a controlled clock and a known operator token."""
+    async with open_world(migrated_url, tmp_path) as opened:
+        yield opened
+
+
+@asynccontextmanager
+async def open_world(migrated_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    """The ``world`` fixture's server, for a test that stops it itself."""
     settings = load_settings(data_dir=tmp_path / "data", database_url=migrated_url)
     app = create_app(settings)
     async with app.router.lifespan_context(app):

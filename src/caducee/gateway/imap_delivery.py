@@ -152,7 +152,8 @@ class IMAPDelivery:
                 await self.run_once()
             except (*INFRASTRUCTURE_ERRORS, smtplib.SMTPException):
                 log.exception("LMTP delivery pass failed; retrying")
-            await asyncio.sleep(self.poll_seconds)
+            if not await self._loop.pause(self.poll_seconds):
+                return
 
     def start(self) -> None:
         self._loop.start(self._run)

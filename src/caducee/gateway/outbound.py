@@ -186,7 +186,6 @@ class OutboundQueue:
         self.evidence = evidence
         self.now = now
         self.send = send
-        self._wake = asyncio.Event()
         self._loop = BackgroundLoop("outbound-queue")
 
     # -- accepting ------------------------------------------------------------------------
@@ -229,7 +228,7 @@ class OutboundQueue:
             except IntegrityError:  # the same message again (a client retry): one copy
                 log.info("outbound %s for %s already queued", message_id, domain)
         log.info("outbound %s queued for %d domain(s)", message_id, created)
-        self._wake.set()
+        self._loop.wake()
         return created
 
     # -- delivering -----------------------------------------------------------------------
@@ -449,11 +448,8 @@ class OutboundQueue:
             except INFRASTRUCTURE_ERRORS:
                 log.exception("outbound queue pass failed; retrying")
                 worked = 0
-            if worked:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.outbound_poll_seconds)
+            if not await self._loop.pause(0 if worked else self.config.outbound_poll_seconds):
+                return
 
     def start(self) -> None:
         self._loop.start(self._run)

@@ -184,11 +184,12 @@ class TrustListRefresher:
         return True
 
     async def _run(self, first: bool) -> None:
-        if not first:
-            await asyncio.sleep(self.interval)
+        if not first and not await self._loop.pause(self.interval):
+            return
         while True:
             await self.refresh()
-            await asyncio.sleep(self.interval)
+            if not await self._loop.pause(self.interval):
+                return
 
     def start(self, *, refresh_now: bool = True) -> None:
         """Refresh every ``interval`` in a task (``refresh_now=False``: the caller just did)."""

@@ -17,14 +17,13 @@ reach without being added never saw anything of the case.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from caducee.background import BackgroundLoop
 from caducee.evidence import EvidenceLog
 from caducee.instant.cases import CaseService, Notify
 from caducee.instant.models import Case
@@ -65,7 +64,7 @@ class Escalator:
         self.database = database
         self.cases = CaseService(database, evidence, now=now, on_commit=on_commit)
         self.now = now
-        self._wake = asyncio.Event()
+        self._loop = BackgroundLoop("instant-escalation")
 
     async def run_due(self) -> int:
         """Escalate every case whose deadline has passed; the number of cases escalated."""
@@ -137,26 +136,17 @@ class Escalator:
 
     def wake(self) -> None:
         """Look at the deadlines now rather than at the next interval (tests move time)."""
-        self._wake.set()
+        self._loop.wake()
 
     def start(self, interval: Callable[[], float]) -> Callable[[], Awaitable[None]]:
         """Run :meth:`run_due` every ``interval()`` seconds, or when woken; returns the stopper."""
 
         async def loop() -> None:
-            while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), interval())
-                self._wake.clear()
+            while await self._loop.pause(interval()):
                 try:
                     await self.run_due()
                 except Exception:  # a failed pass is retried at the next one
                     log.exception("escalation pass failed")
 
-        task = asyncio.get_running_loop().create_task(loop())
-
-        async def stop() -> None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-        return stop
+        self._loop.start(loop)
+        return self._loop.stop

@@ -86,8 +86,9 @@ class PostBatcher:
         """Transactions run so far."""
         return self.queue.batches
 
-    def close(self) -> None:
-        self.queue.close()
+    async def close(self) -> None:
+        """Record what is queued, then end the worker thread."""
+        await self.queue.close()
 
     async def record(self, post: PendingPost) -> tuple[int, bool]:
         """Wait for the commit that records ``post``: (its sequence, whether it is new)."""

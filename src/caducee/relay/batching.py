@@ -98,6 +98,10 @@ class GroupCommitter:
         """Wait for the commit that records ``submission``; its (mailbox id, sequence) pairs."""
         return await self.queue.record(submission)
 
+    async def close(self) -> None:
+        """Record what is queued, then end the worker thread."""
+        await self.queue.close()
+
     def _commit_blocking(
         self, batch: list[Submission]
     ) -> list[list[tuple[int, int]] | BaseException]:

@@ -17,7 +17,6 @@ second run finds nothing to do. Logs carry digests and counts, never content.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -203,8 +202,7 @@ class BlobSweeper:
         self._loop = BackgroundLoop("blob-sweeper")
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval.total_seconds())
+        while await self._loop.pause(self.interval.total_seconds()):
             try:
                 self.last = await sweep_orphan_blobs(
                     self.database, self.blobs, grace=self.grace, apply=True

@@ -69,7 +69,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         )
         timestamper = HTTPTimestamper(settings.tsa_url) if settings.tsa_url else None
         state.extras["evidence_log"] = EvidenceLog(database, identity, timestamper=timestamper)
-        relay_committer(state)  # before the SMTP edge, which shares it
+        committer = relay_committer(state)  # before the SMTP edge, which shares it
         app.state.caducee = state
         edge = await start_smtp_edge(state) if settings.smtp_enabled else None
         stoppers = [
@@ -86,6 +86,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
                 await stop()
             if edge is not None:
                 await edge.stop()
+            await committer.close()  # nothing may still write when the database closes
             await database.close()
 
     app = FastAPI(

@@ -8,11 +8,11 @@ closed into the figures the dashboard reads.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from caducee.background import BackgroundLoop
 from caducee.policy.gate import BulkGate
 from caducee.policy.moderation import ModerationService
 from caducee.server.auth import clock
@@ -56,6 +56,8 @@ async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
     state.extras["submission_gate"] = gate
     hooks.append(gate.record_contacts)
 
+    loop = BackgroundLoop("figures-closer")
+
     async def closer() -> None:
         while True:
             try:
@@ -64,13 +66,8 @@ async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
                     log.info("closed %d days of figures", closed)
             except Exception:  # a failed pass is retried at the next one
                 log.exception("closing the days' figures failed")
-            await asyncio.sleep(CLOSE_EVERY_SECONDS)
+            if not await loop.pause(CLOSE_EVERY_SECONDS):
+                return
 
-    task = asyncio.get_running_loop().create_task(closer())
-
-    async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return stop
+    loop.start(closer)
+    return loop.stop

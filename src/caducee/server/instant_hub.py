@@ -47,6 +47,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
+from caducee.background import finish
 from caducee.directory import CredentialError
 from caducee.errors import CaduceeError
 from caducee.instant.bus import CaseBus, by_case
@@ -256,9 +257,9 @@ class Hub:
                 pending.append(event)
                 if flushing is None or flushing.done():
                     flushing = asyncio.get_running_loop().create_task(flush())
-        finally:
+        finally:  # the fan-out in hand ends (its database reads must not be cut short)
             if flushing is not None:
-                flushing.cancel()
+                await finish([flushing])
 
     async def fan_out(self, case_id: str, sequences: list[int]) -> None:
         """Push a case's new message ids (or, for sequence 0, the case itself) to its devices."""

@@ -38,6 +38,7 @@ from pydantic import Field
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from caducee.background import finish
 from caducee.instant.bus import CaseBus, by_case
 from caducee.instant.envelope import MessageKind
 from caducee.instant.models import (
@@ -206,9 +207,10 @@ class PushSender:
                 pending.append(event)
                 if flushing is None or flushing.done():
                     flushing = loop.create_task(flush())
-        finally:
-            for task in (*running, *([flushing] if flushing else [])):
-                task.cancel()
+        finally:  # the pushes in hand end (their database calls must not be cut short)
+            if flushing is not None:
+                flushing.cancel()  # it only starts tasks
+            await finish(running)
 
     async def _handle_case(
         self, case_id: str, sequences: list[int], slots: asyncio.Semaphore

@@ -16,7 +16,6 @@ by default) on the server's clock, and by hand with ``caducee server purge-insta
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -126,7 +125,8 @@ def start(state: ServerState, now: Callable[[], datetime]) -> Callable[[], Await
             except Exception:  # the next run retries; the server keeps serving
                 log.exception("instant retention purge failed")
             interval = float(state.extras.get("instant_retention_interval", DEFAULT_INTERVAL))
-            await asyncio.sleep(interval)
+            if not await loop.pause(interval):
+                return
 
     loop.start(run)
     return loop.stop

@@ -136,7 +136,7 @@ async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
     stop_push = await instant_push.start(state, bus)
 
     async def stop() -> None:
-        batcher.close()
+        await batcher.close()
         await stop_push()
         await stop_purge()
         fan_out.cancel()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import logging
 import os
 import secrets
@@ -34,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import Field
 
+from caducee.background import BackgroundLoop
 from caducee.directory import AuthenticatedMailbox
 from caducee.errors import CaduceeError
 from caducee.evidence import EvidenceLog
@@ -150,9 +150,10 @@ async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
         await svc.drugs.replace(sample.drugs)
         log.info("drug catalogue seeded with the synthetic sample (%d)", len(sample.drugs))
 
+    loop = BackgroundLoop("prescriptions-expiry")
+
     async def sweep() -> None:
-        while True:
-            await asyncio.sleep(EXPIRY_SWEEP_SECONDS)
+        while await loop.pause(EXPIRY_SWEEP_SECONDS):
             try:
                 count = await svc.expire_due()
                 if count:
@@ -161,14 +162,8 @@ async def start(state: ServerState) -> Callable[[], Awaitable[None]] | None:
             except Exception:  # a sweep never stops the server; the next one retries
                 log.exception("prescription expiry sweep failed")
 
-    task = asyncio.create_task(sweep(), name="prescriptions-expiry")
-
-    async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return stop
+    loop.start(sweep)
+    return loop.stop
 
 
 async def _caller(state: ServerState, mailbox: AuthenticatedMailbox) -> Caller:

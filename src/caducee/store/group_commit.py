@@ -19,6 +19,8 @@ from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
+from caducee.background import finish
+
 __all__ = ["GroupCommit", "Waiting"]
 
 Result = TypeVar("Result")
@@ -81,8 +83,11 @@ class GroupCommit(Generic[Item, Result]):
         """Items queued for a later batch."""
         return len(self._queue)
 
-    def close(self) -> None:
-        """Let the worker thread end once what is queued is done."""
+    async def close(self) -> None:
+        """Record what is queued, then let the worker thread end (the server is stopping:
+        the database closes next, so no commit may still be running then)."""
+        if self._task is not None:
+            await finish([self._task])
         self._thread.shutdown(wait=False)
 
     async def _drain(self) -> None:
