@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from caducee.server.console_common import operator_session
 from caducee.server.pages import render, request_locale
 from caducee.server.state import ServerState
-from caducee.stats.report import TYPE_LABELS
+from caducee.stats.labels import TYPE_LABELS
 
 __all__ = [
     "MESSAGES",

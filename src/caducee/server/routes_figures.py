@@ -14,7 +14,6 @@ from fastapi.responses import Response
 from caducee.server.console_common import ConsoleOperator, State
 from caducee.stats.dashboard import load_dashboard
 from caducee.stats.export import daily_rows, to_csv
-from caducee.stats.report import render_pdf
 
 __all__ = ["router"]
 
@@ -37,6 +36,8 @@ async def figures_csv(_op: ConsoleOperator, state: State) -> Response:
 async def report_pdf(_op: ConsoleOperator, state: State) -> Response:
     dashboard = await load_dashboard(state.database)
     year = dashboard.headline.day.year if dashboard.headline.day else None
+    from caducee.stats.report import render_pdf  # matplotlib: 0.6 s to import, only here
+
     pdf = await asyncio.to_thread(
         render_pdf, dashboard, operator=state.settings.operator_name, year=year
     )

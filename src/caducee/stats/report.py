@@ -17,19 +17,9 @@ import matplotlib.pyplot as plt
 from matplotlib.backends.backend_pdf import PdfPages
 
 from caducee.stats.dashboard import Dashboard
+from caducee.stats.labels import TYPE_LABELS
 
-__all__ = ["TYPE_LABELS", "render_pdf"]
-
-TYPE_LABELS = {
-    "lab": "Laboratoires / Labs",
-    "university_hospital": "CHU / University hospitals",
-    "general_hospital": "Centres hospitaliers / Hospitals",
-    "clinic": "Cliniques / Clinics",
-    "gp_practice": "Cabinets de ville / City practices",
-    "nursing_home": "EHPAD / Nursing homes",
-    "pharmacy": "Pharmacies",
-    "none": "Sans établissement / No establishment",
-}
+__all__ = ["render_pdf"]
 
 
 def _percent(value: float | None) -> str:
