@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
+from host_speed import host_speed
 from server_process import POSTGRES, drop_postgres, fresh_postgres
 from server_process import ServerProcess as Server
 
@@ -200,6 +201,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="SQLite only, no peer row")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}", flush=True)
+    print(host_speed(), flush=True)
     common = {"rate": args.rate, "seconds": args.seconds, "settle": args.settle}
     rows: list[Row] = []
     if not args.quick:

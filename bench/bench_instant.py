@@ -58,6 +58,7 @@ from typing import Any, Protocol
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
+from host_speed import host_speed
 from instant_caducee import CaduceePeer
 from instant_load import (
     PhaseResult,
@@ -266,6 +267,7 @@ def main() -> None:
         f"{args.client_processes} client processes",
         flush=True,
     )
+    print(host_speed(), flush=True)
     load_before = os.getloadavg()
     results = []
     peers: list[Callable[[], Peer]] = [lambda: CaduceePeer(args.members, args.clients, args.idle)]

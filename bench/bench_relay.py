@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
+from host_speed import host_speed
 from postfix_peer import postfix_available, postfix_on_loopback, smtp_source_rate
 from server_process import ServerProcess, fresh_postgres
 
@@ -139,6 +140,7 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}")
+    print(host_speed())
     print(f"{CONCURRENCY} connections, {args.messages} messages per row")
     rows: list[tuple[str, float]] = []
     if postfix_available():
