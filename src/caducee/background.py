@@ -43,7 +43,7 @@ async def finish(tasks: Collection[asyncio.Task[Any]], grace: float = GRACE_SECO
 
 
 class BackgroundLoop:
-    """One named task that works, then :meth:`pause`\\ s, until :meth:`stop`.
+    """One named task that works and pauses in turn, until :meth:`stop`.
 
     The loop's body ends when :meth:`pause` returns False; :meth:`stop` makes the current
     pause (or the next one) return at once, then waits for the body to end. :meth:`wake`
