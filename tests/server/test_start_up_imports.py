@@ -8,34 +8,27 @@ import subprocess
 import sys
 
 
-def test_starting_the_server_does_not_import_matplotlib() -> None:
-    probe = "import sys, caducee.cli, caducee.server; print('matplotlib' in sys.modules)"
+def _loaded(imports: str, *modules: str) -> list[bool]:
+    """In a fresh interpreter that ran ``imports``: whether each of ``modules`` is loaded."""
+    probe = f"import sys; {imports}; print(*(m in sys.modules for m in {modules!r}))"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "False"
+    return [word == "True" for word in result.stdout.split()]
+
+
+def test_starting_the_server_does_not_import_matplotlib() -> None:
+    assert _loaded("import caducee.cli, caducee.server", "matplotlib") == [False]
 
 
 def test_the_report_still_draws_with_matplotlib() -> None:
-    probe = (
-        "import sys; from caducee.stats.report import render_pdf; "
-        "print('matplotlib.pyplot' in sys.modules)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "True"
+    imports = "from caducee.stats.report import render_pdf"
+    assert _loaded(imports, "matplotlib.pyplot") == [True]
 
 
 def test_initialising_a_deployment_does_not_build_the_app() -> None:
-    probe = (
-        "import sys, caducee.server.deployment; "
-        "print('caducee.server.app' in sys.modules, 'fastapi' in sys.modules)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "False False"
+    imports = "import caducee.server.deployment"
+    assert _loaded(imports, "caducee.server.app", "fastapi") == [False, False]
 
 
 def test_create_app_is_still_importable_from_the_package() -> None:

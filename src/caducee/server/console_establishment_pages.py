@@ -38,7 +38,7 @@ from caducee.server.console_registration import (
 from caducee.server.problems import ProblemError
 from caducee.server.routes_establishments import establishment_detail
 from caducee.server.state import ServerState
-from caducee.stats.generator import REGIONS
+from caducee.stats.labels import REGIONS
 
 __all__ = ["router"]
 

@@ -25,17 +25,13 @@ from caducee.directory.identifiers import luhn_complete
 from caducee.directory.models import Mailbox, Organisation, OrganisationType, Person
 from caducee.stats.establishments import refresh_establishments
 from caducee.stats.figures import ActivityRow, compute_figures
+from caducee.stats.labels import REGIONS
 from caducee.stats.models import DailyRollup, DayFigures, UserMonth
 
 __all__ = ["GENERATED_DOMAIN", "GenerationReport", "Progress", "generate"]
 
 log = logging.getLogger(__name__)
 GENERATED_DOMAIN = "synthetique.caducee.test"
-REGIONS = (
-    "Auvergne-Rhône-Alpes", "Bourgogne-Franche-Comté", "Bretagne", "Centre-Val de Loire",
-    "Corse", "Grand Est", "Hauts-de-France", "Île-de-France", "Normandie",
-    "Nouvelle-Aquitaine", "Occitanie", "Pays de la Loire", "Provence-Alpes-Côte d'Azur",
-)  # fmt: skip
 # establishments per 70,000 users, people per establishment, sending weight per person
 MIX: tuple[tuple[OrganisationType, int, int, float], ...] = (
     (OrganisationType.LAB, 1_000, 4, 40.0),
