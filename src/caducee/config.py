@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     max_message_size: int = Field(
         default=25 * 1024 * 1024, description="Largest ciphertext the relay accepts, in bytes."
     )
+    relay_inline_max_bytes: int = Field(
+        default=64 * 1024,
+        ge=0,
+        le=1024 * 1024,
+        description="Ciphertexts up to this size are kept in their message's database row "
+        "(one durable write with the message); bigger ones go to the blob store. 0: all do.",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8400", description="Base URL clients and certificates use."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from datetime import timedelta
 
@@ -23,7 +24,7 @@ from caducee.relay import (
 )
 from caducee.relay.batching import Submission
 from caducee.relay.models import Delivery, Message
-from caducee.store import BlobNotFound
+from caducee.store import BlobNotFound, downgrade_database, upgrade_database
 from tests.relay.cms_samples import fake_enveloped, fake_signed
 from tests.relay.conftest import Relay
 
@@ -55,7 +56,8 @@ async def test_submit_consigns_to_each_recipient_and_is_idempotent(relay: Relay)
     assert first.recipients == again.recipients == ("gp@caducee.test", "other@caducee.test")  # type: ignore[attr-defined]
     assert first.accepted_at == again.accepted_at  # type: ignore[attr-defined]
     assert await count(relay, Message) == 1 and await count(relay, Delivery) == 2
-    assert await relay.service.blobs.get(first.ciphertext_sha256) == body  # type: ignore[attr-defined]
+    _, fetched = await relay.service.fetch(relay.ids["gp"], "m1")
+    assert fetched == body
     with pytest.raises(DuplicateMessageId):
         await submit(relay, env, fake_enveloped())
 
@@ -129,14 +131,52 @@ async def test_submit_notifies_recipients(relay: Relay) -> None:
         assert await subscription.wait(1) is True
 
 
-async def test_purge_expired_deletes_rows_and_blobs(relay: Relay) -> None:
-    old = await submit(relay, envelope("old", "gp@caducee.test"))
+async def _stored_in_row(relay: Relay, message_id: str) -> bytes | None:
+    async with relay.service.database.sessions() as session:
+        kept = await session.scalar(
+            select(Message.inline_ciphertext).where(Message.message_id == message_id)
+        )
+    return None if kept is None else bytes(kept)
+
+
+async def test_small_ciphertexts_are_kept_in_their_row_big_ones_in_the_blob_store(
+    relay: Relay,
+) -> None:
+    """Up to ``inline_max`` bytes the accepting transaction holds the bytes (no blob file);
+    above, the blob store does. A fetch of both together gives each its own bytes."""
+    relay.service.inline_max = 2048
+    small, big = fake_enveloped(1000), fake_enveloped(3000)
+    await submit(relay, envelope("small", "gp@caducee.test"), small)
+    await submit(relay, envelope("big", "gp@caducee.test"), big)
+    assert await _stored_in_row(relay, "small") == small
+    assert await _stored_in_row(relay, "big") is None
+    blobs = relay.service.blobs
+    assert not await blobs.exists(hashlib.sha256(small).hexdigest())
+    assert await blobs.get(hashlib.sha256(big).hexdigest()) == big
+    answers = await relay.service.fetch_many(relay.ids["gp"], ["big", "small"], max_bytes=10**6)
+    assert [body for _, body in answers] == [big, small]  # type: ignore[misc]
+    # A retry of an accepted small message answers from the row, and writes no blob either.
+    again = await submit(relay, envelope("small", "gp@caducee.test"), small)
+    assert not again.created  # type: ignore[attr-defined]
+    assert not await blobs.exists(hashlib.sha256(small).hexdigest())
+
+
+@pytest.mark.parametrize("inline_max", [0, 64 * 1024], ids=["blob-store", "in-row"])
+async def test_purge_expired_deletes_rows_and_their_bytes(relay: Relay, inline_max: int) -> None:
+    relay.service.inline_max = inline_max
+    body = fake_enveloped()
+    old = await submit(relay, envelope("old", "gp@caducee.test"), body)
     relay.clock.advance(days=40)
     await submit(relay, envelope("new", "gp@caducee.test"))
+    if inline_max:
+        assert await _stored_in_row(relay, "old") == body
+    else:
+        assert await relay.service.blobs.get(old.ciphertext_sha256) == body  # type: ignore[attr-defined]
     assert await relay.service.purge_expired(timedelta(days=30)) == 1
     assert [i.message_id for i in (await relay.service.list_mailbox(relay.ids["gp"])).items] == [
         "new"
     ]
+    assert await count(relay, Message) == 1  # the old row, and the bytes it held, are gone
     with pytest.raises(BlobNotFound):
         await relay.service.blobs.get(old.ciphertext_sha256)  # type: ignore[attr-defined]
     assert await relay.service.purge_expired(timedelta(days=30)) == 0
@@ -204,3 +244,27 @@ async def test_a_batch_failing_on_a_constraint_is_retried_one_by_one(
     assert max(sizes) > 1  # the three shared a batch, which failed whole
     assert [type(r).__name__ for r in results] == ["Receipt", "InvalidEnvelope", "Receipt"]
     assert await count(relay, Message) == 3
+
+
+async def test_going_back_below_inline_ciphertexts_refuses_while_a_row_holds_bytes(
+    relay: Relay,
+) -> None:
+    """Migration 0014's downgrade would drop the only copy of small messages: it refuses,
+    and goes once retention has purged them."""
+    await submit(relay, envelope("kept", "gp@caducee.test"))
+    url = relay.service.database.url
+    await relay.service.database.engine.dispose()  # no pooled connection holds the table
+    with pytest.raises(RuntimeError, match="1 messages keep their ciphertext"):
+        await asyncio.to_thread(downgrade_database, url, "0013")
+    assert await _stored_in_row(relay, "kept") is not None  # nothing was dropped
+    assert await relay.service.purge_expired(timedelta(seconds=-60)) == 1
+    await relay.service.database.engine.dispose()
+    await asyncio.to_thread(downgrade_database, url, "0013")
+    await asyncio.to_thread(upgrade_database, url)
+
+
+def test_the_setting_defaults_to_the_services_inline_limit() -> None:
+    from caducee.config import load_settings
+    from caducee.relay.service import INLINE_MAX_BYTES
+
+    assert load_settings().relay_inline_max_bytes == INLINE_MAX_BYTES

@@ -20,6 +20,7 @@ from datetime import datetime
 from asn1crypto import cms
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import undefer
 
 from caducee.background import BackgroundLoop
 from caducee.crypto.smime import NEUTRAL_SUBJECT
@@ -126,13 +127,16 @@ class IMAPDelivery:
                     await session.execute(
                         select(Delivery.sequence, Message)
                         .join(Message, Message.id == Delivery.message_pk)
+                        .options(undefer(Message.inline_ciphertext))
                         .where(Delivery.mailbox_id == mailbox_id, Delivery.sequence > cursor)
                         .order_by(Delivery.sequence)
                         .limit(BATCH)
                     )
                 ).all()
             for sequence, message in rows:
-                der = await self.blobs.get(message.ciphertext_sha256)
+                der = message.inline_ciphertext  # a small one is kept in its row
+                if der is None:
+                    der = await self.blobs.get(message.ciphertext_sha256)
                 data = smime_message(message, address, der)
                 await asyncio.to_thread(
                     _lmtp_send, self.lmtp_port, message.envelope_from, address, data

@@ -62,6 +62,7 @@ class Submission:
     accepted_at: datetime
     future: asyncio.Future[list[tuple[int, int]]] = field(repr=False)
     external_origin: str | None = None
+    inline_ciphertext: bytes | None = field(default=None, repr=False)  # kept in the row
 
 
 def _take(queue: list[Submission]) -> int:
@@ -248,6 +249,7 @@ def _write(
             "envelope_date": s.date,
             "subject": s.subject,
             "accepted_at": s.accepted_at,
+            "inline_ciphertext": s.inline_ciphertext,
         }
         for s, _ in accepted
     ]

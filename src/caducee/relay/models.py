@@ -1,7 +1,10 @@
 """Relay tables: one ``Message`` per accepted submission, one ``Delivery`` per recipient.
 
-A message row holds the outer envelope and digests only; the ciphertext lives in the blob
-store under its SHA-256. ``Delivery.sequence`` is dense per mailbox (taken from
+A message row holds the outer envelope and digests; the ciphertext lives in the blob store
+under its SHA-256, or, when it is small (most results are a few kilobytes), in the row
+itself (``inline_ciphertext``, see :data:`caducee.relay.service.INLINE_MAX_BYTES`): then
+the transaction that accepts the message also makes its bytes durable, with no file and
+no flush of its own. ``Delivery.sequence`` is dense per mailbox (taken from
 ``Mailbox.last_sequence`` in the accepting transaction): cursors are sequence numbers.
 """
 
@@ -19,7 +22,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from caducee.store.models import Base
 
@@ -47,6 +50,8 @@ class Message(Base):
     envelope_date: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(200))
     accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # A small ciphertext's bytes (read only by a fetch: loading the row leaves them out).
+    inline_ciphertext: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, default=None))
 
 
 class Delivery(Base):

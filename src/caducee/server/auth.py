@@ -125,6 +125,7 @@ def relay_service(state: ServerState) -> RelayService:
         state.blobs,
         notifier(state),
         max_size=int(max_size),
+        inline_max=state.settings.relay_inline_max_bytes,
         now=clock(state),
         committer=relay_committer(state),
         evidence=state.extras.get("evidence_log"),
