@@ -173,3 +173,47 @@ async def test_the_escalation_reach_may_be_sent_keys_and_sees_nothing_else(world
 
     assert (await key_to(backups)).status_code == 201
     problem(await key_to(eves), 400, "instant-invalid-request")
+
+
+async def test_walking_every_record_by_index_reveals_no_address_and_no_case(world: World) -> None:
+    """Whoever walks ``/ledger/records/0, 1, 2...`` with no token, or with the token of a
+    mailbox named in no record, learns no address, case, message or device id: every index,
+    and one beyond the log, gets one and the same 404. The operator's walk shows they are
+    there to be found."""
+    role, primary, backup = await staffed(world)
+    gp, lab, eve = [await world.person(n) for n in ("Generaliste", "Laboratoire", "Eve")]
+    finess = await world.organisation("Clinique Synthèse")
+    clinic = await world.mailbox("accueil@caducee.test", "organisational", organisation=finess)
+    mail_id = f"walk-{next(_n)}@caducee.test"
+    assert (await world.send(lab, [gp.address], message_id=mail_id)).status_code == 201
+    assert (
+        await world.client.get(f"/api/v1/mailbox/messages/{mail_id}", headers=gp.headers)
+    ).status_code == 200  # ContentHandover
+    case_id = (await open_case(world, gp, [], role=role))["case_id"]  # CaseRouted
+    mine = await with_device(world, primary)  # DeviceRegistered
+    ack = case_endpoints(world, case_id, mine, gp.address)["ack"]
+    assert (await ack(primary.headers)).status_code == 201  # CaseAcknowledged
+    operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    revoked = await world.client.post(
+        f"/api/v1/certificates/{backup.serial_hex}/revoke", json={}, headers=operator
+    )
+    assert revoked.status_code == 200, revoked.text  # CertificateRevoked
+    secrets = [gp.address, lab.address, primary.address, backup.address, case_id, mail_id]
+    secrets.append(mine.device_id)
+
+    size = await world.state.extras["evidence_log"].size()
+    walk = range(size + 1)
+
+    async def answers(headers: dict[str, str]) -> list[httpx.Response]:
+        return [
+            await world.client.get(f"/api/v1/ledger/records/{i}", headers=headers) for i in walk
+        ]
+
+    seen = " ".join(reply.text for reply in await answers(operator))
+    assert [s for s in secrets if s not in seen] == []  # they are all in the log
+    for outsider in ({}, eve.headers, clinic.headers):
+        replies = await answers(outsider)
+        assert {(r.status_code, r.content) for r in replies} == {(404, replies[-1].content)}
+        problem(replies[-1], 404, "evidence-unknown-record")
+        walked = " ".join(reply.text for reply in replies)
+        assert [s for s in secrets if s in walked] == []

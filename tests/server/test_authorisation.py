@@ -13,7 +13,10 @@ from collections.abc import Awaitable, Callable
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.server.conftest import Identity, World, problem
+from caducee.instant.cases import case_log_id
+from tests.instant.miss import open_case
+from tests.instant.test_routing_escalation import staffed
+from tests.server.conftest import OPERATOR_TOKEN, Identity, World, problem
 
 Call = Callable[[dict[str, str]], Awaitable[httpx.Response]]
 
@@ -136,3 +139,44 @@ async def test_every_endpoint_for_every_caller(world: World) -> None:
         reply = await call(owner.headers)
         assert reply.status_code == 401, name
         problem(reply, 401, "token-expired")
+
+
+async def test_a_record_by_index_for_every_caller(world: World) -> None:
+    """``/ledger/records/{index}`` for a mail record and a MISS record: the parties it names
+    and the operator read it; another person, another organisation's mailbox and nobody get
+    the 404 of an absent index; a revoked certificate's or an expired token is a 401."""
+    finess = await world.organisation()
+    lab = await world.mailbox("lab@caducee.test", "organisational", organisation=finess)
+    clinic_finess = await world.organisation("Clinique Synthèse")
+    clinic = await world.mailbox(
+        "accueil@caducee.test", "organisational", organisation=clinic_finess
+    )
+    owner, other = await world.person("Owner"), await world.person("Other")
+    revoked = await world.certify(owner.address, ec.generate_private_key(ec.SECP256R1()))
+    await world.login(revoked)
+    await world.revoke(revoked)
+    assert (await world.send(lab, [owner.address], message_id="m1")).status_code == 201
+    role, on_duty, _ = await staffed(world)
+    case_id = (await open_case(world, owner, [], role=role))["case_id"]
+    log = world.state.extras["evidence_log"]
+    [mail, _] = [i for i, _ in await log.records_of("m1")]  # SubmissionAcceptance
+    [routed] = [i for i, _ in await log.records_of(case_log_id(case_id))]  # CaseRouted
+    beyond = await log.size() + 3
+
+    def get(index: int, headers: dict[str, str]) -> Awaitable[httpx.Response]:
+        return world.client.get(f"/api/v1/ledger/records/{index}", headers=headers)
+
+    operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    # mail: the recipient, the sender; MISS: the creator (sender), the person reached.
+    readers = {"mail": (owner, lab), "miss": (owner, on_duty)}
+    outsiders = {"mail": (other, clinic), "miss": (other, clinic, lab)}
+    for kind, index in (("mail", mail), ("miss", routed)):
+        for headers in (*(r.headers for r in readers[kind]), operator):
+            assert (await get(index, headers)).status_code == 200, (kind, headers)
+        for headers in ({}, *(o.headers for o in outsiders[kind])):
+            hidden = problem(await get(index, headers), 404, "evidence-unknown-record")
+            assert hidden == problem(await get(beyond, headers), 404, "evidence-unknown-record")
+        problem(await get(index, revoked.headers), 401, "certificate-revoked")
+    world.clock.advance(minutes=16)
+    for index in (mail, routed, beyond):
+        problem(await get(index, owner.headers), 401, "token-expired")

@@ -1,10 +1,17 @@
 """The evidence log's HTTP face (thin: parse, call :mod:`caducee.evidence`, render).
 
 - ``GET /api/v1/ledger/checkpoint``: the latest C2SP signed checkpoint, ``text/plain``; a
-  new one is signed when there is none or it is stale.
+  new one is signed when there is none or it is stale. Public, as are ``key`` and
+  ``consistency``: sizes, hashes and the log's key say nothing about anyone.
 - ``GET /api/v1/ledger/key``: the note verifier key agents pin, ``text/plain``.
 - ``GET /api/v1/ledger/records/{index}``: a receipt (record + RFC 9162 §2.1.3 inclusion
-  proof + signed checkpoint, optionally its RFC 3161 token), ``caducee-receipt/1`` JSON.
+  proof + signed checkpoint, optionally its RFC 3161 token), ``caducee-receipt/1`` JSON. A
+  record names who wrote to whom (mail) or who was called about a case (MISS): health
+  metadata. The operator (operator token) reads any; a mailbox (bearer token) reads those
+  naming its address as actor, sender or recipient; anyone else, with no token or another
+  mailbox's, gets the 404 of an absent index, word for word (no oracle). A bad or expired
+  token is a 401 and a MISS device token a 403, as everywhere. Certificate records are no
+  exception: key transparency reads them through ``certificates/{sha256}``, never by index.
 - ``GET /api/v1/ledger/consistency?first=&second=``: RFC 9162 §2.1.4 consistency proof.
 - ``GET /api/v1/ledger/messages/{message_id}/records``: the receipts of one message, for its
   sender and recipients only (bearer token); anyone else gets 404, as for an unknown id.
@@ -23,19 +30,27 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import exists, select
 
 from caducee.directory.certificates import CertificateRegistry
 from caducee.errors import CaduceeError
 from caducee.evidence import EvidenceError, EvidenceLog, InvalidTreeRange, UnknownRecord
-from caducee.ledger import EvidenceEvent
+from caducee.ledger import EvidenceEvent, EvidenceRecord
 from caducee.ledger.journey import make_journey
 from caducee.relay.models import Delivery, Message
-from caducee.server.auth import Agent, clock, relay_service
+from caducee.server.auth import (
+    Agent,
+    authenticated_mailbox,
+    bearer_token,
+    clock,
+    is_operator,
+    relay_service,
+)
 from caducee.server.domain_problems import to_problem
 from caducee.server.problems import ProblemError
 from caducee.server.state import ServerState, get_state
@@ -81,17 +96,57 @@ async def get_key(state: State) -> PlainTextResponse:
     return PlainTextResponse(_log(state).identity.verifier_key_text + "\n")
 
 
-@router.get("/records/{index}")
-async def get_record(index: int, state: State) -> Response:
-    """A receipt of the record at this leaf index, in a checkpoint that includes it."""
+def _no_record() -> ProblemError:
+    """The one answer for an absent record and for one the caller may not read.
+
+    Word for word the same (the index is not repeated in it), so that an outsider cannot
+    tell a record that exists but is not theirs from an index beyond the log.
+    """
+    return ProblemError(
+        404,
+        UnknownRecord.code,
+        "aucune preuve à cet index que vous puissiez lire / "
+        "no evidence record at this leaf index that you may read",
+    )
+
+
+def _named_in(record: EvidenceRecord) -> set[str]:
+    """Every address a record names: its actor, its sender and its recipients."""
+    names = (record.actor_id, record.sender_id, *record.recipient_ids)
+    return {name.casefold() for name in names if name}
+
+
+async def _record_reader(request: Request, state: ServerState) -> Callable[[EvidenceRecord], bool]:
+    """Which records the caller may read by index: every one (the operator), those naming
+    its mailbox (an agent), none (no token). A bad or expired token is a 401, as elsewhere."""
+    if is_operator(request, state):
+        return lambda _record: True
+    if bearer_token(request) is None:
+        return lambda _record: False
+    address = (await authenticated_mailbox(request, state)).address.casefold()
+    return lambda record: address in _named_in(record)
+
+
+@router.get(
+    "/records/{index}",
+    summary="A record's receipt, for the parties it names and the operator (404 for others)",
+)
+async def get_record(index: int, request: Request, state: State) -> Response:
+    """A receipt of the record at this leaf index, in a checkpoint that includes it.
+
+    Who may read it is settled before any checkpoint is signed: an outsider's request
+    changes nothing in the log."""
     log = _log(state)
+    may_read = await _record_reader(request, state)
     if not 0 <= index < MAX_INDEX:
-        raise ProblemError(404, UnknownRecord.code, f"no evidence record at leaf index {index}")
+        raise _no_record()
     try:
-        if index >= await log.size():
-            raise UnknownRecord(f"no evidence record at leaf index {index}")
+        if index >= await log.size() or not may_read((await log.record(index)).record):
+            raise _no_record()
         checkpoint = await log.current_checkpoint(clock(state)(), covering=index)
         receipt = await log.receipt(index, checkpoint)
+    except UnknownRecord:
+        raise _no_record() from None
     except EvidenceError as exc:
         raise _problem(exc) from None
     return Response(receipt.to_bytes(), media_type=RECEIPT_MEDIA_TYPE)
