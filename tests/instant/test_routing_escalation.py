@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import timedelta
 from typing import Any
 
+from caducee.instant.device_keys import DeviceKeys
 from caducee.ledger import EvidenceEvent
 from tests.instant.miss import API, b64, evidence_events, group, open_case, post, with_device
 from tests.instant.test_roles_directory import HEAD, NURSE, cardiology
@@ -121,14 +123,108 @@ async def test_acknowledgement_stops_the_escalation_with_evidence(world: World) 
     assert events[1][1].extra["acknowledged_message"] == "ack-1"
 
 
-async def test_a_read_receipt_from_someone_reached_stops_it_too(world: World) -> None:
+async def acknowledge(
+    world: World, who: Identity, case_id: str, device: DeviceKeys, message_id: str
+) -> None:
+    body = {
+        "message_id": message_id,
+        "device_id": device.device_id,
+        "ciphertext": b64(group(case_id, device).encrypt(b"je m'en occupe")),
+    }
+    response = await world.client.post(
+        f"{API}/cases/{case_id}/acknowledge", json=body, headers=who.headers
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_a_read_receipt_from_someone_reached_stops_it_with_evidence(world: World) -> None:
     role, primary, backup = await staffed(world)
     gp = await world.person("Generaliste")
     case_id = (await open_case(world, gp, [], role=role))["case_id"]
     mine = await with_device(world, primary)
+    receipt = group(case_id, mine).encrypt(b"lu")
+    response = await post(world, primary, case_id, mine, "read", receipt, "read-1")
+    assert response.status_code == 201, response.text
+    assert await tick(world, seconds=300) == 0
+    # Later reads stop nothing more: no further record; an acknowledgement still is one.
+    await post(world, primary, case_id, mine, "read", group(case_id, mine).encrypt(b"relu"))
+    await acknowledge(world, primary, case_id, mine, "ack-after-read")
+    assert await tick(world, seconds=3600) == 0
+    assert backup.address not in await participants(world, gp, case_id)
+
+    events = await evidence_events(world, f"miss-case:{case_id}")
+    assert [e for e, _ in events] == [
+        EvidenceEvent.CASE_ROUTED,
+        EvidenceEvent.CASE_READ,
+        EvidenceEvent.CASE_ACKNOWLEDGED,
+    ]
+    read = events[1][1]
+    assert read.actor_id == primary.address
+    assert read.message_id == f"miss-case:{case_id}"
+    assert read.ciphertext_sha256 == hashlib.sha256(receipt).hexdigest()
+    assert read.sender_id == gp.address and read.recipient_ids == (gp.address,)
+    assert dict(read.extra) == {
+        "case_id": case_id,
+        "read_receipt": "read-1",
+        "role": str(role),
+        "step": "0",
+    }
+    assert events[2][1].actor_id == primary.address
+
+
+async def test_a_colleague_added_by_hand_does_not_stop_the_escalation(world: World) -> None:
+    """The audit's case: a GP opens a case to a colleague and to the role; the colleague's
+    read receipt and "I'm handling it" leave the role unanswered: the backup is reached."""
+    role, _, backup = await staffed(world)
+    gp, colleague = await world.person("Generaliste"), await world.person("Confrere")
+    case_id = (await open_case(world, gp, [colleague.address], role=role))["case_id"]
+    theirs = await with_device(world, colleague)
+    response = await post(
+        world, colleague, case_id, theirs, "read", group(case_id, theirs).encrypt(b"lu")
+    )
+    assert response.status_code == 201, response.text
+    await acknowledge(world, colleague, case_id, theirs, "ack-colleague")
+    assert await tick(world, seconds=599) == 0
+    assert await tick(world, seconds=2) == 1
+    assert backup.address in await participants(world, gp, case_id)
+    view = (await world.client.get(f"{API}/cases/{case_id}", headers=gp.headers)).json()
+    assert view["escalation"]["acknowledged_by"] is None
+    assert view["escalation"]["level"] == 1 and view["escalation"]["due_at"] is not None
+
+    # The backup, reached at a later step through the role, stops it by reading.
+    await world.login(backup)
+    backups = await with_device(world, backup)
+    receipt = group(case_id, backups).encrypt(b"lu")
+    response = await post(world, backup, case_id, backups, "read", receipt, "read-backup")
+    assert response.status_code == 201, response.text
+    assert await tick(world, seconds=3600) == 0
+    assert HEAD not in await participants(world, gp, case_id)
+
+    events = await evidence_events(world, f"miss-case:{case_id}")
+    assert [e for e, _ in events] == [
+        EvidenceEvent.CASE_ROUTED,
+        EvidenceEvent.CASE_ESCALATED,
+        EvidenceEvent.CASE_READ,
+    ]
+    escalated, read = events[1][1], events[2][1]
+    assert escalated.recipient_ids == (backup.address,) and escalated.extra["reached"] == "backup"
+    assert read.actor_id == backup.address and read.extra["step"] == "1"
+    assert read.extra["read_receipt"] == "read-backup"
+    assert read.ciphertext_sha256 == hashlib.sha256(receipt).hexdigest()
+
+
+async def test_someone_named_by_hand_and_on_duty_is_reached_through_the_role(
+    world: World,
+) -> None:
+    role, primary, backup = await staffed(world)
+    gp = await world.person("Generaliste")
+    case_id = (await open_case(world, gp, [primary.address], role=role))["case_id"]
+    mine = await with_device(world, primary)
     await post(world, primary, case_id, mine, "read", group(case_id, mine).encrypt(b"lu"))
     assert await tick(world, seconds=3600) == 0
     assert backup.address not in await participants(world, gp, case_id)
+    events = await evidence_events(world, f"miss-case:{case_id}")
+    assert [e for e, _ in events] == [EvidenceEvent.CASE_ROUTED, EvidenceEvent.CASE_READ]
 
 
 async def test_nobody_on_duty_falls_back_to_the_backup_then_the_service(world: World) -> None:

@@ -44,6 +44,7 @@ def test_events_are_named_after_etsi_en_319_522() -> None:
         "CaseRouted",
         "CaseEscalated",
         "CaseAcknowledged",
+        "CaseRead",
     } == names
 
 

@@ -111,6 +111,10 @@ _PHRASES: dict[EvidenceEvent, tuple[str, str]] = {
         "Conversation {id} prise en charge par {actor}",
         "case {id} taken in hand by {actor}",
     ),
+    EvidenceEvent.CASE_READ: (
+        "Conversation {id} lue par {actor} : escalade arrêtée",
+        "case {id} read by {actor}: escalation stopped",
+    ),
 }
 
 KeyOpt = Annotated[

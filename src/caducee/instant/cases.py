@@ -386,11 +386,32 @@ class CaseService:
         digest: str,
         now: datetime,
     ) -> None:
-        """A read receipt or an acknowledgement from someone reached stops the escalation."""
-        case = await session.get(Case, case_id)
+        """A read receipt or an "I'm handling it" from one the role reached stops the escalation.
+
+        The role's people are the ones who must answer: a participant counts when the case's
+        role reached them (``Participant.via_role_id``), at step 0 or at any later step (the
+        backup, the head of service, the service). The case's creator never counts, nor does
+        anyone added by hand: their read receipt or acknowledgement stays a message of the case,
+        but the case is not marked taken in hand, no record is written, and the escalation goes
+        on. A stop is evidence in the transaction that stores the message: ``CaseAcknowledged``
+        for the first acknowledgement (also after a read stopped the escalation), ``CaseRead``
+        for a read receipt that stops a running escalation (the reader, the receipt's id and
+        digest, the step reached); later read receipts stop nothing and leave no record.
+        """
+        # Locked and read afresh: the escalator may have moved a step since this
+        # transaction first loaded the case.
+        case = await session.get(Case, case_id, with_for_update=True, populate_existing=True)
         assert case is not None
         if case.role_id is None or caller == case.created_by:
             return
+        via_role = await session.scalar(
+            select(Participant.via_role_id).where(
+                Participant.case_id == case_id, Participant.address == caller
+            )
+        )
+        if via_role != case.role_id:
+            return
+        running = case.escalation_due_at is not None
         if kind is MessageKind.ACK and case.acknowledged_by is None:
             case.acknowledged_by = caller
             await self.append_evidence(
@@ -403,7 +424,20 @@ class CaseService:
                 ciphertext_sha256=digest,
                 acknowledged_message=message_id,
             )
-        if case.escalation_due_at is not None:
+        elif kind is MessageKind.READ and running:
+            await self.append_evidence(
+                session,
+                EvidenceEvent.CASE_READ,
+                case,
+                now,
+                actor=caller,
+                recipients=(case.created_by,),
+                ciphertext_sha256=digest,
+                read_receipt=message_id,
+                role=str(case.role_id),
+                step=str(case.escalation_level),
+            )
+        if running:
             case.escalation_due_at = None
             log.info("case %s: escalation stopped by a %s", case_id, kind.value)
 
@@ -455,7 +489,12 @@ class CaseService:
         role_id: int | None,
         now: datetime,
     ) -> list[str]:
-        """Add (or bring back) participants; returns those who were not in already."""
+        """Add (or bring back) participants; returns those who were not in already.
+
+        With ``role_id`` the role reached them, which their row records even when they were
+        in already (named by hand, or reached through an earlier role): their answer is then
+        the role's (:meth:`_answered`).
+        """
         added: list[str] = []
         for address in sorted({a.strip().lower() for a in addresses if a.strip()}):
             row = await session.get(Participant, (case_id, address))
@@ -464,7 +503,10 @@ class CaseService:
                     Participant(case_id=case_id, address=address, via_role_id=role_id, added_at=now)
                 )
                 added.append(address)
-            elif row.removed_at is not None:
+                continue
+            if role_id is not None:
+                row.via_role_id = role_id
+            if row.removed_at is not None:
                 row.removed_at = None
                 row.added_at = now
                 added.append(address)

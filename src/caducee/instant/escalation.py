@@ -3,10 +3,12 @@
 Routing (:meth:`.cases.CaseService.create`) reached step 0 of the role's escalation chain
 (:func:`.oncall.escalation_chain`: on duty, backup, head of service, the service) and set
 ``escalation_due_at``. When that instant passes without a read receipt or an "I'm handling
-it" from someone reached, :meth:`Escalator.run_due` adds the next step's people to the case
-and sets the next deadline; after the last step the case stays as it is. The chain is
-resolved again at each step, at that step's time. Each step is a ``CaseEscalated`` record in
-the transaction that adds the people.
+it" from someone the role reached (at any step; never the creator nor people added by hand:
+:meth:`.cases.CaseService._answered`), :meth:`Escalator.run_due` adds the next step's people
+to the case, through the role, and sets the next deadline; after the last step the case stays
+as it is. The chain is resolved again at each step, at that step's time. Each step is a
+``CaseEscalated`` record in the transaction that adds the people; the stop is a
+``CaseAcknowledged`` or ``CaseRead`` record in the transaction that stores the answer.
 
 Whom the remaining steps would add is the case's *escalation reach*
 (:meth:`.cases.CaseService._reach`): clients seal their sender keys to those people's devices

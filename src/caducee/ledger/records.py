@@ -64,12 +64,14 @@ class EvidenceEvent(Enum):
     CHARTER_SIGNED = "CharterSigned"
     MODERATION_DECISION = "ModerationDecision"
     PRESCRIPTION_TRANSITION = "PrescriptionTransition"
-    # MISS (instant messaging): device keys, and the routing of a case to a role.
+    # MISS (instant messaging): device keys, and the routing of a case to a role, its
+    # escalation, and what stopped it (an acknowledgement, or a read receipt: ``CaseRead``).
     DEVICE_REGISTERED = "DeviceRegistered"
     DEVICE_REVOKED = "DeviceRevoked"
     CASE_ROUTED = "CaseRouted"
     CASE_ESCALATED = "CaseEscalated"
     CASE_ACKNOWLEDGED = "CaseAcknowledged"
+    CASE_READ = "CaseRead"
 
 
 def format_time(t: datetime) -> str:

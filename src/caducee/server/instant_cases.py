@@ -12,7 +12,8 @@
   → 201 {sequence} (200 for a retry of the same bytes).
 - ``GET /api/v1/instant/cases/{id}/messages?device=&after=&limit=`` → {last_sequence, messages}.
 - ``POST /api/v1/instant/cases/{id}/acknowledge`` {message_id, device_id, ciphertext}: an
-  ``ack`` message ("je m'en occupe"), which stops the escalation.
+  ``ack`` message ("je m'en occupe"), which stops the escalation when sent by someone the
+  role reached.
 
 Whoever is not in a case gets 404 ``instant-case-not-found`` for all of these.
 """
