@@ -18,7 +18,7 @@ from caducee.agent.inbox import (
     write_exclusive,
 )
 from caducee.agent.journal import Journal
-from tests.agent.helpers import hprim_file
+from tests.agent.helpers import hprim_document, hprim_file
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5)
 SAFE = re.compile(r"^[A-Za-z0-9.\-]+$")
@@ -115,6 +115,19 @@ def test_original_format_keeps_the_file_whole(tmp_path: Path) -> None:
     data = hprim_file(GP, [("FICTIF", "ALICE"), ("ESSAI", "BRUNO")])
     delivered = writer.deliver([("res.hpr", data)], sender="l@x.test", message_id="m", when=WHEN)
     assert [p.read_bytes() for p in delivered.written] == [data]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252", "utf-8-sig"])
+def test_accented_patient_names_are_named_alike_in_every_encoding(
+    writer: InboxWriter, encoding: str
+) -> None:
+    data = hprim_document("TESTUTF-ÉLODIE", "FICTIF", GP).encode(encoding)
+    delivered = writer.deliver(
+        [("res.hpr", data)], sender="labo@x.test", message_id="m1", when=WHEN
+    )
+    [path] = delivered.written
+    assert path.name.split("_")[2] == "TESTUTF-ELODIE-FICTIF"  # accents dropped, letters kept
+    assert hprim_label(data) == "TESTUTF-ÉLODIE-FICTIF"
 
 
 def test_hprim_label_falls_back_to_file_number() -> None:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
+import random
+import string
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from caducee.agent.errors import NetworkError, RecipientError, ServerError
 from caducee.agent.journal import Journal
 from caducee.agent.outbox import OutboxWatcher
-from caducee.agent.outgoing import Prepared, SendResult
-from tests.agent.helpers import hprim_file
+from caducee.agent.outgoing import Prepared, Sender, SendResult
+from caducee.agent.reasons import REASONS, reason_line, reason_text
+from tests.agent.helpers import hprim_document, hprim_file
 
 GP = "dr.testeur@caducee.test"
 
@@ -130,7 +133,9 @@ def test_a_restart_never_sends_twice(tmp_path: Path, sender: FakeSender) -> None
     drop(tmp_path, "r.hpr", data)
     assert [o.state for o in second.process_ready()] == ["already-sent"]
     assert len(sender.submitted) == 1
-    assert sorted(p.name for p in (tmp_path / "sent").iterdir()) == ["r-2.hpr", "r.hpr"]
+    assert sorted(p.name for p in (tmp_path / "sent").iterdir()) == [
+        "r-2.hpr", "r-2.hpr.reason.txt", "r.hpr",
+    ]  # fmt: skip
 
 
 def test_a_network_failure_retries_the_same_ciphertext(tmp_path: Path, sender: FakeSender) -> None:
@@ -152,6 +157,8 @@ def test_no_recipient_goes_to_errors_with_a_reason(tmp_path: Path, sender: FakeS
     assert [o.state for o in watcher.process_ready()] == ["failed"]
     reason = (tmp_path / "errors" / "anonyme.pdf.reason.txt").read_text()
     assert "code: no-recipient" in reason
+    _assert_bilingual(reason)
+    assert "ligne 12" in reason and "line 12" in reason and "anonyme.pdf.to" in reason
     assert (tmp_path / "errors" / "anonyme.pdf").read_bytes() == b"%PDF-1.7 fictif"
     assert sender.submitted == []
 
@@ -251,3 +258,145 @@ def test_the_watch_loop_sends_files_dropped_while_it_runs(tmp_path: Path) -> Non
         loop.join(timeout=10)
     assert len(list((tmp_path / "sent").glob("*.pdf"))) == 10
     assert len(sender.submitted) == 10 and not loop.is_alive()
+
+
+def _reason(root: Path, name: str, folder: str = "errors") -> str:
+    return (root / folder / f"{name}.reason.txt").read_text("utf-8")
+
+
+def _assert_bilingual(reason: str) -> None:
+    """The reason line and the text below it: French first, then English."""
+    line = next(x for x in reason.splitlines() if x.startswith("reason: "))
+    assert " / " in line, line
+    assert reason.index("Français :") < reason.index("English:"), reason
+
+
+def test_a_file_dropped_again_gets_a_note_saying_it_was_not_sent_again(
+    tmp_path: Path, sender: FakeSender
+) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    data = hprim_file(GP, [("FICTIF", "ALICE")])
+    drop(tmp_path, "r.hpr", data)
+    [first] = watcher.process_ready()
+    assert list((tmp_path / "sent").glob("*.reason.txt")) == []  # a first send needs no note
+    drop(tmp_path, "r.hpr", data)
+    assert [o.state for o in watcher.process_ready()] == ["already-sent"]
+    assert len(sender.submitted) == 1
+    note = _reason(tmp_path, "r-2.hpr", "sent")
+    assert "code: already-sent" in note and f"message_id: {first.message_id}" in note
+    _assert_bilingual(note)
+    sent_at = watcher.journal.recent_outgoing(1)[0].updated_at
+    assert sent_at[:10] in note and note.count(first.message_id) >= 3
+    assert "n'a PAS été envoyé une seconde fois" in note and "was NOT sent again" in note
+    assert "renommez-le" in note and "rename it" in note
+
+
+def test_an_empty_file_is_never_sent(tmp_path: Path, sender: FakeSender) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    drop(tmp_path, "vide__to__dr.testeur@caducee.test.hpr", b"")
+    drop(tmp_path, "blanc.hpr", b"\r\n  \r\n")
+    drop(tmp_path, "blanc.hpr.to", GP.encode())
+    outcomes = {o.name: (o.state, o.reason) for o in watcher.process_ready()}
+    assert outcomes == {
+        "vide__to__dr.testeur@caducee.test.hpr": ("failed", "empty-file"),
+        "blanc.hpr": ("failed", "empty-file"),
+    }
+    assert sender.submitted == []
+    reason = _reason(tmp_path, "blanc.hpr")
+    assert "code: empty-file" in reason and "vide" in reason and "empty" in reason
+    _assert_bilingual(reason)
+
+
+def test_a_binary_of_no_known_format_is_told_so(tmp_path: Path, sender: FakeSender) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    noise = random.Random(7).randbytes(3 * 1024)
+    drop(tmp_path, "export.dat", noise)
+    assert [o.reason for o in watcher.process_ready()] == ["unrecognised-format"]
+    reason = _reason(tmp_path, "export.dat")
+    assert "Format non reconnu" in reason and "Unrecognised format" in reason
+    assert "caducee formats validate" in reason and "export.dat.to" in reason
+    _assert_bilingual(reason)
+    # With its recipient beside it, the same binary is sent as it is.
+    drop(tmp_path, "autre.dat", noise + b"2")
+    drop(tmp_path, "autre.dat.to", GP.encode())
+    assert [o.state for o in watcher.process_ready()] == ["sent"]
+
+
+def test_documents_for_different_recipients_have_their_own_code(
+    tmp_path: Path, sender: FakeSender
+) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    data = hprim_document("FICTIF", "ALICE", GP) + hprim_document(
+        "ESSAI", "BRUNO", "autre.medecin@caducee.test"
+    )
+    drop(tmp_path, "r.hpr", data.encode("cp1252"))
+    assert [o.reason for o in watcher.process_ready()] == ["mixed-recipients"]
+    reason = _reason(tmp_path, "r.hpr")
+    assert "destinataires différents" in reason and "different recipients" in reason
+    assert "un fichier par destinataire" in reason and "one file per recipient" in reason
+    _assert_bilingual(reason)
+
+
+def test_an_unknown_recipient_is_a_sentence_not_an_http_status(
+    tmp_path: Path, sender: FakeSender
+) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    unknown = "personne.inconnue@caducee.test"
+    sender.failures.append(
+        ServerError(f"404 no mailbox {unknown}", status=404, code="unknown-mailbox")
+    )
+    drop(tmp_path, f"cr__to__{unknown}.pdf", b"%PDF-1.7 fictif")
+    assert [o.reason for o in watcher.process_ready()] == ["unknown-mailbox"]
+    reason = _reason(tmp_path, f"cr__to__{unknown}.pdf")
+    assert "404" not in reason and "no mailbox" not in reason
+    assert f"Adresse inconnue de l'annuaire Caducée : {unknown}." in reason
+    assert f"Address unknown to the Caducée directory: {unknown}." in reason
+    _assert_bilingual(reason)
+
+
+def test_a_refusal_the_table_does_not_know_still_says_what_to_do(
+    tmp_path: Path, sender: FakeSender
+) -> None:
+    watcher = make_watcher(tmp_path, sender)
+    sender.failures.append(ServerError("409 conflict", status=409, code="nouveau-code"))
+    drop(tmp_path, "cr__to__dr.testeur@caducee.test.pdf", b"%PDF-1.7 fictif")
+    assert [o.reason for o in watcher.process_ready()] == ["nouveau-code"]
+    reason = _reason(tmp_path, "cr__to__dr.testeur@caducee.test.pdf")
+    assert "409" not in reason and "support" in reason and "déposez le fichier" in reason
+    _assert_bilingual(reason)
+
+
+class NoCertificates:
+    """Stands for the directory: the address is known, with no certificate to encrypt to."""
+
+    def certificates(self, address: str) -> list[object]:
+        return []
+
+
+def test_a_recipient_without_a_valid_certificate_has_its_own_code(tmp_path: Path) -> None:
+    unused: Any = None
+    sender = Sender(
+        cast(Any, NoCertificates()), address="labo.fictif@caducee.test",
+        certificate=unused, key=unused, validator=unused,
+    )  # fmt: skip
+    watcher = make_watcher(tmp_path, sender)
+    drop(tmp_path, f"cr__to__{GP}.pdf", b"%PDF-1.7 fictif")
+    assert [o.reason for o in watcher.process_ready()] == ["no-valid-certificate"]
+    reason = _reason(tmp_path, f"cr__to__{GP}.pdf")
+    assert f"Aucun certificat valide pour {GP}" in reason
+    assert f"No valid certificate for {GP}" in reason
+    assert f"technical: no valid certificate for {GP}" in reason
+    _assert_bilingual(reason)
+
+
+@pytest.mark.parametrize("code", sorted(REASONS))
+def test_every_reason_is_french_then_english_and_complete(code: str) -> None:
+    french_template, english_template = REASONS[code]
+    fields = {f for t in REASONS[code] for _, f, _, _ in string.Formatter().parse(t) if f}
+    assert fields <= {"addresses", "count", "limit", "cues", "sidecar", "date", "message_id"}
+    assert french_template != english_template
+    text = reason_text(code, **{f: f"<{f}>" for f in fields})
+    french, _, english = text.partition("\n\nEnglish:\n")
+    assert french.startswith("Français :\n") and english.strip()
+    assert "{" not in text and "}" not in text
+    assert "\n" not in reason_line(code, **{f: f"<{f}>" for f in fields})

@@ -30,8 +30,9 @@ def test_line_12_with_a_code_only_gives_nothing() -> None:
 
 def test_documents_naming_different_recipients_are_refused() -> None:
     data = (hprim_document("A", "B", GP) + hprim_document("C", "D", "autre@caducee.test")).encode()
-    with pytest.raises(RecipientError, match="different recipients"):
+    with pytest.raises(RecipientError, match="different recipients") as refused:
         hprim_recipients(data)
+    assert refused.value.code == "mixed-recipients"
 
 
 def test_sidecar(tmp_path: Path) -> None:
@@ -60,8 +61,18 @@ def test_priority_line_12_then_sidecar_then_name(tmp_path: Path) -> None:
     assert resolve_recipients(hprim, b"%PDF-1.7 fictif") == ["cote@caducee.test"]
     (tmp_path / (hprim.name + ".to")).unlink()
     assert resolve_recipients(hprim, b"%PDF-1.7 fictif") == ["nom@caducee.test"]
-    with pytest.raises(RecipientError, match="no recipient"):
+    with pytest.raises(RecipientError, match="no recipient") as refused:
         resolve_recipients(tmp_path / "anonyme.pdf", b"%PDF")
+    assert refused.value.code == "no-recipient"
+
+
+def test_no_recipient_in_a_file_of_no_known_format_says_so(tmp_path: Path) -> None:
+    with pytest.raises(RecipientError, match="unrecognised format") as refused:
+        resolve_recipients(tmp_path / "export.dat", bytes(range(256)) * 12)
+    assert refused.value.code == "unrecognised-format"
+    with pytest.raises(RecipientError) as refused:
+        resolve_recipients(tmp_path / "note.txt", b"Texte fictif sans adresse.")
+    assert refused.value.code == "no-recipient"  # readable text: only the recipient lacks
 
 
 def test_split_keeps_bytes_and_drops_end_of_file_marker() -> None:

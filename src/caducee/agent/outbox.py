@@ -6,7 +6,10 @@ journal is keyed by (content SHA-256, name) and holds the message id chosen befo
 try; the signed ciphertext is kept in ``pending/`` until the server accepted it, so a retry
 after a crash resubmits the very same bytes and the server answers "already accepted".
 After sending, the file (and its ``.to`` side-car) moves to ``sent/``; a file that cannot be
-sent moves to ``errors/`` with ``<name>.reason.txt``. Network trouble leaves it for later.
+sent moves to ``errors/`` with ``<name>.reason.txt`` (:mod:`caducee.agent.reasons`: a stable
+code, then what happened and what to do, French then English); an empty file is never sent.
+A file dropped again after it was sent moves to ``sent/`` unsent, with a ``.reason.txt`` note
+saying when and as which message it went. Network trouble leaves it for later.
 Hidden files, ``*.tmp``, ``*.part``, ``*~`` and side-cars are never taken.
 
 Stable files are handed to a bounded pool of worker threads (``workers``): each one signs,
@@ -37,19 +40,21 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from caducee.agent.bulk_check import Concern
 from caducee.agent.errors import AgentError, NetworkError, ServerError
 from caducee.agent.external import GatewayRefused, external_name, hand_off
 from caducee.agent.inbox import write_exclusive
-from caducee.agent.journal import Journal
+from caducee.agent.journal import Journal, OutgoingRecord
 from caducee.agent.outgoing import Prepared, Sender, new_message_id
-from caducee.agent.recipients import SIDECAR_SUFFIX, resolve_recipients
-from caducee.agent.send_checks import SendChecks, reason_text
+from caducee.agent.reasons import reason_line, reason_text
+from caducee.agent.recipients import SIDECAR_SUFFIX, addresses_in, resolve_recipients
+from caducee.agent.send_checks import SendChecks
 from caducee.crypto.errors import CryptoError
 from caducee.formats.sniff import FileKind, sniff
 from caducee.policy.content import Mode
@@ -113,6 +118,20 @@ def group_companions(ready: Sequence[Path]) -> list[tuple[Path, list[Path]]]:
         if path not in structured and path not in taken:
             groups.append((path, []))
     return groups
+
+
+def _named(reason: str, recipients: Sequence[str]) -> str:
+    """The addresses an error is about (those its reason names, else all the file's)."""
+    named = [a for a in addresses_in(reason) if a in recipients] or list(recipients)
+    return ", ".join(named)
+
+
+def _when(stamp: str) -> str:
+    """A journal time (ISO 8601, UTC) as people read it."""
+    try:
+        return f"{datetime.fromisoformat(stamp):%Y-%m-%d %H:%M} UTC"
+    except ValueError:
+        return stamp
 
 
 def refusal_text(exc: ContentRefused) -> str:
@@ -220,12 +239,14 @@ class OutboxWatcher:
         record = self.journal.outgoing(digest, path.name)
         if record is not None and record.state == "sent":
             log.info("outbox: file %s was already sent as %s", digest[:16], record.message_id)
-            self._move_sent(path, companions)
+            self._note_already_sent(self._move_sent(path, companions), record)
             return Outcome(path.name, "already-sent", record.message_id)
+        if not data.strip():
+            return self._fail(path, digest, "empty-file", companions)
         try:
             recipients = resolve_recipients(path, data)
         except AgentError as exc:
-            return self._fail(path, digest, exc.code, exc.reason, companions)
+            return self._fail(path, digest, exc.code, companions)
         mates = [(p.name, p.read_bytes()) for p in companions]
         if self.checks is not None:
             screened = self._screen(path, digest, data, recipients, mates, companions)
@@ -240,12 +261,16 @@ class OutboxWatcher:
             if isinstance(exc, NetworkError) or exc.retryable:
                 log.warning("outbox: %s postponed (%s)", record.message_id, exc.code)
                 return Outcome(path.name, "postponed", record.message_id, exc.code)
-            return self._fail(path, digest, exc.code, exc.reason, companions)
+            values = {"addresses": _named(exc.reason, recipients)}
+            return self._fail(path, digest, exc.code, companions, values=values)
         except ContentRefused as exc:
-            detail = refusal_text(exc)
-            return self._fail(path, digest, exc.code, exc.reason, companions, detail)
+            detail = refusal_text(exc)  # the policy's own texts say what to do
+            return self._fail(path, digest, exc.code, companions, line=exc.reason, detail=detail)
         except (AgentError, CryptoError, PolicyError) as exc:
-            return self._fail(path, digest, exc.code, exc.reason, companions)
+            values = {"addresses": _named(exc.reason, recipients)}
+            return self._fail(
+                path, digest, exc.code, companions, values=values, technical=exc.reason
+            )
         warned = ",".join(prepared.warnings)
         state = "held" if result.held else "sent"
         self.journal.finish_outgoing(
@@ -275,7 +300,8 @@ class OutboxWatcher:
             plan = self.checks.plan(recipients, [(path.name, data), *mates])
         except (NetworkError, ServerError) as exc:
             if isinstance(exc, ServerError) and not exc.retryable:
-                return self._fail(path, digest, exc.code, exc.reason, companions)
+                values = {"addresses": _named(exc.reason, recipients)}
+                return self._fail(path, digest, exc.code, companions, values=values)
             log.warning("outbox: recipients of %s not sorted yet (%s)", digest[:16], exc.code)
             return Outcome(path.name, "postponed", reason=exc.code)
         advice = plan.advice
@@ -283,21 +309,17 @@ class OutboxWatcher:
         if Concern.ANNOUNCEMENT in concerns and self.checks.confirmed(digest, path.name):
             concerns.remove(Concern.ANNOUNCEMENT)
         if concerns:
-            code = concerns[0].value
-            detail = reason_text(
-                code,
-                count=advice.recipients,
-                limit=advice.limit,
-                cues=", ".join(advice.cue_names),
-            )
-            return self._fail(path, digest, code, f"bulk mail rule: {code}", companions, detail)
+            bulk = {
+                "count": advice.recipients,
+                "limit": advice.limit,
+                "cues": ", ".join(advice.cue_names),
+            }
+            return self._fail(path, digest, concerns[0].value, companions, values=bulk)
         if not plan.external:
             return list(plan.internal)
-        addresses = ", ".join(plan.external)
+        external = {"addresses": ", ".join(plan.external)}
         if not self.allow_external:
-            detail = reason_text("external-refused", addresses=addresses)
-            reason = "recipients outside Caducee, outbox_allows_external is off"
-            return self._fail(path, digest, "external-refused", reason, companions, detail)
+            return self._fail(path, digest, "external-refused", companions, values=external)
         try:
             handed = hand_off(
                 self.sender.client,
@@ -312,8 +334,7 @@ class OutboxWatcher:
                 sorter=self.checks.sorter,
             )
         except GatewayRefused as exc:
-            detail = reason_text(exc.code, addresses=addresses)
-            return self._fail(path, digest, exc.code, exc.reason, companions, detail)
+            return self._fail(path, digest, exc.code, companions, values=external)
         except (NetworkError, ServerError) as exc:
             log.warning("outbox: external copy of %s postponed (%s)", digest[:16], exc.code)
             return Outcome(path.name, "postponed", reason=exc.code)
@@ -352,24 +373,46 @@ class OutboxWatcher:
         write_exclusive(self.pending, stash.name, json.dumps(saved).encode(), mode=0o600)
         return prepared
 
-    def _move_sent(self, path: Path, companions: Sequence[Path] = ()) -> None:
+    def _move_sent(self, path: Path, companions: Sequence[Path] = ()) -> Path:
+        """Move the file (side-car and companions too) into ``sent/``; where it went."""
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-        move_unique(path, self.sent)
+        moved = move_unique(path, self.sent)
         if sidecar.exists():
             move_unique(sidecar, self.sent)
         for mate in companions:
             if mate.exists():
                 move_unique(mate, self.sent)
+        return moved
+
+    def _note_already_sent(self, moved: Path, record: OutgoingRecord) -> None:
+        """A note beside a file dropped again: it was not sent again, and when it went."""
+        values = {"date": _when(record.updated_at), "message_id": record.message_id}
+        text = (
+            f"file: {moved.name}\nsha256: {record.sha256}\ncode: already-sent\n"
+            f"message_id: {record.message_id}\nsent_at: {record.updated_at}\n"
+            f"reason: {reason_line('already-sent', **values)}\n\n"
+            + reason_text("already-sent", **values)
+        )
+        write_exclusive(self.sent, f"{moved.name}.reason.txt", text.encode("utf-8"))
 
     def _fail(
         self,
         path: Path,
         digest: str,
         code: str,
-        reason: str,
         companions: Sequence[Path] = (),
+        *,
+        values: Mapping[str, object] | None = None,
+        line: str = "",
         detail: str = "",
+        technical: str = "",
     ) -> Outcome:
+        """Move the file aside with ``<name>.reason.txt``: the code, the reason on one line
+        and in full (French then English, from the table unless ``line``/``detail`` are
+        given), and ``technical`` (the error's own words) when it adds something."""
+        filled = {"sidecar": path.name + SIDECAR_SUFFIX, **(values or {})}
+        line = line or reason_line(code, **filled)
+        detail = detail or reason_text(code, **filled)
         moved = move_unique(path, self.errors)
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
         if sidecar.exists():
@@ -377,12 +420,13 @@ class OutboxWatcher:
         for mate in companions:
             if mate.exists():
                 move_unique(mate, self.errors)
-        text = f"file: {path.name}\nsha256: {digest}\ncode: {code}\nreason: {reason}\n"
+        text = f"file: {path.name}\nsha256: {digest}\ncode: {code}\nreason: {line}\n"
+        if technical:
+            text += f"technical: {technical}\n"
         external = self.journal.outgoing(digest, external_name(path.name))
         if external is not None and external.state == "sent":
             text += f"external_copy: {external.message_id} ({', '.join(external.recipients)})\n"
-        if detail:
-            text += "\n" + detail
+        text += "\n" + detail
         write_exclusive(self.errors, f"{moved.name}.reason.txt", text.encode("utf-8"))
         if self.journal.outgoing(digest, path.name) is not None:
             self.journal.finish_outgoing(digest, path.name, state="failed", reason=code)

@@ -156,7 +156,9 @@ class Sender:
                 accepted.append(cert)
             if not accepted:
                 detail = f" ({', '.join(reasons)})" if reasons else ""
-                raise RecipientError(f"no valid certificate for {address}{detail}")
+                raise RecipientError(
+                    f"no valid certificate for {address}{detail}", code="no-valid-certificate"
+                )
             chosen.extend(accepted)
         return chosen
 

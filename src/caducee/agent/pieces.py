@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from caducee.agent.recipients import FINFICHIER, is_hprim, split_hprim
 from caducee.formats.convert import convert, read_documents
-from caducee.formats.errors import FormatError
+from caducee.formats.errors import FormatError, UnknownEncoding
 from caducee.formats.hprim_model import HPRIMDocument
 from caducee.formats.sniff import FileKind, sniff
+from caducee.formats.text import decode_text, normalise_newlines
 
 __all__ = ["CONVERTED_EXT", "Piece", "hprim_label", "pieces_of"]
 
@@ -39,10 +40,18 @@ class Piece:
     failed: bool = False
 
 
+def _header_text(document: bytes) -> str:
+    """The document as text, in the encoding it was written in (UTF-8 or a Windows one)."""
+    try:
+        return decode_text(document).text
+    except UnknownEncoding:  # a label never fails a delivery: the common encoding, marked
+        return normalise_newlines(document.decode("cp1252", errors="replace"))
+
+
 def hprim_label(document: bytes) -> str:
     """The patient's name (header lines 2 and 3) of an HPRIM document, else its file number."""
-    lines = document.replace(b"\r\n", b"\n").split(b"\n")
-    text = [line.decode("cp1252", errors="replace").strip() for line in lines[:12]]
+    lines = _header_text(document).split("\n")
+    text = [line.strip() for line in lines[:12]]
     if len(text) >= 3 and (text[1] or text[2]):
         return "-".join(p for p in (text[1], text[2]) if p)
     if len(text) >= 9 and text[8]:

@@ -3,7 +3,7 @@
 1. HPRIM files: the addresses written on header line 12 (the recipient line) of every
    document, e.g. ``DRTEST01 dr.test@cabinet.test``. All documents of one file must name
    the same recipients (else the file is refused: one patient's results never go to a
-   doctor another document names).
+   doctor another document names: ``mixed-recipients``).
 2. A side-car file ``<name>.to`` next to it: one address per line (``#`` starts a comment).
 3. The file name: ``<anything>__to__<address>.<ext>``, several ``__to__<address>`` allowed.
 
@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from caducee.agent.errors import RecipientError
+from caducee.formats.sniff import FileKind, sniff
 
 __all__ = [
     "FIN",
@@ -94,7 +95,9 @@ def hprim_recipients(data: bytes) -> list[str]:
         return []
     if len(named) != len(per_document) or any(a != named[0] for a in named):
         raise RecipientError(
-            "the documents of this HPRIM file name different recipients on line 12: split the file"
+            "les documents de ce fichier HPRIM désignent des destinataires différents / "
+            "the documents of this HPRIM file name different recipients on line 12",
+            code="mixed-recipients",
         )
     return per_document[0]
 
@@ -124,11 +127,18 @@ def name_recipients(name: str) -> list[str]:
 
 
 def resolve_recipients(path: Path, data: bytes) -> list[str]:
-    """The recipients of an outbox file by the conventions above, or ``RecipientError``."""
+    """The recipients of an outbox file by the conventions above, or ``RecipientError``:
+    ``mixed-recipients``, ``unrecognised-format`` (no recipient, and the content is of no
+    kind :func:`~caducee.formats.sniff.sniff` knows) or ``no-recipient``."""
     for found in (hprim_recipients(data), sidecar_recipients(path), name_recipients(path.name)):
         if found:
             return found
+    if sniff(data) is FileKind.UNKNOWN:
+        raise RecipientError(
+            "format non reconnu, aucun destinataire / unrecognised format, no recipient",
+            code="unrecognised-format",
+        )
     raise RecipientError(
-        "no recipient: write the address on HPRIM line 12, in a side-car "
-        f"{path.name}{SIDECAR_SUFFIX} file, or name the file <name>__to__<address>.<ext>"
+        "aucun destinataire (ligne 12 HPRIM, fichier .to, nom du fichier) / no recipient "
+        "(HPRIM line 12, .to file, file name)"
     )

@@ -18,10 +18,11 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 from caducee.agent.client import Credentials, ServerClient
-from caducee.agent.config import AgentConfig
-from caducee.agent.errors import AgentError
+from caducee.agent.config import CONFIG_JSON, CONFIG_TOML, AgentConfig
+from caducee.agent.errors import AgentError, ConfigError
 from caducee.agent.external import hand_off
 from caducee.agent.journal import Journal
 from caducee.agent.keystore import load_key, read_secret
@@ -40,7 +41,7 @@ app = typer.Typer(
     help="Agent du poste de travail / workstation agent: clés, envoi, réception.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # paths stay whole in logs and CI output
 
 AgentDir = Annotated[
     Path,
@@ -68,8 +69,45 @@ def _failures() -> Iterator[None]:
     try:
         yield
     except (AgentError, CryptoError) as exc:
-        console.print(f"[red]Échec / failed[/red] ({exc.code}): {exc.reason}")
+        console.print(f"[red]Échec / failed[/red] ({exc.code}): {escape(exc.reason)}")
         raise typer.Exit(2) from None
+
+
+def _load_config(directory: Path) -> AgentConfig:
+    """The agent's settings; a folder that is no agent's is told in both languages, with the
+    way to name the right one (``--dir``), since the default ``./agent`` is often not it."""
+    folder = directory.expanduser().resolve()
+    if not any((folder / name).is_file() for name in (CONFIG_JSON, CONFIG_TOML)):
+        raise ConfigError(
+            f"{folder} n'est pas un dossier d'agent : indiquez le bon avec --dir <dossier> "
+            "(ou CADUCEE_AGENT_DIR), ou créez-en un avec `caducee agent init`. / "
+            f"{folder} is not an agent folder: give the right one with --dir <folder> "
+            "(or CADUCEE_AGENT_DIR), or create one with `caducee agent init`."
+        )
+    return AgentConfig.load(folder)
+
+
+def _read_input(file: str) -> bytes:
+    """The bytes to send (``-``: standard input); an unreadable file is a one-line error."""
+    if file == "-":
+        return sys.stdin.buffer.read()
+    path = Path(file)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        reason, code = f"Fichier introuvable / file not found: {path}", "file-not-found"
+    except IsADirectoryError:
+        reason = f"C'est un dossier, pas un fichier / this is a folder, not a file: {path}"
+        code = "not-a-file"
+    except PermissionError:
+        reason = (
+            f"Fichier illisible, droits insuffisants / file unreadable, permission denied: {path}"
+        )
+        code = "file-unreadable"
+    except OSError as exc:
+        reason = f"Fichier illisible / file unreadable: {path} ({exc.strerror or exc})"
+        code = "file-unreadable"
+    raise AgentError(reason, code=code)
 
 
 @app.command()
@@ -141,10 +179,10 @@ def send(
 
     The same checks as the local pages: bulk mail refused or confirmed, recipients outside
     Caducée told that their copy leaves end-to-end encryption, and asked."""
-    data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     filename = name or ("document.txt" if file == "-" else Path(file).name)
     with _failures():
-        config = AgentConfig.load(directory)
+        data = _read_input(file)
+        config = _load_config(directory)
         with AgentRuntime.open(config) as runtime:
             checks = runtime.checks()
             plan = checks.plan(to, [(filename, data)], with_sanctions=True)
@@ -205,7 +243,7 @@ def watch(
     """Surveiller la boîte d'envoi et envoyer chaque fichier déposé. / Watch the outbox."""
     _logging()
     with _failures():
-        config = AgentConfig.load(directory)
+        config = _load_config(directory)
         with AgentRuntime.open(config) as runtime:
             watcher = runtime.watcher()
             if once:
@@ -227,7 +265,7 @@ def sync(
     """Recevoir : déchiffrer, vérifier, écrire dans la boîte de réception. / Receive."""
     _logging()
     with _failures():
-        config = AgentConfig.load(directory)
+        config = _load_config(directory)
         with AgentRuntime.open(config) as runtime:
             receiver = runtime.receiver()
             if once:
@@ -252,7 +290,7 @@ def sync(
 def status(directory: AgentDir = DEFAULT_DIR) -> None:
     """État de l'agent : identité, dossiers, derniers envois et réceptions. / Agent status."""
     with _failures():
-        config = AgentConfig.load(directory)
+        config = _load_config(directory)
         certificate = config.load_certificate()
         typer.echo(f"address: {config.address}")
         typer.echo(f"server: {config.server}")
@@ -310,7 +348,7 @@ def run(
     """Envoi, réception et pages locales jusqu'à Ctrl-C. / Watch, sync and pages until Ctrl-C."""
     _logging()
     with _failures():
-        config = AgentConfig.load(directory)
+        config = _load_config(directory)
         key = load_key(config)  # asked once, shared by both loops
         stop = threading.Event()
 
@@ -368,7 +406,7 @@ def devices_approve(
     from caducee.instant.pairing import key_fingerprint
 
     with _failures():
-        config = AgentConfig.load(directory)
+        config = _load_config(directory)
         key = load_key(config)
         credentials = Credentials(config.address, config.serial_hex, key)
         with ServerClient(config.server, credentials) as client:
@@ -394,7 +432,7 @@ def devices_list(directory: AgentDir = DEFAULT_DIR) -> None:
     from caducee.agent.devices import list_devices
 
     with _failures():
-        config = AgentConfig.load(directory)
+        config = _load_config(directory)
         credentials = Credentials(config.address, config.serial_hex, load_key(config))
         with ServerClient(config.server, credentials) as client:
             for device in list_devices(client):
@@ -411,7 +449,7 @@ def devices_revoke(
     from caducee.agent.devices import revoke_device
 
     with _failures():
-        config = AgentConfig.load(directory)
+        config = _load_config(directory)
         credentials = Credentials(config.address, config.serial_hex, load_key(config))
         with ServerClient(config.server, credentials) as client:
             changed = revoke_device(client, device_id)

@@ -10,6 +10,8 @@ use this set-up for real data.
 from __future__ import annotations
 
 import os
+import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -27,7 +29,7 @@ from caducee.directory.identifiers import luhn_complete
 __all__ = ["app", "synthetic_result"]
 
 app = typer.Typer(help="Démonstration de bout en bout. / End-to-end demonstration.")
-console = Console()
+console = Console(soft_wrap=True)  # paths stay whole when the output is a log, not a terminal
 DEMO_PASSPHRASE = "demonstration-caducee-seulement"  # noqa: S105 - a demo's, said so above
 
 
@@ -72,6 +74,30 @@ def synthetic_result(recipient: str, patient: tuple[str, str], stamp: datetime) 
         "****FINFICHIER****",
     ]
     return ("\r\n".join(lines) + "\r\n").encode("iso-8859-1")
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something already listens on ``port`` (tried as the server will bind it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _refuse_busy_ports(port: int, parties: list[DemoParty]) -> None:
+    """Stop, before anything starts, when the server's or an agent's port is taken."""
+    for taken in (p for p in (port, *(x.web_port for x in parties)) if port_in_use(p)):
+        console.print(
+            f"[red]Le port {taken} est déjà utilisé[/red] (une autre démonstration tourne ?) : "
+            f"arrêtez-la (Ctrl-C) ou choisissez un autre port avec --port (les agents prennent "
+            f"les trois suivants). / Port {taken} is already in use (another demo running?): "
+            "stop it (Ctrl-C) or choose another port with --port (the agents take the next "
+            "three)."
+        )
+        raise typer.Exit(2)
 
 
 def _env() -> dict[str, str]:
@@ -155,6 +181,7 @@ def demo(
     """Lancer la démonstration jusqu'à Ctrl-C. / Run the demonstration until Ctrl-C."""
     from caducee.agent.runtime import initialise
 
+    _refuse_busy_ports(port, _parties(port))
     directory = directory.resolve()
     server_dir = directory / "server"
     base = f"http://127.0.0.1:{port}"
@@ -244,7 +271,31 @@ def _summary(base: str, parties: list[DemoParty], directory: Path, arrived: Path
         console.print(f"  outbox: {folder / 'outbox'}")
         console.print(f"  inbox:  {folder / 'inbox'}")
     console.print(f"\nJournaux / logs: {directory}/*.log")
+    _command_line(parties, directory)
     console.print(
         "Déposez un autre fichier HPRIM dans l'outbox du laboratoire pour le voir arriver. "
         "/ Drop another HPRIM file into the lab's outbox to see it arrive. Ctrl-C pour arrêter."
     )
+
+
+def _command_line(parties: list[DemoParty], directory: Path) -> None:
+    """How to drive the demo's agents with ``caducee agent``: their folder (``--dir``, or
+    ``CADUCEE_AGENT_DIR``) and the key passphrase (``CADUCEE_AGENT_PASSPHRASE``).
+
+    The demo's passphrase is printed: it is a constant of this public source file guarding
+    invented people's keys on a throw-away local server, not a secret (a real agent's
+    passphrase is never printed)."""
+    lab, gp = parties[0], parties[1]
+    lab_dir = shlex.quote(str(directory / lab.address.split("@")[0]))
+    console.print(
+        "\nLigne de commande / command line (passphrase de démonstration seulement / "
+        "demonstration passphrase only):",
+        markup=False,
+    )
+    for line in (
+        f"  export CADUCEE_AGENT_PASSPHRASE={shlex.quote(DEMO_PASSPHRASE)}",
+        f"  caducee agent status --dir {lab_dir}",
+        f"  caducee agent send resultat.hpr --to {gp.address} --dir {lab_dir}",
+        f"  (ou / or: export CADUCEE_AGENT_DIR={lab_dir})",
+    ):
+        console.print(line, markup=False, highlight=False)
