@@ -268,3 +268,53 @@ def test_the_setting_defaults_to_the_services_inline_limit() -> None:
     from caducee.relay.service import INLINE_MAX_BYTES
 
     assert load_settings().relay_inline_max_bytes == INLINE_MAX_BYTES
+
+
+async def test_a_batch_holding_an_id_recorded_earlier_answers_each_on_its_own(
+    relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch does not look its ids up first: the database's unique id refuses the retry,
+    the batch is recorded again one by one, and each submission gets its own answer."""
+    body = fake_enveloped()
+    assert (await submit(relay, envelope("early", "gp@caducee.test"), body)).created  # type: ignore[attr-defined]
+    committer = relay.service.committer
+    assert committer is not None
+    real, release, sizes = committer.queue.commit, threading.Event(), []
+
+    def held_first(batch: list[Submission]) -> list[object]:
+        sizes.append(len(batch))
+        if batch[0].message_id == "hold":
+            release.wait(30)  # the next three queue up behind it and share one batch
+        return real(batch)  # type: ignore[return-value]
+
+    monkeypatch.setattr(committer.queue, "commit", held_first)
+    hold = asyncio.ensure_future(submit(relay, envelope("hold", "gp@caducee.test")))
+    while not sizes:
+        await asyncio.sleep(0.01)
+    burst = [
+        asyncio.ensure_future(submit(relay, envelope(i, "gp@caducee.test"), b))
+        for i, b in (("x1", fake_enveloped()), ("early", body), ("x2", fake_enveloped()))
+    ]
+    while committer.queue.waiting < 3:
+        await asyncio.sleep(0.01)
+    release.set()
+    answers = await asyncio.gather(hold, *burst)
+    assert [a.created for a in answers] == [True, True, False, True]  # type: ignore[attr-defined]
+    assert sizes[:2] == [1, 3]  # the batch of three was tried whole first
+    page = await relay.service.list_mailbox(relay.ids["gp"])
+    assert [i.message_id for i in page.items] == ["early", "hold", "x1", "x2"]
+    assert [i.sequence for i in page.items] == [1, 2, 3, 4]
+
+
+async def test_a_retry_after_the_recipient_closed_replays_the_acceptance(relay: Relay) -> None:
+    """The message was accepted, then its recipient's mailbox closed: a retry of the same
+    submission is told it was accepted (200), not refused as for a closed mailbox."""
+    from caducee.directory import DirectoryService
+
+    body = fake_enveloped()
+    first = await submit(relay, envelope("before-close", "gp@caducee.test"), body)
+    await DirectoryService(relay.service.database).set_active("gp@caducee.test", False)
+    again = await submit(relay, envelope("before-close", "gp@caducee.test"), body)
+    assert first.created and not again.created  # type: ignore[attr-defined]
+    with pytest.raises(InactiveRecipient):
+        await submit(relay, envelope("after-close", "gp@caducee.test"))

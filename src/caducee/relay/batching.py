@@ -114,10 +114,11 @@ class GroupCommitter:
                 # transaction could otherwise fail with SQLITE_BUSY when another connection
                 # wrote meanwhile).
                 connection.execute(update(Mailbox).where(Mailbox.id == -1).values(last_sequence=0))
-            ids = [s.message_id for s in batch]
-            taken = set(
-                connection.scalars(select(Message.message_id).where(Message.message_id.in_(ids)))
-            )
+            # Ids recorded by earlier batches are not looked up first (a round trip per batch
+            # for what retries alone cause): the message's unique id refuses them, and the
+            # batch is then recorded again one by one (GroupCommit). Only this batch's own
+            # ids, and its refusals, are checked here.
+            taken: set[str] = set()
             addresses = sorted({a for s in batch for a in s.recipients})
             boxes_query = select(
                 Mailbox.id, Mailbox.address, Mailbox.active, Mailbox.last_sequence
@@ -133,6 +134,7 @@ class GroupCommitter:
                 if not isinstance(outcome, BaseException):
                     taken.add(submission.message_id)
                     accepted.append((submission, outcome))
+            _replays_of_refused(connection, batch, outcomes)
             if accepted:
                 _write(connection, accepted, sequence)
                 self._after_write(connection, accepted, boxes)
@@ -209,6 +211,26 @@ def acceptance_records(
             )
         )
     return records
+
+
+def _replays_of_refused(
+    connection: Connection,
+    batch: list[Submission],
+    outcomes: list[list[tuple[int, int]] | BaseException],
+) -> None:
+    """A refused submission whose id is already recorded is a retry of an accepted message
+    (its recipient may have been closed since): it gets ``IdTaken``, so the caller replays
+    the first acceptance, instead of the refusal."""
+    refused: dict[str, list[int]] = {}
+    for i, submission in enumerate(batch):
+        if isinstance(outcomes[i], RelayError):
+            refused.setdefault(submission.message_id, []).append(i)
+    if not refused:
+        return
+    query = select(Message.message_id).where(Message.message_id.in_(sorted(refused)))
+    for message_id in connection.scalars(query):
+        for i in refused[message_id]:
+            outcomes[i] = IdTaken(message_id)
 
 
 def _allocate(
