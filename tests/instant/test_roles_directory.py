@@ -131,6 +131,27 @@ async def test_overlapping_shifts_put_both_on_duty(world: World) -> None:
     assert (await on_duty(world, role, at, caller.headers)).json()["primary"] == [A, C]
 
 
+async def test_a_roles_own_members_are_reached_when_no_shift_names_anyone(world: World) -> None:
+    """A role held with no rota (a patient's care team) reaches its members at once; a
+    primary shift, when one covers the instant, comes first."""
+    caller = await world.person("Appelant")
+    _, _, role = await cardiology(world)
+    response = await world.client.put(
+        f"/api/v1/instant/units/{role}/members", json={"addresses": [C, NURSE]}, headers=OPERATOR
+    )
+    assert response.status_code == 200, response.text
+    team = (await on_duty(world, role, NIGHT, caller.headers)).json()
+    assert team["primary"] == [C, NURSE] and team["steps"] == [[C, NURSE], [HEAD]]
+    shift = {
+        "address": A,
+        "starts_at": NIGHT.isoformat(),
+        "ends_at": (NIGHT + timedelta(hours=1)).isoformat(),
+    }
+    assert (await post(world, f"/roles/{role}/shifts", shift)).status_code == 201
+    body = (await on_duty(world, role, NIGHT, caller.headers)).json()
+    assert body["primary"] == [A] and body["steps"] == [[A], [HEAD]]
+
+
 async def test_a_role_with_nobody_at_all_is_a_clear_error(world: World) -> None:
     caller = await world.person("Appelant")
     finess = await world.organisation("CHU Vide", type="university_hospital")

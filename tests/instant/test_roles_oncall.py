@@ -51,6 +51,18 @@ def test_on_duty_is_exactly_who_a_covering_shift_names(
     assert on_duty(list(reversed(shifts)), at) == duty  # order of the schedule is irrelevant
 
 
+@given(st.lists(spans(), max_size=12), instants, st.sets(st.sampled_from(PEOPLE)))
+def test_standing_members_are_the_primary_only_when_no_primary_shift_covers(
+    shifts: list[ShiftSpan], at: datetime, standing: set[str]
+) -> None:
+    scheduled = on_duty(shifts, at)
+    duty = on_duty(shifts, at, standing=sorted(standing, reverse=True))
+    assert set(duty.primary) == (set(scheduled.primary) or standing)
+    assert list(duty.primary) == sorted(duty.primary)
+    assert not set(duty.backup) & set(duty.primary)
+    assert set(duty.backup) == set(scheduled.backup) - set(duty.primary)
+
+
 @given(st.lists(spans(), min_size=1, max_size=12), instants)
 def test_a_gap_leaves_nobody_and_an_overlap_everybody(
     shifts: list[ShiftSpan], at: datetime

@@ -1,8 +1,13 @@
 """The ``GroupCipher`` interface: what a case's encryption must offer, whatever is behind it.
 
-Sender keys (:mod:`.sender_keys`) implement it today; MLS (RFC 9420) can replace them once a
-maintained implementation exists for Python and the browser. Everything passed in and out is
-bytes ready for the server, which stores them without being able to read them.
+Sender keys (:mod:`.sender_keys`) implement it today (mypy checks that they do); MLS
+(RFC 9420) can replace them once a maintained implementation exists for Python and the
+browser. What the clients call beyond this interface is sender keys' own and would change
+with MLS: sealing a chain to the device itself (``seal_to_self``: own messages readable
+after a restart), starting a new generation on a schedule, and rotating above a given
+generation (``remove_members(at_least=)``); MLS has its own answers (epochs, commits).
+Everything passed in and out is bytes ready for the server, which stores them without being
+able to read them.
 """
 
 from __future__ import annotations

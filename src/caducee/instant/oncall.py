@@ -61,12 +61,23 @@ class OnDuty:
     head: str | None
 
 
-def on_duty(shifts: Iterable[ShiftSpan], at: datetime, *, head: str | None = None) -> OnDuty:
-    """Everyone whose shift covers ``at``; someone both primary and backup counts as primary."""
+def on_duty(
+    shifts: Iterable[ShiftSpan],
+    at: datetime,
+    *,
+    head: str | None = None,
+    standing: Iterable[str] = (),
+) -> OnDuty:
+    """Everyone whose shift covers ``at``; someone both primary and backup counts as primary.
+
+    ``standing`` are the role's own members, who hold it with no rota (a patient's care
+    team, a role nobody schedules): they are its primary whenever no primary shift covers
+    ``at``, so a case to the role reaches them all before any backup or the service.
+    """
     if at.tzinfo is None:
         raise ValueError("the instant must carry a time zone")
     covering = [s for s in shifts if s.covers(at)]
-    primary = {s.address for s in covering if s.position is Position.PRIMARY}
+    primary = {s.address for s in covering if s.position is Position.PRIMARY} or set(standing)
     backup = {s.address for s in covering if s.position is Position.BACKUP} - primary
     return OnDuty(tuple(sorted(primary)), tuple(sorted(backup)), head)
 

@@ -163,7 +163,11 @@ class RoleDirectory:
             ShiftSpan(r.address, Position(r.position), aware(r.starts_at), aware(r.ends_at))
             for r in rows
         ]
-        duty = on_duty(spans, at, head=service.head_address if service else None)
+        standing = await session.scalars(
+            select(UnitMember.address).where(UnitMember.unit_id == role_id)
+        )
+        head = service.head_address if service else None
+        duty = on_duty(spans, at, head=head, standing=list(standing))
         service_members: list[str] = []
         if service is not None:
             service_members = list(

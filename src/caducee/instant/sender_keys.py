@@ -27,6 +27,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -44,6 +45,9 @@ from caducee.instant.errors import (
     UnsupportedSuite,
 )
 from caducee.instant.group_cipher import DecryptedMessage, KeyDistribution
+
+if TYPE_CHECKING:
+    from caducee.instant.group_cipher import GroupCipher
 
 MESSAGE_MAGIC = b"caducee-miss-v1 message"
 DISTRIBUTION_MAGIC = b"caducee-miss-v1 sender-key"
@@ -375,3 +379,10 @@ class SenderKeyGroup:
             header.counter,
             plaintext,
         )
+
+
+if TYPE_CHECKING:
+
+    def _is_a_group_cipher(group: SenderKeyGroup) -> GroupCipher:
+        """Never run: mypy proves here that sender keys offer the whole ``GroupCipher``."""
+        return group
