@@ -75,3 +75,5 @@ def test_the_summary_says_how_to_use_the_command_line(
     assert f"  export CADUCEE_AGENT_PASSPHRASE={demo.DEMO_PASSPHRASE}" in lines
     assert any("CADUCEE_AGENT_DIR" in line for line in lines)
     assert any("démonstration seulement" in line for line in lines)
+    console = f"{tmp_path / 'server' / 'operator_token'})"
+    assert any("/console" in line and line.endswith(console) for line in lines)

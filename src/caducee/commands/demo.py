@@ -238,9 +238,10 @@ def demo(
     except KeyboardInterrupt:
         console.print("Arrêt / stopping…")
     finally:
-        for process in processes:
+        # The agents first: the server then has no push connection left to wait for.
+        for process in reversed(processes):
             process.terminate()
-        for process in processes:
+        for process in reversed(processes):
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -264,6 +265,12 @@ def _summary(base: str, parties: list[DemoParty], directory: Path, arrived: Path
     else:
         console.print("[red]✘ Pas encore arrivé / not arrived yet[/red]: see the logs below")
     console.print(f"\nServeur / server: {base}/  (API: {base}/docs)")
+    from caducee.server.auth import OPERATOR_TOKEN_FILE
+
+    console.print(
+        f"Console de l'opérateur / operator console: {base}/console  (jeton / token: "
+        f"{directory / 'server' / OPERATOR_TOKEN_FILE})"
+    )
     for party in parties:
         folder = directory / party.address.split("@")[0]
         console.print(f"\n{party.name} <{party.address}>")

@@ -20,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
+GRACEFUL_SHUTDOWN_SECONDS = 3  # then open push connections are closed and the server stops
 
 
 @app.command()
@@ -93,6 +94,9 @@ def run(
         http="auto",
         loop="auto",
         ws=WEBSOCKET_PROTOCOL,
+        # Agents hold push connections (SSE, long polls, WebSockets) open: at Ctrl-C or
+        # SIGTERM they are closed after this many seconds, then the server finishes its work.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     try:
         import uvloop

@@ -86,10 +86,8 @@ class TaskCore:
     @staticmethod
     def _require(caller: Caller, role: Role) -> None:
         if caller.role is not role:
-            what = (
-                "prescripteur / prescriber" if role is Role.PRESCRIBER else "pharmacie / pharmacy"
-            )
-            raise NotAllowed(f"réservé au rôle {what} / only for the {role.value} role")
+            french = "prescripteur" if role is Role.PRESCRIBER else "pharmacie"
+            raise NotAllowed(f"réservé au rôle {french} / only for the {role.value} role")
 
     async def _load(self, session: AsyncSession, task_id: str, *, lock: bool = False) -> Task:
         try:
