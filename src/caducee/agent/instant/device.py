@@ -198,7 +198,7 @@ def ensure_device(
     key = client.credentials.key
     certificate = config.load_certificate()
     device = load_device(config, key, certificate)
-    replaced = _previous_device_id(config) if device is None else None
+    replaced = workstation_device_id(config) if device is None else None
     if device is not None:
         state = _registered_state(client, device.device_id)
         if state == "active":
@@ -223,8 +223,10 @@ def ensure_device(
     return device
 
 
-def _previous_device_id(config: AgentConfig) -> str | None:
-    """The device id of a file sealed to an earlier certificate (to revoke it)."""
+def workstation_device_id(config: AgentConfig) -> str | None:
+    """This workstation's device id, read from the clear part of its device file (its keys
+    stay sealed): the device to revoke when the file was sealed to an earlier certificate,
+    and the one the devices page marks as this workstation. None when there is none."""
     try:
         document = json.loads((config.directory / DEVICE_FILE).read_text("utf-8"))
         return str(document["device_id"]) if isinstance(document, dict) else None

@@ -33,9 +33,9 @@ from caducee.agent.prescriptions.card_reader import read_card
 from caducee.agent.prescriptions.messages import translator
 from caducee.agent.prescriptions.prescribe import MAX_FORM_LINES, sign_prescription
 from caducee.agent.prescriptions.remote import PrescriptionAPI
+from caducee.agent.web.messages import locale_of
 from caducee.agent.web.results import Render
 from caducee.errors import CaduceeError
-from caducee.i18n import negotiate
 from caducee.prescriptions import (
     PaperCode,
     paper_code_payload,
@@ -75,11 +75,6 @@ class _Counter:
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> task + secret
 
 
-def _locale(request: Request) -> str:
-    explicit = request.query_params.get("lang") or request.cookies.get("lang")
-    return negotiate(request.headers.get("accept-language"), explicit)
-
-
 def add_prescription_routes(app: FastAPI, config: AgentConfig, render: Render, csrf: str) -> None:
     """Mount the prescription pages on the agent's web app."""
     held = _Counter()
@@ -98,7 +93,7 @@ def add_prescription_routes(app: FastAPI, config: AgentConfig, render: Render, c
     def page(
         request: Request, template: str, context: dict[str, Any], status: int = 200
     ) -> HTMLResponse:
-        words = translator(_locale(request))
+        words = translator(locale_of(request))
         full = {
             "_": words,
             "page": request.url.path,
@@ -282,7 +277,7 @@ def add_prescription_routes(app: FastAPI, config: AgentConfig, render: Render, c
         card = held.pharmacy_card
         if consent != "yes" or card is None or not card.valid:
             return counter_page(
-                request, 403, error=translator(_locale(request))("rx.counter.consent")
+                request, 403, error=translator(locale_of(request))("rx.counter.consent")
             )
         try:
             history = api().patient_history(card.token)

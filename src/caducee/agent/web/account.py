@@ -32,8 +32,8 @@ from caducee.agent.client import ServerClient
 from caducee.agent.config import AgentConfig
 from caducee.agent.errors import NetworkError, ServerError
 from caducee.agent.web.account_messages import translator
+from caducee.agent.web.messages import locale_of
 from caducee.errors import CaduceeError
-from caducee.i18n import negotiate
 
 __all__ = ["add_account_routes", "is_rpps"]
 
@@ -102,12 +102,12 @@ class _Remote:
             self.down = Problem("acc.unreachable", status=503)
             return None, self.down
         except ServerError as exc:
-            return None, _problem_of(exc, path)
+            return None, problem_of(exc, path)
         except (CaduceeError, ValueError) as exc:
             return None, Problem("acc.refused", getattr(exc, "reason", str(exc)), 502)
 
 
-def _problem_of(exc: ServerError, path: str) -> Problem:
+def problem_of(exc: ServerError, path: str) -> Problem:
     if exc.code in WORDS_BY_CODE:
         return Problem(WORDS_BY_CODE[exc.code], status=exc.status)
     if path.startswith(PASSWORDS) and exc.status in (404, 501, 503):
@@ -143,11 +143,6 @@ class _Shown:
         return found[1]
 
 
-def _locale(request: Request) -> str:
-    explicit = request.query_params.get("lang") or request.cookies.get("lang")
-    return negotiate(request.headers.get("accept-language"), explicit)
-
-
 def add_account_routes(
     app: FastAPI, config: AgentConfig, render: Render, csrf: str, client: ServerClient | None
 ) -> None:
@@ -157,7 +152,7 @@ def add_account_routes(
     def page(
         request: Request, template: str, context: dict[str, Any], status: int = 200
     ) -> HTMLResponse:
-        full = {"_": translator(_locale(request)), "page": "/account"}
+        full = {"_": translator(locale_of(request)), "page": "/account"}
         return render(request, f"account/{template}", full | context, status)
 
     def forged(token: str) -> bool:

@@ -128,6 +128,48 @@ FR: dict[str, str] = {
     "est.add.exists": "Cette personne ou cette adresse est déjà enregistrée : rien n'a changé.",
     "est.not_manager": "Vous ne gérez pas cet établissement.",
     "est.stale": "La charte a changé entre-temps : relisez la version affichée et signez-la.",
+    # my MISS devices
+    "dev.link": "Mes appareils de messagerie instantanée",
+    "dev.title": "Mes appareils",
+    "dev.back_account": "← Mon compte",
+    "dev.help": "Chaque appareil (un navigateur associé à votre poste, ou ce poste lui-même) "
+    "a ses propres clés pour lire vos conversations de messagerie instantanée. Révoquez un "
+    "appareil perdu, volé, ou que vous n'utilisez plus.",
+    "dev.approve_hint": "Pour associer un nouveau navigateur, saisissez le code qu'il affiche "
+    "avec « caducee agent devices approve CODE ».",
+    "dev.none": "Aucun appareil enregistré.",
+    "dev.col.device": "Appareil",
+    "dev.col.registered": "Enregistré le",
+    "dev.col.key": "Clé de chiffrement",
+    "dev.col.approval": "Approuvé par",
+    "dev.this": "Ce poste",
+    "dev.active": "actif",
+    "dev.revoked": "révoqué le {date}",
+    "dev.kem.pq": "post-quantique (ML-KEM-768 + X25519)",
+    "dev.kem.classic": "classique (X25519 seul, non post-quantique)",
+    "dev.kem.unknown": "inconnue (KEM {kem})",
+    "dev.certified": "votre certificat (approuvé depuis un poste)",
+    "dev.endorsed": "l'appareil",
+    "dev.revoke": "Révoquer",
+    "dev.registered_on": "Enregistré le {date}.",
+    "dev.confirm.title": "Révoquer cet appareil ?",
+    "dev.confirm.means": "Un appareil révoqué ne peut plus lire les nouveaux messages : ses "
+    "clés sont retirées de vos conversations (les clés des conversations sont renouvelées "
+    "sans lui) et il ne peut plus se connecter. La révocation est définitive ; les messages "
+    "qu'il a déjà reçus restent sur l'appareil.",
+    "dev.confirm.self": "C'est l'appareil de ce poste : la messagerie instantanée s'arrête "
+    "sur ce poste. À la prochaine ouverture des Conversations, le poste créera un nouvel "
+    "appareil, certifié par votre certificat.",
+    "dev.confirm.endorsed": "Ces appareils, qu'il a approuvés, seront révoqués avec lui :",
+    "dev.confirm.submit": "Révoquer définitivement",
+    "dev.confirm.cancel": "Annuler",
+    "dev.done.revoked": "Appareil révoqué : il ne peut plus lire les nouveaux messages.",
+    "dev.done.self": "Appareil de ce poste révoqué : la messagerie instantanée est arrêtée "
+    "sur ce poste jusqu'à la prochaine ouverture des Conversations (un nouvel appareil sera "
+    "alors créé).",
+    "dev.done.already": "Cet appareil était déjà révoqué : rien n'a changé.",
+    "dev.unknown": "Cet appareil n'existe pas ou n'est pas le vôtre : rien n'a changé.",
+    "dev.already": "Cet appareil est déjà révoqué : rien n'a changé.",
 }
 
 EN: dict[str, str] = {
@@ -245,6 +287,46 @@ EN: dict[str, str] = {
     "est.add.exists": "This person or address is already registered: nothing changed.",
     "est.not_manager": "You do not manage this establishment.",
     "est.stale": "The charter changed meanwhile: read the version shown and sign it.",
+    "dev.link": "My instant messaging devices",
+    "dev.title": "My devices",
+    "dev.back_account": "← My account",
+    "dev.help": "Each device (a browser paired with your workstation, or this workstation "
+    "itself) has its own keys to read your instant messaging conversations. Revoke a device "
+    "that is lost, stolen, or that you no longer use.",
+    "dev.approve_hint": "To pair a new browser, enter the code it shows with "
+    "“caducee agent devices approve CODE”.",
+    "dev.none": "No device registered.",
+    "dev.col.device": "Device",
+    "dev.col.registered": "Registered on",
+    "dev.col.key": "Encryption key",
+    "dev.col.approval": "Approved by",
+    "dev.this": "This workstation",
+    "dev.active": "active",
+    "dev.revoked": "revoked on {date}",
+    "dev.kem.pq": "post-quantum (ML-KEM-768 + X25519)",
+    "dev.kem.classic": "classical (X25519 alone, not post-quantum)",
+    "dev.kem.unknown": "unknown (KEM {kem})",
+    "dev.certified": "your certificate (approved from a workstation)",
+    "dev.endorsed": "the device",
+    "dev.revoke": "Revoke",
+    "dev.registered_on": "Registered on {date}.",
+    "dev.confirm.title": "Revoke this device?",
+    "dev.confirm.means": "A revoked device can no longer read new messages: its keys are "
+    "rotated out of your conversations (the conversations' keys are renewed without it) and "
+    "it can no longer connect. Revocation is final; messages it already received stay on "
+    "the device.",
+    "dev.confirm.self": "This is this workstation's device: instant messaging stops on this "
+    "workstation. The next time Cases is opened, the workstation makes a new device, "
+    "certified by your certificate.",
+    "dev.confirm.endorsed": "These devices, which it approved, are revoked with it:",
+    "dev.confirm.submit": "Revoke for good",
+    "dev.confirm.cancel": "Cancel",
+    "dev.done.revoked": "Device revoked: it can no longer read new messages.",
+    "dev.done.self": "This workstation's device revoked: instant messaging has stopped on "
+    "this workstation until Cases is next opened (a new device is made then).",
+    "dev.done.already": "This device was already revoked: nothing changed.",
+    "dev.unknown": "This device does not exist or is not yours: nothing changed.",
+    "dev.already": "This device is already revoked: nothing changed.",
 }
 
 MESSAGES: Mapping[str, Mapping[str, str]] = {"fr": FR, "en": EN}

@@ -34,14 +34,14 @@ from caducee.agent.recipients import SIDECAR_SUFFIX
 from caducee.agent.standing import Standing
 from caducee.agent.web.account import add_account_routes
 from caducee.agent.web.cases import add_case_routes
+from caducee.agent.web.devices import add_device_routes
 from caducee.agent.web.journey import journey_of, receipt_of
-from caducee.agent.web.messages import translator
+from caducee.agent.web.messages import locale_of, translator
 from caducee.agent.web.reporting import add_report_routes, report_context
 from caducee.agent.web.results import add_result_routes, document_tables
 from caducee.agent.web.sending import add_send_routes
 from caducee.errors import CaduceeError
 from caducee.formats.text import to_text
-from caducee.i18n import negotiate
 from caducee.ledger import parse_verifier_key
 
 __all__ = ["LOOPBACK_HOSTS", "create_web_app"]
@@ -56,11 +56,6 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-
-
-def _locale(request: Request) -> str:
-    explicit = request.query_params.get("lang") or request.cookies.get("lang")
-    return negotiate(request.headers.get("accept-language"), explicit)
 
 
 def _listing(folder: Path, *, suffix: str | None = None) -> list[dict[str, Any]]:
@@ -124,7 +119,7 @@ def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> F
     def render(
         request: Request, template: str, context: dict[str, Any], status_code: int = 200
     ) -> HTMLResponse:
-        locale = _locale(request)
+        locale = locale_of(request)
         full = {
             "_": translator(locale),
             "locale": locale,
@@ -279,5 +274,6 @@ def create_web_app(config: AgentConfig, client: ServerClient | None = None) -> F
     add_result_routes(app, config, render, csrf)
     add_prescription_routes(app, config, render, csrf)
     add_account_routes(app, config, render, csrf, client)
+    add_device_routes(app, config, render, csrf, client)
     add_case_routes(app, config, render, csrf, client)
     return app

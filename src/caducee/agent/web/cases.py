@@ -48,8 +48,8 @@ from caducee.agent.instant.page_words import MESSAGES as WORDS
 from caducee.agent.instant.page_words import translator
 from caducee.agent.instant.timeline import fold
 from caducee.agent.recipients import addresses_in
+from caducee.agent.web.messages import locale_of
 from caducee.errors import CaduceeError
-from caducee.i18n import negotiate
 from caducee.instant.pairing import key_fingerprint
 from caducee.instant.payloads import MAX_ATTACHMENT_BYTES, Attachment, PatientCard
 
@@ -96,11 +96,6 @@ def _problem(exc: CaduceeError) -> Problem:
             key, 503 if exc.code == "miss-device-file" else status, {"detail": exc.reason}
         )
     return Problem("error.miss-client-error", 502, {"detail": exc.reason})
-
-
-def _locale(request: Request) -> str:
-    explicit = request.query_params.get("lang") or request.cookies.get("lang")
-    return negotiate(request.headers.get("accept-language"), explicit)
 
 
 def _when(moment: datetime | None) -> str:
@@ -164,7 +159,7 @@ def add_case_routes(
     def page(
         request: Request, template: str, context: dict[str, Any], status: int = 200
     ) -> HTMLResponse:
-        full = {"_": translator(_locale(request)), "page": "/cases", "when": _when}
+        full = {"_": translator(locale_of(request)), "page": "/cases", "when": _when}
         return render(request, f"cases/{template}", full | context, status)
 
     def trouble(request: Request, problem: Problem, back: str = "/cases") -> HTMLResponse:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-__all__ = ["MESSAGES", "layered_translator", "translator"]
+from starlette.requests import Request
+
+from caducee.i18n import negotiate
+
+__all__ = ["MESSAGES", "layered_translator", "locale_of", "translator"]
 
 FR: dict[str, str] = {
     "app.title": "Caducée — poste de travail",
@@ -528,3 +532,9 @@ def layered_translator(
         return template.format(**values) if values else template
 
     return translate
+
+
+def locale_of(request: Request) -> str:
+    """The page's language: ``?lang=`` or the ``lang`` cookie, else the browser's choice."""
+    explicit = request.query_params.get("lang") or request.cookies.get("lang")
+    return negotiate(request.headers.get("accept-language"), explicit)
