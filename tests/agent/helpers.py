@@ -11,13 +11,19 @@ import sys
 from pathlib import Path
 
 import httpx
+from cryptography import x509
+from sqlalchemy import create_engine, update
 
+from caducee.agent.transparency import certificate_sha256
+from caducee.directory.certificates import certificate_log_id
 from caducee.directory.identifiers import luhn_complete
+from caducee.evidence.models import RecordRow
 
 __all__ = [
     "PASSPHRASE",
     "agent_cli",
     "enrol_mailbox",
+    "hide_from_log",
     "hprim_file",
     "operator_client",
 ]
@@ -93,3 +99,18 @@ def enrol_mailbox(admin: httpx.Client, kind: str, address: str, number: int) -> 
     _created(admin.post("/api/v1/admin/mailboxes", json=body))
     code = _created(admin.post(f"/api/v1/admin/mailboxes/{address}/enrolment-code"))
     return str(code["code"])
+
+
+def hide_from_log(database_url: str, certificate: x509.Certificate) -> None:
+    """What a dishonest operator would do: the certificate stays, its records go."""
+    engine = create_engine(database_url.replace("sqlite+aiosqlite", "sqlite"))
+    try:
+        with engine.begin() as connection:
+            hidden = connection.execute(
+                update(RecordRow)
+                .where(RecordRow.message_id == certificate_log_id(certificate_sha256(certificate)))
+                .values(message_id="hidden-by-the-test")
+            )
+            assert hidden.rowcount >= 1
+    finally:
+        engine.dispose()

@@ -14,36 +14,17 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import create_engine, update
 
 from caducee.agent.config import AgentConfig
 from caducee.agent.keystore import build_csr
 from caducee.agent.ledger_watch import ALARM_FILE, KEY_FILE, read_alarm
-from caducee.agent.transparency import certificate_sha256
-from caducee.directory.certificates import certificate_log_id
-from caducee.evidence.models import RecordRow
 from tests.agent.conftest import World, drop, open_runtime
-from tests.agent.helpers import agent_cli, hprim_file
+from tests.agent.helpers import agent_cli, hide_from_log, hprim_file
 
 LAB = "labo.fictif@caducee.test"
 GP = "dr.testeur@caducee.test"
 
 pytestmark = pytest.mark.slow
-
-
-def _hide_from_log(database_url: str, certificate: x509.Certificate) -> None:
-    """What a dishonest operator would do: the certificate stays, its records go."""
-    engine = create_engine(database_url.replace("sqlite+aiosqlite", "sqlite"))
-    try:
-        with engine.begin() as connection:
-            hidden = connection.execute(
-                update(RecordRow)
-                .where(RecordRow.message_id == certificate_log_id(certificate_sha256(certificate)))
-                .values(message_id="hidden-by-the-test")
-            )
-            assert hidden.rowcount >= 1
-    finally:
-        engine.dispose()
 
 
 def test_a_certificate_in_the_log_is_used_one_not_in_the_log_is_refused(
@@ -55,7 +36,7 @@ def test_a_certificate_in_the_log_is_used_one_not_in_the_log_is_refused(
         drop(lab / "outbox", "avant.hpr", hprim_file(GP, [("AVANT", "ALICE")], tag="1"))
         assert [o.state for o in watcher.process_ready()] == ["sent"]
 
-    _hide_from_log(database_url, AgentConfig.load(gp).load_certificate())
+    hide_from_log(database_url, AgentConfig.load(gp).load_certificate())
     with open_runtime(lab) as runtime:  # a new process: nothing cached
         watcher = runtime.watcher()
         drop(lab / "outbox", "apres.hpr", hprim_file(GP, [("APRES", "BRUNO")], tag="2"))

@@ -156,6 +156,11 @@ def test_two_browsers_and_a_python_device_talk_in_a_case(setup: Setup) -> None:
     try:
         alice = pair(setup, alice_ctx, ALICE, "Poste du Dr Alice")
         bob = pair(setup, bob_ctx, BOB, "Téléphone du Dr Bob")
+        for address, paired in ((ALICE, alice), (BOB, bob)):  # post-quantum by default (#8)
+            people = carol_client.request("GET", f"{API}/people/{address}/devices").json()
+            (mine,) = [d for d in people["devices"] if d["device_id"] == device_id(paired)]
+            signed = parse_device_statement(base64.b64decode(mine["statement"]))[0]
+            assert mine["kem"] == 0x647A and signed.kem is Kem.MLKEM768_X25519
 
         # Alice opens a case to Bob and Carol: the patient goes inside the ciphertext.
         alice.click("summary")

@@ -2,7 +2,8 @@
 without a server: a chain starts at a fresh generation and is sealed to the device itself (a
 restarted device reads its own messages, a stale key never winds a chain back, a key "from
 itself" signed by another device is refused); the scheduled rotation's clock; a listed device
-is kept only when a certificate of its address vouches for it (statement or endorsement).
+is kept only when a certificate of its address vouches for it (statement or endorsement), and
+only when the evidence log proves that certificate.
 
 SYNTHETIC TEST MATERIAL: throwaway self-signed certificates and device keys.
 """
@@ -14,9 +15,12 @@ import logging
 from typing import Any
 
 import pytest
+from cryptography import x509
 
+from caducee.agent.errors import CertificateNotInLog
 from caducee.agent.instant.cipher import CaseCipher, RotationLimits, generation_of
 from caducee.agent.instant.peers import PeerDevices
+from caducee.agent.transparency import CertificateLog, certificate_sha256
 from caducee.instant._hpke import Kem
 from caducee.instant.device_keys import DeviceKeys, certify_device
 from caducee.instant.endorsement import endorse_device
@@ -141,3 +145,54 @@ def test_a_listed_device_is_kept_only_when_a_certificate_vouches_for_it(
     assert found["phone"].signing_public == phone.public().signing_public
     assert caplog.text.count("left out") == 4
     assert peers.devices("DR.A@synthetic.caducee.test") is found  # kept until asked fresh
+
+
+class _Log(CertificateLog):
+    """The evidence log's verdicts, without a server: it proves ``proven`` only."""
+
+    def __init__(self, proven: x509.Certificate) -> None:
+        self.proven = certificate_sha256(proven)
+        self.asked: list[tuple[str, str]] = []
+
+    def check(self, certificate: x509.Certificate, address: str) -> None:
+        self.asked.append((certificate_sha256(certificate), address))
+        if certificate_sha256(certificate) != self.proven:
+            raise CertificateNotInLog("not in the log / absent du journal")
+
+
+def test_a_device_whose_certificate_the_log_does_not_prove_is_left_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logged = make_person("dr.a@synthetic.caducee.test", "ec")
+    unlogged = make_person("dr.a@synthetic.caducee.test", "ec")  # in the directory only
+    good, sneaky = device("good"), device("sneaky")
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    listed = [
+        {"statement": b64(certify_device(good.public(), logged.key))},
+        {"statement": b64(certify_device(sneaky.public(), unlogged.key))},
+        {  # endorsed by a device the unlogged certificate vouches for
+            "statement": b64(endorse_device(device("sneaky-phone").public(), sneaky)),
+            "endorsed_by": "sneaky",
+            "endorser_statement": b64(certify_device(sneaky.public(), unlogged.key)),
+        },
+        {  # endorsed by a device the logged certificate vouches for
+            "statement": b64(endorse_device(device("phone").public(), good)),
+            "endorsed_by": "good",
+            "endorser_statement": b64(certify_device(good.public(), logged.key)),
+        },
+    ]
+    answers = _Listing(listed, [unlogged.cert, logged.cert])
+    proofs = _Log(logged.cert)
+    peers = PeerDevices(answers, answers, None, certificate_log=proofs)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING):
+        found = peers.devices("dr.a@synthetic.caducee.test")
+    assert sorted(found) == ["good", "phone"]
+    assert {address for _, address in proofs.asked} == {"dr.a@synthetic.caducee.test"}
+    refused = [r.getMessage() for r in caplog.records if "evidence log" in r.getMessage()]
+    assert len(refused) == 2 and all(
+        certificate_sha256(unlogged.cert)[:16] in m and "left out" in m for m in refused
+    )
+    assert "device sneaky of" in refused[0] and "device sneaky-phone of" in refused[1]

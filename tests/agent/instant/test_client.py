@@ -2,7 +2,9 @@
 on the same Python client open a case and talk (text, reply, edit, delete, read, "I'm
 handling it", a photo); a restarted client reads its own earlier messages; the scheduled
 rotation after the message limit and after the age limit; a removed participant cannot read
-what follows; the device keys file is sealed and private.
+what follows; the device keys file is sealed and private, and the device it holds is
+post-quantum (ML-KEM-768 + X25519); a device certified by a certificate the directory lists
+but the evidence log does not hold gets no key.
 
 SYNTHETIC TEST MATERIAL: invented people and patient (``conftest``).
 """
@@ -15,16 +17,22 @@ import stat
 from datetime import timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from caducee.agent.client import Credentials, ServerClient
 from caducee.agent.errors import ServerError
 from caducee.agent.instant.case import CaseState
 from caducee.agent.instant.cipher import RotationLimits, generation_of
-from caducee.agent.instant.device import DEVICE_FILE, load_device
+from caducee.agent.instant.device import API, DEVICE_FILE, b64, load_device
 from caducee.agent.instant.errors import NotYourMessage
 from caducee.agent.instant.timeline import fold
+from caducee.agent.keystore import build_csr
+from caducee.instant._hpke import Kem
+from caducee.instant.device_keys import DeviceKeys, certify_device
 from caducee.instant.errors import UnknownSenderKey
 from caducee.instant.payloads import Edit, Text
-from tests.agent.helpers import agent_cli
+from tests.agent.helpers import agent_cli, hide_from_log
 from tests.agent.instant.conftest import ALICE, BOB, CAROL, PATIENT, Office
 
 pytestmark = pytest.mark.slow
@@ -224,6 +232,12 @@ def test_the_device_keys_file_is_sealed_and_private(office: Office) -> None:
     # Registered once, active, listed among the person's devices.
     devices = office.client(ALICE).request("GET", "/api/v1/instant/devices").json()["devices"]
     assert [d["device_id"] for d in devices if not d["revoked_at"]] == [alice.device.device_id]
+    # Post-quantum by default (issue #8): the device the agent made publishes the hybrid KEM.
+    assert alice.device.hpke_key.kem is Kem.MLKEM768_X25519 and Kem.MLKEM768_X25519.value == 0x647A
+    assert document["kem"] == 0x647A
+    assert [d["kem"] for d in devices if not d["revoked_at"]] == [0x647A]
+    listed = office.client(BOB).request("GET", f"{API}/people/{ALICE}/devices").json()["devices"]
+    assert {d["device_id"]: d["kem"] for d in listed} == {alice.device.device_id: 0x647A}
 
 
 def test_the_command_line_lists_and_shows_a_case(office: Office) -> None:
@@ -265,3 +279,41 @@ def test_a_revoked_device_gives_way_and_the_others_rotate(office: Office) -> Non
     # rotation reads too, and the card Bob carried into it; the older generation stays closed.
     assert texts(mine) == ["Après la révocation", "Pour le nouvel appareil"]
     assert mine.patient() == PATIENT
+
+
+def test_a_device_whose_certificate_is_not_in_the_log_gets_no_key(
+    office: Office, caplog: pytest.LogCaptureFixture
+) -> None:
+    carol = office.instant(CAROL)  # her device, certified by her logged certificate
+    # A dishonest operator certifies a key of its own for Carol and hides it from the log:
+    # the directory lists the certificate (it validates), the log does not hold it.
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    issued = (
+        office.client(CAROL)
+        ._send("POST", "/api/v1/certificates/renew", json={"csr_pem": build_csr(stranger, CAROL)})
+        .json()
+    )
+    hidden = x509.load_pem_x509_certificate(issued["certificate_pem"].encode())
+    hide_from_log(office.database_url, hidden)
+    rogue = DeviceKeys.generate("rogue-device", CAROL)
+    with ServerClient(
+        office.base, Credentials(CAROL, str(issued["serial_hex"]), stranger)
+    ) as operator:
+        operator.request(
+            "POST",
+            f"{API}/devices",
+            json={"statement": b64(certify_device(rogue.public(), stranger))},
+        )
+    listed = office.client(ALICE).request("GET", f"{API}/people/{CAROL}/devices").json()
+    assert {d["device_id"] for d in listed["devices"]} == {carol.device.device_id, "rogue-device"}
+
+    with caplog.at_level("WARNING", logger="caducee.agent.instant.peers"):
+        case = office.instant(ALICE).create_case([CAROL], PATIENT, "Pour Carol seulement")
+    assert carol.device.device_id in case.sealed_to and "rogue-device" not in case.sealed_to
+    assert "rogue-device" not in case.cipher.member_device_ids()
+    left_out = [r.getMessage() for r in caplog.records if "rogue-device" in r.getMessage()]
+    assert left_out and "not proven in the evidence log" in left_out[0]
+    assert "Pour Carol" not in caplog.text  # ids only in the log
+    theirs = carol.case(case.case_id)
+    theirs.sync()
+    assert texts(theirs) == ["Pour Carol seulement"] and theirs.patient() == PATIENT

@@ -2,7 +2,7 @@
 
 - :mod:`.device`: the device keys (made once, sealed to the person's certificate in the agent
   folder), their registration and the device's login;
-- :mod:`.peers`: other people's devices, checked against their certificates;
+- :mod:`.peers`: other people's devices, checked against their certificates and the log;
 - :mod:`.cipher`: the sender-key group with a fresh generation per session, keys sealed to
   this device too, and the scheduled rotation;
 - :mod:`.case`: one case (sync, share keys, send, edit, delete, read, acknowledge);

@@ -5,7 +5,9 @@
 create one (participants, then the patient's card as its first message), and hand out one
 :class:`.case.CaseState` per case, kept for the life of the process. The first use of a case
 replays it from sequence 1 (the sender keys sealed to this device, its own included, are in
-the log), so nothing but the device keys file needs to be kept between restarts.
+the log), so nothing but the device keys file needs to be kept between restarts. Other
+people's devices get keys only when a validated certificate proven in the evidence log vouches
+for them (:mod:`.peers`), the log key being the one the agent pinned at ``init``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from caducee.agent.instant.cipher import RotationLimits
 from caducee.agent.instant.device import DeviceSession, ensure_device
 from caducee.agent.instant.errors import InvalidCaseInput, NotConnected
 from caducee.agent.instant.peers import PeerDevices
+from caducee.agent.ledger_watch import LedgerWatch
+from caducee.agent.transparency import CertificateLog
 from caducee.agent.trust import make_validator
 from caducee.crypto.trust import CertificateValidator
 from caducee.instant.device_keys import DeviceKeys
@@ -42,13 +46,14 @@ class InstantClient:
         device: DeviceKeys,
         *,
         validator: CertificateValidator | None = None,
+        certificate_log: CertificateLog | None = None,
         limits: RotationLimits | None = None,
     ) -> None:
         self.config = config
         self.client = client
         self.device = device
         self.session = DeviceSession(client, device)
-        self.peers = PeerDevices(self.session, client, validator)
+        self.peers = PeerDevices(self.session, client, validator, certificate_log=certificate_log)
         self.limits = limits
         self._cases: dict[str, CaseState] = {}
         self._lock = threading.Lock()
@@ -66,7 +71,16 @@ class InstantClient:
             raise NotConnected("l'agent n'est pas connecté au serveur / the agent is not connected")
         device = ensure_device(config, client)
         validator = make_validator(config, client)
-        opened = cls(config, client, device, validator=validator, limits=limits)
+        # Peers' certificates are proven in the evidence log, as a mail's recipients' are.
+        certificate_log = CertificateLog(client, LedgerWatch(config.directory, client).pin_key)
+        opened = cls(
+            config,
+            client,
+            device,
+            validator=validator,
+            certificate_log=certificate_log,
+            limits=limits,
+        )
         opened.session.login()
         return opened
 

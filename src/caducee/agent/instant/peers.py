@@ -11,6 +11,12 @@ of its messages is read. A device another device of the person endorsed comes wi
 endorser's statement: both are checked
 (:func:`caducee.instant.endorsement.verify_endorsed_device`), so trust still ends at the
 certificate. Certificates are kept a minute, as the mail sender keeps them.
+
+The certificate that vouches for a device must also be proven in the evidence log, with the
+check the mail sender makes before encrypting (:class:`caducee.agent.transparency.
+CertificateLog`, key transparency, DESIGN §4): a certificate the operator put in the directory
+without logging it (a substituted key) certifies nothing here, and its devices are left out
+the same way.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from urllib.parse import quote
 from cryptography import x509
 
 from caducee.agent.client import ServerClient
+from caducee.agent.errors import CertificateNotInLog
 from caducee.agent.instant.device import DeviceSession
+from caducee.agent.transparency import CertificateLog, certificate_sha256
 from caducee.crypto.errors import CryptoError
 from caducee.crypto.trust import CertificateValidator, KeyPurpose
 from caducee.instant.device_keys import DevicePublicKeys, verify_device_statement
@@ -48,11 +56,13 @@ class PeerDevices:
         person: ServerClient,
         validator: CertificateValidator | None,
         *,
+        certificate_log: CertificateLog | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session = session
         self.person = person
         self.validator = validator
+        self.certificate_log = certificate_log
         self.clock = clock
         self._certificates: dict[str, tuple[float, list[x509.Certificate]]] = {}
         self._devices: dict[str, dict[str, DevicePublicKeys]] = {}
@@ -99,15 +109,15 @@ class PeerDevices:
             self._devices[address] = found
         return found
 
-    @staticmethod
     def _verified(
+        self,
         address: str,
         statement: object,
         endorser_statement: object,
         certificates: list[x509.Certificate],
     ) -> DevicePublicKeys | None:
         """The device of a listed statement (or of an endorsement, with its endorser's
-        statement) if a valid certificate of ``address`` vouches for it."""
+        statement) if a valid certificate of ``address``, proven in the log, vouches for it."""
         try:
             raw = base64.b64decode(str(statement), validate=True)
             endorser = (
@@ -118,6 +128,7 @@ class PeerDevices:
         except (binascii.Error, ValueError):
             log.warning("a device statement of %s is not base64: left out", address)
             return None
+        unproven: tuple[str, str] | None = None  # (device id, certificate digest)
         for certificate in certificates:
             try:
                 if endorser is None:
@@ -126,7 +137,30 @@ class PeerDevices:
                     device = verify_endorsed_device(raw, endorser, certificate)
             except InstantCryptoError:
                 continue
-            if device.address == address:
+            if device.address != address:
+                continue
+            if self._in_log(certificate, address):
                 return device
+            unproven = (device.device_id, certificate_sha256(certificate)[:16])
+        if unproven is not None:
+            log.warning(
+                "device %s of %s: its certificate %s is not proven in the evidence log: left out "
+                "/ appareil écarté : son certificat est absent du journal de preuves",
+                unproven[0],
+                address,
+                unproven[1],
+            )
+            return None
         log.warning("a device of %s is not certified by a valid certificate: left out", address)
         return None
+
+    def _in_log(self, certificate: x509.Certificate, address: str) -> bool:
+        """Whether the evidence log proves ``certificate`` issued to ``address`` and not
+        revoked: the check the mail sender makes (it logs the reason of a refusal)."""
+        if self.certificate_log is None:
+            return True
+        try:
+            self.certificate_log.check(certificate, address)
+        except CertificateNotInLog:
+            return False
+        return True
