@@ -63,6 +63,7 @@ def personal_endpoints(world: World, person: Identity) -> dict[str, Call]:
         "keys": lambda h: client.get(f"{API}/people/{person.address}/devices", headers=h),
         "on-duty": lambda h: client.get(f"{API}/roles/1/on-duty", headers=h),
         "roles": lambda h: client.get(f"{API}/roles", params={"q": "garde"}, headers=h),
+        "certificate-log": lambda h: client.get(f"{API}/ledger/certificates/{'0' * 64}", headers=h),
     }
 
 

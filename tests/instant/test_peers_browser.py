@@ -7,7 +7,10 @@ device the server lists for Bob but that Bob's certificate never signed (written
 into the server's database, as a compromised server would) is left out, Bob's real devices
 are kept. Once Bob's certificate is revoked, his devices are left out, even when the server
 keeps listing the certificate (its answers rewritten in transit, as a lying server would send
-them): the CRL, signed by the CA, says so. The browser goes through ``caseDevices``, what
+them): the CRL, signed by the CA, says so. A certificate the server lists but whose records
+the evidence log does not hold (hidden in the database, as a dishonest operator would, the
+way tests/agent/test_transparency.py does) vouches for nothing: Bob's devices are left out
+while Alice's, proven in the log, are kept. The browser goes through ``caseDevices``, what
 ``CaseState.devices()`` calls.
 
 SYNTHETIC TEST MATERIAL: invented people; keys made afresh.
@@ -72,13 +75,14 @@ class World:
     bob_browser: str
     warnings: list[str] = field(default_factory=list)
 
-    def case_devices(self) -> dict[str, Any]:
-        """Ask in a freshly loaded page (no certificate cached from an earlier question)."""
+    def case_devices(self, address: str = BOB) -> dict[str, Any]:
+        """Ask in a freshly loaded page (no certificate or proof cached from an earlier
+        question)."""
         self.alice.reload()
         self.alice.wait_for_load_state()
         answer: dict[str, Any] = self.alice.evaluate(
             CASE_DEVICES,
-            {"deviceId": self.alice_device, "passphrase": DEVICE_PASSPHRASE, "address": BOB},
+            {"deviceId": self.alice_device, "passphrase": DEVICE_PASSPHRASE, "address": address},
         )
         return answer
 
@@ -194,6 +198,54 @@ def test_the_root_is_pinned_once_and_another_is_refused(world: World) -> None:
         }"""
     )
     assert outcome == {"same": True, "again": True, "refused": "certificate-untrusted"}
+
+
+def _file_certificate_records(setup: Setup, address: str, under: str) -> None:
+    """Move the log records of ``address``'s certificate to another message id (``under``):
+    the ledger route no longer finds them, as if the log had never held the certificate."""
+    certificate = (
+        setup.office.client(ALICE)
+        .request("GET", f"{API}/people/{address}/certificates")
+        .json()["certificates"][0]
+    )
+    log_id = "certificate:" + hashlib.sha256(base64.b64decode(certificate)).hexdigest()
+    hidden = f"hidden-by-the-test:{address}"
+    before, after = (log_id, hidden) if under == "hidden" else (hidden, log_id)
+    with sqlite3.connect(setup.database) as db:
+        moved = db.execute(
+            "UPDATE evidence_record SET message_id = ? WHERE message_id = ?", (after, before)
+        )
+        assert moved.rowcount >= 1
+
+
+def test_a_certificate_the_log_does_not_hold_vouches_for_no_device(world: World) -> None:
+    assert world.case_devices()["verified"] == sorted([world.bob_browser, DESKTOP, ENDORSED])
+    _file_certificate_records(world.setup, BOB, "hidden")
+    world.warnings.clear()
+    try:
+        hidden = world.case_devices()
+        alice = world.case_devices(ALICE)
+    finally:
+        _file_certificate_records(world.setup, BOB, "restored")
+    assert hidden["listed"] == sorted([world.bob_browser, DESKTOP, ENDORSED, FORGED])
+    assert hidden["verified"] == []
+    assert any("certificate-not-in-log" in w for w in world.warnings), world.warnings
+    assert alice["verified"] == [world.alice_device]  # a peer in the log is still trusted
+    assert world.case_devices()["verified"] == sorted([world.bob_browser, DESKTOP, ENDORSED])
+
+
+def test_the_log_key_is_pinned_at_pairing_and_another_is_refused(world: World) -> None:
+    outcome = world.alice.evaluate(
+        r"""async () => {
+          const { pinnedLogKey, pinLogKey } = await import("/static/instant/keystore.js");
+          const served = (await (await fetch("/api/v1/ledger/key")).text()).trim();
+          let refused = null;
+          try { await pinLogKey(served.replace(/\+[0-9a-f]{8}\+/, "+00000000+")); }
+          catch (e) { refused = e.why; }
+          return { same: (await pinnedLogKey()) === served, refused };
+        }"""
+    )
+    assert outcome == {"same": True, "refused": "certificate-untrusted"}
 
 
 def test_a_revoked_certificates_devices_are_left_out_even_if_the_server_lists_it(

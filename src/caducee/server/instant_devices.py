@@ -11,6 +11,10 @@
   not revoked, within validity), for a browser's device token, which is valid under
   ``/api/v1/instant/`` only. The browser validates each against the root it pinned (chain,
   CRLs from ``/pki``) before trusting the devices it signed: this list is a hint, not trust.
+- ``GET /api/v1/instant/ledger/certificates/{sha256}`` → {issued, revoked}: the receipts
+  ``/api/v1/ledger/certificates/{sha256}`` gives agents (404 ``certificate-not-in-log``),
+  under the device token's scope: the browser trusts a certificate only if the evidence log
+  proves it against the log key it pinned (key transparency, static/instant/transparency.js).
 
 Each listed device has ``endorsed_by`` (null, or the id of the device that endorsed it). For
 an endorsed device, ``statement`` holds the endorsement and ``endorser_statement`` the
@@ -35,6 +39,7 @@ from caducee.server.auth import Agent
 from caducee.server.instant_common import State, decode_base64, domain_errors, now_of
 from caducee.server.requests import StrictRequest
 from caducee.server.routes_directory import directory_service
+from caducee.server.routes_ledger import get_certificate_records
 from caducee.server.state import ServerState
 
 __all__ = ["device_json", "router"]
@@ -104,3 +109,13 @@ async def person_certificates(address: str, _agent: Agent, state: State) -> dict
         "address": address.lower(),
         "certificates": [base64.b64encode(der).decode() for der in ders],
     }
+
+
+# Key transparency for the web app: a certificate's {issued, revoked} receipts, as
+# GET /api/v1/ledger/certificates/{sha256} gives agents, under the device token's scope.
+router.add_api_route(
+    "/ledger/certificates/{sha256}",
+    get_certificate_records,
+    methods=["GET"],
+    summary="A certificate's receipts in the transparency log (404 if it is not in it)",
+)

@@ -14,6 +14,8 @@
 // the browser is paired (trust on first use): every person's certificate must chain to it
 // before this browser trusts the devices it signed (x509.js, app/peers.js, which checks the
 // root is a CA before pinning it). Its key, "#root", is never a device id ([A-Za-z0-9._:-]).
+// So is the evidence log's note verifier key, under "#log-key", pinned the same way: every
+// person's certificate must then be proven in the log it signs (transparency.js).
 
 import { toHex, utf8 } from "./bytes.js";
 import { DeviceKeys } from "./device.js";
@@ -24,6 +26,7 @@ export const DATABASE = "caducee-miss-keys";
 const STORE = "devices";
 const ITERATIONS = 600_000;
 const ROOT = "#root";
+const LOG_KEY = "#log-key";
 
 /** @param {string} name @returns {Promise<IDBDatabase>} */
 function database(name) {
@@ -176,4 +179,34 @@ export async function pinRoot(der, { expectedSha256 = null, name = DATABASE } = 
 export async function pinnedRoot(name = DATABASE) {
   const record = await withStore(name, "readonly", (store) => store.get(ROOT));
   return record ? new Uint8Array(record.der) : null;
+}
+
+/**
+ * Pin the evidence log's note verifier key (`<origin>+<key ID>+<base64 key>`, which the caller
+ * has parsed: transparency.js parseLogKey). A key already pinned stays: another is refused.
+ * @param {string} text @param {string} [name]
+ */
+export async function pinLogKey(text, name = DATABASE) {
+  const known = await withStore(name, "readonly", (store) => store.get(LOG_KEY));
+  if (known && known.text !== text) {
+    throw new UntrustedCertificate(
+      "certificate-untrusted",
+      "le serveur présente une autre clé du journal de preuves que celle épinglée : " +
+        "prévenez l'opérateur / the server shows another evidence log key than the pinned " +
+        "one: tell the operator",
+    );
+  }
+  if (!known) {
+    const record = { text, pinnedAt: Date.now() };
+    await withStore(name, "readwrite", (store) => store.put(record, LOG_KEY));
+  }
+}
+
+/**
+ * The pinned log key's text, or null if this browser pinned none (paired before pinning).
+ * @param {string} [name] @returns {Promise<string|null>}
+ */
+export async function pinnedLogKey(name = DATABASE) {
+  const record = await withStore(name, "readonly", (store) => store.get(LOG_KEY));
+  return record ? String(record.text) : null;
 }

@@ -8,15 +8,29 @@
 // them (verifyListedDevice: a statement the certificate key signed, or an endorsement by a
 // device it certified). A device no valid certificate vouches for is left out (logged by its
 // id only). Certificates are kept a minute, as in Python; so are the CA material and CRLs.
+//
+// Key transparency (transparency.js, as the agent checks before encrypting): a certificate
+// counts only if the evidence log proves it issued to the address and not revoked, against
+// the log key pinned with the root; one the server lists but never logged is left out the
+// same way. Proofs are kept for the page's life.
 
 import { verifyListedDevice } from "../device.js";
 import { InstantCryptoError, UntrustedCertificate } from "../errors.js";
-import { pinRoot, pinnedRoot } from "../keystore.js";
-import { Certificate, WHY, readCrl, readRoot, validatePersonCertificate } from "../x509.js";
-import { fromBase64 } from "./client.js";
+import { pinLogKey, pinRoot, pinnedLogKey, pinnedRoot } from "../keystore.js";
+import { CertificateLog, parseLogKey } from "../transparency.js";
+import {
+  Certificate,
+  WHY,
+  readCrl,
+  readRoot,
+  sha256Hex,
+  validatePersonCertificate,
+} from "../x509.js";
+import { ApiError, fromBase64 } from "./client.js";
 
 export const CACHE_MS = 60_000;
 export const PKI = "/pki";
+export const LOG_KEY = "/api/v1/ledger/key";
 
 /**
  * @typedef {import("../x509.js").Authority} Authority
@@ -40,18 +54,46 @@ async function fetchBytes(path) {
 export async function pinOperatorRoot({ expectedSha256 = null, database } = {}) {
   const der = await fetchBytes(`${PKI}/ca/root.der`);
   await readRoot(der); // a self-signed CA certificate, or UntrustedCertificate
-  return pinRoot(der, { expectedSha256, name: database });
+  const sha256 = await pinRoot(der, { expectedSha256, name: database });
+  await pinEvidenceLogKey({ database });
+  return sha256;
+}
+
+/**
+ * Pin the evidence log's key the server publishes (trust on first use, beside the root), or
+ * check it is the one already pinned: another is refused (keystore.js says so in FR/EN).
+ * @param {{database?: string}} [options]
+ */
+export async function pinEvidenceLogKey({ database } = {}) {
+  const text = new TextDecoder().decode(await fetchBytes(LOG_KEY)).trim();
+  await parseLogKey(text); // a well-formed Ed25519 key whose ID matches, or a refusal
+  await pinLogKey(text, database);
+}
+
+/**
+ * {issued, revoked} receipts of a certificate, or null when the log holds none (404).
+ * @param {import("./client.js").Session} session @param {string} sha256
+ */
+async function logReceipts(session, sha256) {
+  try {
+    return await session.api(`/ledger/certificates/${sha256}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
 }
 
 /** What this browser trusts: the pinned root, and the person certificates checked against it. */
 export class PeerTrust {
   /**
    * @param {Certificate} root the pinned root
+   * @param {import("../transparency.js").LogKey} logKey the pinned evidence log key
    * @param {{clock?: () => number, fetchBytes?: (path: string) => Promise<Uint8Array>}} [options]
    *   clock in epoch milliseconds (a test passes a fixed "now")
    */
-  constructor(root, { clock = Date.now, fetchBytes: fetcher = fetchBytes } = {}) {
+  constructor(root, logKey, { clock = Date.now, fetchBytes: fetcher = fetchBytes } = {}) {
     this.root = root;
+    this.log = new CertificateLog(logKey);
     this.clock = clock;
     this.fetchBytes = fetcher;
     /** @type {{at: number, authority: Promise<Authority>}|null} */
@@ -61,8 +103,8 @@ export class PeerTrust {
   }
 
   /**
-   * The trust of this browser, from the root pinned at pairing. A browser paired before roots
-   * were pinned pins the server's now if `pinIfNone` (trust on first use, a little later).
+   * The trust of this browser, from the root and log key pinned at pairing. A browser paired
+   * before they were pinned pins the server's now if `pinIfNone` (trust on first use, later).
    * @param {object} [options] as the constructor's, plus `database` (IndexedDB name)
    * @param {string} [options.database] @param {boolean} [options.pinIfNone]
    * @returns {Promise<PeerTrust>}
@@ -77,7 +119,16 @@ export class PeerTrust {
           "no pinned root: pair this device again",
       );
     }
-    return new PeerTrust(await readRoot(der), options);
+    if (pinIfNone && !(await pinnedLogKey(database))) await pinEvidenceLogKey({ database });
+    const logKey = await pinnedLogKey(database);
+    if (!logKey) {
+      throw new UntrustedCertificate(
+        WHY.UNTRUSTED,
+        "aucune clé du journal de preuves épinglée : appairez de nouveau cet appareil / " +
+          "no evidence log key pinned: pair this device again",
+      );
+    }
+    return new PeerTrust(await readRoot(der), await parseLogKey(logKey), options);
   }
 
   /**
@@ -107,8 +158,8 @@ export class PeerTrust {
   }
 
   /**
-   * `address`'s certificates that validate here, as the keys and addresses devices are
-   * checked against (a minute).
+   * `address`'s certificates that validate here and that the log proves, as the keys and
+   * addresses devices are checked against (a minute).
    * @param {import("./client.js").Session} session @param {string} address
    * @returns {Promise<Person[]>}
    */
@@ -134,7 +185,10 @@ export class PeerTrust {
     for (const encoded of answer.certificates ?? []) {
       try {
         const leaf = new Certificate(fromBase64(String(encoded)));
-        valid.push(await validatePersonCertificate(leaf, authority, this.clock()));
+        const person = await validatePersonCertificate(leaf, authority, this.clock());
+        const fetchReceipts = (/** @type {string} */ sha256) => logReceipts(session, sha256);
+        await this.log.check(await sha256Hex(leaf.der), address, fetchReceipts);
+        valid.push(person);
       } catch (error) {
         if (!(error instanceof InstantCryptoError) && !(error instanceof DOMException)) {
           throw error;

@@ -41,6 +41,7 @@ const SHELL = [
   `${CORE}wire.js`,
   `${CORE}der.js`,
   `${CORE}x509.js`,
+  `${CORE}transparency.js`,
   `${CORE}vendor/hpke.js`,
 ];
 
