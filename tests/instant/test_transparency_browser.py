@@ -25,13 +25,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page
 
 from caducee.ledger import LedgerError, parse_verifier_key, verify_checkpoint
-from tests.browser import chromium
+from tests.browser import chromium, module_page
 
 ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "src" / "caducee" / "server" / "static"
 VECTORS = ROOT / "tests" / "vectors" / "transparency"
 MERKLE = ROOT / "tests" / "vectors" / "ledger" / "rfc6962_merkle.json"
 ORIGIN = "https://transparency.test"
@@ -91,23 +90,7 @@ def _vectors() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
     with chromium() as browser:
-        page = browser.new_context().new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-
-        def serve(route: Route) -> None:
-            path = route.request.url.removeprefix(ORIGIN)
-            if path.startswith("/static/"):
-                source = (STATIC / path.removeprefix("/static/")).resolve()
-                assert source.is_relative_to(STATIC)
-                route.fulfill(body=source.read_bytes(), content_type="text/javascript")
-            else:
-                route.fulfill(body=PAGE, content_type="text/html")
-
-        page.context.route(ORIGIN + "/**", serve)
-        page.goto(ORIGIN + "/page.html")
-        page.wait_for_function("window.transparency !== undefined", timeout=20_000)
-        assert errors == []
+        page = module_page(browser, ORIGIN, PAGE, "window.transparency !== undefined")
         yield page
 
 

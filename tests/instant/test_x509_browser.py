@@ -19,14 +19,13 @@ import datetime as dt
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page
 
 from caducee.crypto.errors import CryptoError
 from caducee.crypto.keyfile import KeyKind, PrivateKey, generate_private_key
@@ -46,9 +45,8 @@ from caducee.pki import (
     create_root_ca,
     issue_certificate,
 )
-from tests.browser import chromium
+from tests.browser import chromium, module_page
 
-STATIC = Path(__file__).resolve().parents[2] / "src" / "caducee" / "server" / "static"
 ORIGIN = "https://miss.test"
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 URLS = PKIURLs("http://pki.caducee.test/pki")
@@ -315,23 +313,7 @@ class Vectors:
 def vectors() -> Iterator[Vectors]:
     cases = build_cases()
     with chromium() as browser:
-        page = browser.new_context().new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-
-        def serve(route: Route) -> None:
-            path = route.request.url.removeprefix(ORIGIN)
-            if path.startswith("/static/"):
-                source = (STATIC / path.removeprefix("/static/")).resolve()
-                assert source.is_relative_to(STATIC)
-                route.fulfill(body=source.read_bytes(), content_type="text/javascript")
-            else:
-                route.fulfill(body=PAGE, content_type="text/html")
-
-        page.context.route(ORIGIN + "/**", serve)
-        page.goto(ORIGIN + "/page.html")
-        page.wait_for_function("window.x509 !== undefined", timeout=20_000)
-        assert errors == []
+        page = module_page(browser, ORIGIN, PAGE, "window.x509 !== undefined")
         yield Vectors(page, cases)
 
 

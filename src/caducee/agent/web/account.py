@@ -15,7 +15,6 @@ gives a notice, never a crash; nothing secret is logged.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 import threading
@@ -32,10 +31,11 @@ from caducee.agent.client import ServerClient
 from caducee.agent.config import AgentConfig
 from caducee.agent.errors import NetworkError, ServerError
 from caducee.agent.web.account_messages import translator
+from caducee.agent.web.csrf import forgery_check
 from caducee.agent.web.messages import locale_of
 from caducee.errors import CaduceeError
 
-__all__ = ["add_account_routes", "is_rpps"]
+__all__ = ["account_template", "add_account_routes", "is_rpps"]
 
 log = logging.getLogger(__name__)
 Render = Callable[..., HTMLResponse]
@@ -143,11 +143,12 @@ class _Shown:
         return found[1]
 
 
-def add_account_routes(
-    app: FastAPI, config: AgentConfig, render: Render, csrf: str, client: ServerClient | None
-) -> None:
-    """Mount ``/account`` and ``/account/establishment`` on the agent's web app."""
-    shown = _Shown()
+AccountPage = Callable[..., HTMLResponse]
+
+
+def account_template(render: Render) -> AccountPage:
+    """``page(request, template, context, status=200)``: an ``account/`` template in the
+    caller's language, under the "Mon compte" tab (the account and devices pages)."""
 
     def page(
         request: Request, template: str, context: dict[str, Any], status: int = 200
@@ -155,9 +156,17 @@ def add_account_routes(
         full = {"_": translator(locale_of(request)), "page": "/account"}
         return render(request, f"account/{template}", full | context, status)
 
-    def forged(token: str) -> bool:
-        """The form's CSRF token is not this process's."""
-        return not hmac.compare_digest(token.encode(), csrf.encode())
+    return page
+
+
+def add_account_routes(
+    app: FastAPI, config: AgentConfig, render: Render, csrf: str, client: ServerClient | None
+) -> None:
+    """Mount ``/account`` and ``/account/establishment`` on the agent's web app."""
+    shown = _Shown()
+
+    page = account_template(render)
+    forged = forgery_check(csrf)
 
     # -- /account -----------------------------------------------------------------------
 

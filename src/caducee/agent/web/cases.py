@@ -22,7 +22,6 @@ in its memory. A server that does not answer gives a page that says so, never a 
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import threading
@@ -48,6 +47,7 @@ from caducee.agent.instant.page_words import MESSAGES as WORDS
 from caducee.agent.instant.page_words import translator
 from caducee.agent.instant.timeline import fold
 from caducee.agent.recipients import addresses_in
+from caducee.agent.web.csrf import forgery_check
 from caducee.agent.web.messages import locale_of
 from caducee.errors import CaduceeError
 from caducee.instant.pairing import key_fingerprint
@@ -166,8 +166,7 @@ def add_case_routes(
         context = {"problem": problem, "back": back}
         return page(request, "problem.html", context, problem.status)
 
-    def forged(token: str) -> bool:
-        return not hmac.compare_digest(token.encode(), csrf.encode())
+    forged = forgery_check(csrf)
 
     @contextmanager
     def failures(found: list[Problem]) -> Iterator[None]:

@@ -16,7 +16,6 @@ else's devices. A server that refuses or does not answer gives a notice, never a
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 from collections.abc import Callable
@@ -32,9 +31,8 @@ from caducee.agent.config import AgentConfig
 from caducee.agent.devices import list_devices, revoke_device
 from caducee.agent.errors import NetworkError, ServerError
 from caducee.agent.instant.device import workstation_device_id
-from caducee.agent.web.account import Problem, problem_of
-from caducee.agent.web.account_messages import translator
-from caducee.agent.web.messages import locale_of
+from caducee.agent.web.account import Problem, account_template, problem_of
+from caducee.agent.web.csrf import forgery_check
 from caducee.errors import CaduceeError
 from caducee.instant._hpke import Kem
 
@@ -139,15 +137,8 @@ def add_device_routes(
 ) -> None:
     """Mount ``/account/devices`` and its confirmation and revocation on the agent's app."""
 
-    def page(
-        request: Request, template: str, context: dict[str, Any], status: int = 200
-    ) -> HTMLResponse:
-        full = {"_": translator(locale_of(request)), "page": "/account"}
-        return render(request, f"account/{template}", full | context, status)
-
-    def forged(token: str) -> bool:
-        """The form's CSRF token is not this process's."""
-        return not hmac.compare_digest(token.encode(), csrf.encode())
+    page = account_template(render)
+    forged = forgery_check(csrf)
 
     def listed() -> tuple[list[DeviceRow], Problem | None]:
         own = workstation_device_id(config)
