@@ -8,7 +8,10 @@ real sender-key core over synthetic text.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import itertools
+from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 import httpx
@@ -108,6 +111,21 @@ async def post(
     )
 
 
+async def acknowledge(
+    world: World, who: Identity, case_id: str, device: DeviceKeys, message_id: str
+) -> None:
+    """ "I'm handling it" from ``who``'s ``device`` (201 asserted)."""
+    body = {
+        "message_id": message_id,
+        "device_id": device.device_id,
+        "ciphertext": b64(group(case_id, device).encrypt(b"je m'en occupe")),
+    }
+    response = await world.client.post(
+        f"{API}/cases/{case_id}/acknowledge", json=body, headers=who.headers
+    )
+    assert response.status_code == 201, response.text
+
+
 async def fetch(
     world: World, person: Identity, case_id: str, device: DeviceKeys, after: int = 0
 ) -> httpx.Response:
@@ -137,3 +155,13 @@ def read_all(cipher: SenderKeyGroup, messages: list[dict[str, Any]]) -> list[byt
         else:
             read.append(cipher.decrypt(data).plaintext)
     return read
+
+
+def vector_generator(folder: Path, name: str) -> ModuleType:
+    """The ``make_vectors.py`` of a vectors folder, loaded as module ``name`` (the folders
+    are not packages: each generator also runs as a script)."""
+    spec = importlib.util.spec_from_file_location(name, folder / "make_vectors.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -7,22 +7,19 @@ tests would disagree with Python for a reason nobody wrote down.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.instant.miss import vector_generator
+
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "instant"
 
 
 def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("miss_make_vectors", VECTORS / "make_vectors.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return vector_generator(VECTORS, "miss_make_vectors")
 
 
 @pytest.fixture(scope="module")

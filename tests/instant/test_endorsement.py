@@ -6,7 +6,6 @@ device keys generated afresh; no real person, key or certificate.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from caducee.instant.endorsement import (
     verify_endorsement,
 )
 from caducee.instant.errors import ForgedDeviceStatement, MalformedInstantData
+from tests.instant.miss import vector_generator
 
 from .conftest import NOW, Person
 
@@ -144,10 +144,7 @@ def test_mutated_endorsements_give_a_value_or_a_clear_error(data: st.DataObject)
 
 def test_the_committed_endorsement_vectors_are_what_python_makes_today() -> None:
     folder = Path(__file__).resolve().parents[1] / "vectors" / "instant" / "endorsement"
-    spec = importlib.util.spec_from_file_location("miss_endorsements", folder / "make_vectors.py")
-    assert spec is not None and spec.loader is not None
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
+    generator = vector_generator(folder, "miss_endorsements")
     vectors = generator.build()
     assert generator.render(vectors) == (folder / "endorsements.json").read_text()
     assert {r["error"] for r in vectors["refused"]} == {

@@ -7,9 +7,16 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from caducee.instant.device_keys import DeviceKeys
 from caducee.ledger import EvidenceEvent
-from tests.instant.miss import API, b64, evidence_events, group, open_case, post, with_device
+from tests.instant.miss import (
+    API,
+    acknowledge,
+    evidence_events,
+    group,
+    open_case,
+    post,
+    with_device,
+)
 from tests.instant.test_roles_directory import HEAD, NURSE, cardiology
 from tests.instant.test_roles_directory import post as admin_post
 from tests.server.conftest import Identity, World, problem
@@ -104,15 +111,7 @@ async def test_acknowledgement_stops_the_escalation_with_evidence(world: World) 
     # The sender's own read receipt does not count.
     await post(world, gp, case_id, gps, "read", group(case_id, gps).encrypt(b"lu"))
     assert await tick(world, seconds=300) == 0
-    body = {
-        "message_id": "ack-1",
-        "device_id": mine.device_id,
-        "ciphertext": b64(group(case_id, mine).encrypt(b"je m'en occupe")),
-    }
-    response = await world.client.post(
-        f"{API}/cases/{case_id}/acknowledge", json=body, headers=primary.headers
-    )
-    assert response.status_code == 201, response.text
+    await acknowledge(world, primary, case_id, mine, "ack-1")
     assert await tick(world, seconds=3600) == 0
     assert backup.address not in await participants(world, gp, case_id)
     view = (await world.client.get(f"{API}/cases/{case_id}", headers=gp.headers)).json()
@@ -121,20 +120,6 @@ async def test_acknowledgement_stops_the_escalation_with_evidence(world: World) 
     assert [e for e, _ in events] == [EvidenceEvent.CASE_ROUTED, EvidenceEvent.CASE_ACKNOWLEDGED]
     assert events[1][1].actor_id == primary.address
     assert events[1][1].extra["acknowledged_message"] == "ack-1"
-
-
-async def acknowledge(
-    world: World, who: Identity, case_id: str, device: DeviceKeys, message_id: str
-) -> None:
-    body = {
-        "message_id": message_id,
-        "device_id": device.device_id,
-        "ciphertext": b64(group(case_id, device).encrypt(b"je m'en occupe")),
-    }
-    response = await world.client.post(
-        f"{API}/cases/{case_id}/acknowledge", json=body, headers=who.headers
-    )
-    assert response.status_code == 201, response.text
 
 
 async def test_a_read_receipt_from_someone_reached_stops_it_with_evidence(world: World) -> None:

@@ -17,7 +17,6 @@ WebCrypto and IndexedDB). SYNTHETIC TEST MATERIAL only.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from playwright.sync_api import Page
 
 from caducee.ledger import LedgerError, parse_verifier_key, verify_checkpoint
 from tests.browser import chromium, module_page
+from tests.instant.miss import vector_generator
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "transparency"
@@ -75,11 +75,7 @@ PARSE_KEYS = """async (keys) => {
 
 
 def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("kt_make_vectors", VECTORS / "make_vectors.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return vector_generator(VECTORS, "kt_make_vectors")
 
 
 def _vectors() -> dict[str, Any]:

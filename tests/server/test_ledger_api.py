@@ -25,7 +25,7 @@ from caducee.ledger import (
     verify_receipt,
 )
 from caducee.ledger.canonical_json import canonicalize
-from tests.instant.miss import API, b64, group, open_case, with_device
+from tests.instant.miss import acknowledge, open_case, with_device
 from tests.instant.test_pairing_support import paired_device
 from tests.instant.test_routing_escalation import staffed
 from tests.server.conftest import OPERATOR_TOKEN, World, problem
@@ -188,15 +188,7 @@ async def test_a_miss_record_is_for_its_parties_and_the_operator_only(world: Wor
     gp, eve = await world.person("Generaliste"), await world.person("Eve")
     case_id = (await open_case(world, gp, [], role=role))["case_id"]
     mine = await with_device(world, primary)
-    body = {
-        "message_id": "ack-ledger-1",
-        "device_id": mine.device_id,
-        "ciphertext": b64(group(case_id, mine).encrypt(b"je m'en occupe")),
-    }
-    acked = await world.client.post(
-        f"{API}/cases/{case_id}/acknowledge", json=body, headers=primary.headers
-    )
-    assert acked.status_code == 201, acked.text
+    await acknowledge(world, primary, case_id, mine, "ack-ledger-1")
     routed, acknowledged = await _indexes(world, case_log_id(case_id))
     # CaseRouted names the creator (sender) and the person reached (recipient);
     # CaseAcknowledged names who acknowledged (actor) and the creator (recipient).
