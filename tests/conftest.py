@@ -88,9 +88,39 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 
 def free_port() -> int:
+    """A free port for a test's listener (see :func:`free_port_block`)."""
+    return free_port_block(1)
+
+
+_HANDED_OUT: set[int] = set()
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive free ports, below the kernel's ephemeral range.
+
+    A block taken inside that range can lose one of its ports to any outgoing connection
+    (an agent's push stream, a PostgreSQL client) between this check and the bind; below
+    it, only listeners compete. A port is handed out once per test session.
+    """
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    chooser = secrets.SystemRandom()
+    for _ in range(200):
+        first = chooser.randrange(20000, low - count)
+        block = range(first, first + count)
+        if not _HANDED_OUT.intersection(block) and all(map(_bindable, block)):
+            _HANDED_OUT.update(block)  # two calls before either binds get different ports
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports below {low}")
 
 
 @pytest.fixture(scope="session")

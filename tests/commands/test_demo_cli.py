@@ -4,10 +4,13 @@ and it says how to drive its agents from the command line."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from caducee.commands import demo
@@ -77,3 +80,24 @@ def test_the_summary_says_how_to_use_the_command_line(
     assert any("démonstration seulement" in line for line in lines)
     console = f"{tmp_path / 'server' / 'operator_token'})"
     assert any("/console" in line and line.endswith(console) for line in lines)
+
+
+def test_a_process_that_dies_at_start_shows_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "agent.log"
+    with log.open("wb") as handle:
+        dead = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; print('[Errno 98] address already in use'); sys.exit(1)",
+            ],
+            stdout=handle,
+        )
+    dead.wait()
+    with pytest.raises(typer.Exit):
+        demo._wait_for(f"http://127.0.0.1:{free_port()}/", dead, "un agent", log)
+    out = capsys.readouterr().out
+    assert "un agent n'a pas démarré / did not start" in out
+    assert "  | [Errno 98] address already in use" in out  # the reason, without opening the log

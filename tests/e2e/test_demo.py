@@ -7,12 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import free_port
+from tests.conftest import free_port_block
 
 
 def test_the_demo_delivers_a_result_and_starts_again(tmp_path: Path) -> None:
-    port = free_port()
-    # The three agents' pages take the next three ports.
+    port = free_port_block(4)  # the three agents' pages take the next three ports
     command = [
         sys.executable,
         "-m",

@@ -116,7 +116,17 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, log: Path) 
             break
         time.sleep(0.2)
     console.print(f"[red]{what} n'a pas démarré / did not start[/red]; see {log}")
+    console.print(_tail(log), markup=False, highlight=False)
     raise typer.Exit(2)
+
+
+def _tail(log: Path, lines: int = 15) -> str:
+    """The end of a process's log, printed when it fails so the reason is on screen."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join("  | " + line for line in text.splitlines()[-lines:])
 
 
 def _register(base: str, data_dir: Path, party: DemoParty, number: int) -> str:
