@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +39,7 @@ from caducee.ledger import (
 )
 from caducee.ledger.records import SIGNATURE_DOMAIN
 from caducee.store import Database
+from caducee.store.bulk import insert_rows
 from caducee.store.models import utcnow
 
 __all__ = ["DEFAULT_CHECKPOINT_AGE", "EvidenceLog", "StoredCheckpoint"]
@@ -148,8 +149,9 @@ class EvidenceLog:
         known = load_nodes(connection, frontier(size))
         nodes = new_nodes(size, leaves, known)
         created = self._now()
-        connection.execute(
-            insert(RecordRow),
+        insert_rows(
+            connection,
+            RecordRow,
             [
                 {
                     "leaf_index": size + i,
@@ -165,8 +167,9 @@ class EvidenceLog:
                 )
             ],
         )
-        connection.execute(
-            insert(MerkleNode),
+        insert_rows(
+            connection,
+            MerkleNode,
             [{"level": lv, "node_index": ix, "hash": h} for (lv, ix), h in nodes.items()],
         )
         log.debug("evidence leaves %d..%d appended", size, end - 1)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from caducee.directory.models import Mailbox
 from caducee.evidence import EvidenceLog
@@ -35,6 +35,7 @@ from caducee.relay.errors import InactiveRecipient, RelayError, UnknownRecipient
 from caducee.relay.hooks import Accepted, CommitHook
 from caducee.relay.models import Delivery, DeliveryState, Message
 from caducee.store import Database, is_sqlite
+from caducee.store.bulk import insert_rows, insert_rows_returning_ids
 from caducee.store.group_commit import GroupCommit
 
 __all__ = ["MAX_BATCH_RECIPIENTS", "GroupCommitter", "IdTaken", "Submission"]
@@ -275,11 +276,7 @@ def _write(
         }
         for s, _ in accepted
     ]
-    pks = list(
-        connection.scalars(
-            insert(Message).returning(Message.id, sort_by_parameter_order=True), messages
-        )
-    )
+    pks = insert_rows_returning_ids(connection, Message, messages)
     deliveries = [
         {
             "message_pk": pk,
@@ -291,7 +288,7 @@ def _write(
         for pk, (s, pairs) in zip(pks, accepted, strict=True)
         for mailbox_id, number in pairs
     ]
-    connection.execute(insert(Delivery), deliveries)
+    insert_rows(connection, Delivery, deliveries)
     touched = {mailbox_id for _, pairs in accepted for mailbox_id, _ in pairs}
     connection.execute(
         update(Mailbox)
