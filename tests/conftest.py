@@ -14,8 +14,15 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from caducee.store import Database, upgrade_database
+
+# Property tests judge correctness, not speed: on a loaded two-core machine (CI starts
+# servers and browsers beside them) input generation and examples run slowly, and
+# Hypothesis's timing checks would fail a test for the machine's load.
+settings.register_profile("caducee", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("caducee")
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "CADUCEE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
