@@ -1,5 +1,6 @@
 """Evidence records: canonical bytes, digests, Ed25519 signatures, strict reading."""
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -56,6 +57,16 @@ def test_canonical_bytes_are_stable() -> None:
     assert b'"time":"2026-01-02T03:04:05Z"' in data
     assert b'"v":"caducee-evidence/1"' in data
     assert EvidenceRecord.from_json_dict(json.loads(data)) == record
+
+
+def test_kept_canonical_bytes_follow_the_record() -> None:
+    """The bytes are kept once computed: a changed copy gets its own, never the original's."""
+    record = make_record(1)
+    first = record.to_canonical_bytes()
+    assert record.to_canonical_bytes() is first
+    moved = dataclasses.replace(record, actor_id="another-relay")
+    assert moved.to_canonical_bytes() == canonicalize(moved.to_json_dict()) != first
+    assert record == make_record(1)  # what is kept takes no part in equality
 
 
 def test_digest_chains_records_of_one_message() -> None:

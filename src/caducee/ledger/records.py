@@ -192,8 +192,17 @@ class EvidenceRecord:
         JSON encoder writes exactly as RFC 8785 does (sorted names, the same escapes, UTF-8
         verbatim) when every name sorts the same by code point as by UTF-16 code unit (no
         character from U+D800 up); otherwise, or for a lone surrogate, the general writer
-        decides. The relay signs two records per message: this is its hot path.
+        decides. The relay signs two records per message: this is its hot path, and a record
+        is frozen, so its bytes are kept once computed (the relay digests a message's first
+        record for the next one's ``previous``, then signs it).
         """
+        kept: bytes | None = self.__dict__.get("_canonical")
+        if kept is None:
+            kept = self._canonical_bytes()
+            object.__setattr__(self, "_canonical", kept)
+        return kept
+
+    def _canonical_bytes(self) -> bytes:
         value = self.to_json_dict()
         if all(not name or max(name) < "\ud800" for name in self.extra):
             try:
