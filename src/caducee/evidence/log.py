@@ -42,7 +42,7 @@ from caducee.store import Database
 from caducee.store.bulk import insert_rows
 from caducee.store.models import utcnow
 
-__all__ = ["DEFAULT_CHECKPOINT_AGE", "EvidenceLog", "StoredCheckpoint"]
+__all__ = ["DEFAULT_CHECKPOINT_AGE", "EvidenceLog", "SignedLeaf", "StoredCheckpoint"]
 
 log = logging.getLogger(__name__)
 DEFAULT_CHECKPOINT_AGE = timedelta(seconds=30)
@@ -58,6 +58,16 @@ class StoredCheckpoint:
     note: str
     timestamp: bytes | None
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class SignedLeaf:
+    """A signed record ready to append: its leaf's data and hash, its record's digest."""
+
+    signed: SignedRecord
+    data: bytes
+    leaf_hash: bytes
+    record_sha256: str
 
 
 def _stored(row: CheckpointRow) -> StoredCheckpoint:
@@ -128,26 +138,41 @@ class EvidenceLog:
     def append_many_sync(
         self, connection: Connection, records: Sequence[EvidenceRecord]
     ) -> list[tuple[int, SignedRecord]]:
-        """:meth:`append_many` on a blocking connection (the relay's group commit uses it).
+        """:meth:`append_many` on a blocking connection: :meth:`sign`, then
+        :meth:`append_signed_sync`."""
+        return self.append_signed_sync(connection, self.sign(records))
 
-        Records are signed first; then the head row's ``UPDATE ... RETURNING`` takes the write
-        lock (SQLite) or the row lock (PostgreSQL), so concurrent appends queue up until this
-        transaction ends, and the new nodes (§2.1.1) are computed from the frontier.
+    def sign(self, records: Sequence[EvidenceRecord]) -> list[SignedLeaf]:
+        """Sign records and compute their leaves: everything an append needs but its index.
+
+        Needs no database, so it may run anywhere, before the transaction: the relay's group
+        commit runs it in a thread of its own while its transaction waits on the database.
         """
-        if not records:
+        key = self.identity.private_key
+        leaves = []
+        for record in records:
+            canonical = record.to_canonical_bytes()  # once each: the hot path
+            signed = SignedRecord(record, key.sign(SIGNATURE_DOMAIN + canonical))
+            data = _leaf_data(signed, canonical)
+            digest = hashlib.sha256(canonical).hexdigest()
+            leaves.append(SignedLeaf(signed, data, leaf_hash(data), digest))
+        return leaves
+
+    def append_signed_sync(
+        self, connection: Connection, leaves: Sequence[SignedLeaf]
+    ) -> list[tuple[int, SignedRecord]]:
+        """Append signed records in order, in ``connection``'s transaction.
+
+        The head row's ``UPDATE ... RETURNING`` takes the write lock (SQLite) or the row lock
+        (PostgreSQL), so concurrent appends queue up until this transaction ends, and the new
+        nodes (§2.1.1) are computed from the frontier.
+        """
+        if not leaves:
             return []
-        key = self.identity.private_key  # signing needs no index: done before the lock
-        canonical = [r.to_canonical_bytes() for r in records]  # once each: the hot path
-        signed = [
-            SignedRecord(r, key.sign(SIGNATURE_DOMAIN + c))
-            for r, c in zip(records, canonical, strict=True)
-        ]
-        leaf_data = [_leaf_data(s, c) for s, c in zip(signed, canonical, strict=True)]
-        leaves = [leaf_hash(d) for d in leaf_data]
-        end = self._reserve(connection, len(records))
-        size = end - len(records)
+        end = self._reserve(connection, len(leaves))
+        size = end - len(leaves)
         known = load_nodes(connection, frontier(size))
-        nodes = new_nodes(size, leaves, known)
+        nodes = new_nodes(size, [leaf.leaf_hash for leaf in leaves], known)
         created = self._now()
         insert_rows(
             connection,
@@ -155,16 +180,14 @@ class EvidenceLog:
             [
                 {
                     "leaf_index": size + i,
-                    "event": s.record.event.value,
-                    "message_id": s.record.message_id,
-                    "record_json": data.decode("utf-8"),
-                    "record_sha256": hashlib.sha256(c).hexdigest(),
-                    "leaf_hash": leaf,
+                    "event": leaf.signed.record.event.value,
+                    "message_id": leaf.signed.record.message_id,
+                    "record_json": leaf.data.decode("utf-8"),
+                    "record_sha256": leaf.record_sha256,
+                    "leaf_hash": leaf.leaf_hash,
                     "created_at": created,
                 }
-                for i, (s, c, data, leaf) in enumerate(
-                    zip(signed, canonical, leaf_data, leaves, strict=True)
-                )
+                for i, leaf in enumerate(leaves)
             ],
         )
         insert_rows(
@@ -173,7 +196,7 @@ class EvidenceLog:
             [{"level": lv, "node_index": ix, "hash": h} for (lv, ix), h in nodes.items()],
         )
         log.debug("evidence leaves %d..%d appended", size, end - 1)
-        return [(size + i, s) for i, s in enumerate(signed)]
+        return [(size + i, leaf.signed) for i, leaf in enumerate(leaves)]
 
     def _reserve(self, connection: Connection, count: int) -> int:
         """Grow the head by ``count`` under its lock; return the new size."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -95,14 +96,16 @@ class GroupCommitter:
             taken=lambda submission: IdTaken(submission.message_id),
             thread_name="caducee-commit",
         )
+        self._signer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caducee-sign")
 
     async def record(self, submission: Submission) -> list[tuple[int, int]]:
         """Wait for the commit that records ``submission``; its (mailbox id, sequence) pairs."""
         return await self.queue.record(submission)
 
     async def close(self) -> None:
-        """Record what is queued, then end the worker thread."""
+        """Record what is queued, then end the worker threads."""
         await self.queue.close()
+        self._signer.shutdown(wait=False)
 
     def _commit_blocking(
         self, batch: list[Submission]
@@ -137,20 +140,22 @@ class GroupCommitter:
                     accepted.append((submission, outcome))
             _replays_of_refused(connection, batch, outcomes)
             if accepted:
-                _write(connection, accepted, sequence)
-                self._after_write(connection, accepted, boxes)
+                self._record_accepted(connection, accepted, boxes, sequence)
         log.debug("group commit of %d submissions (%d accepted)", len(batch), len(accepted))
         return outcomes
 
-    def _after_write(
+    def _record_accepted(
         self,
         connection: Connection,
         accepted: list[tuple[Submission, list[tuple[int, int]]]],
         boxes: dict[str, Any],
+        sequence: dict[int, int],
     ) -> None:
-        """Evidence and hooks, in the batch's transaction."""
-        if self.evidence is None and not self.hooks:
-            return
+        """The rows, the evidence and the hooks, in the batch's transaction.
+
+        The evidence is signed in a thread of its own while this one writes the rows: that
+        writing is mostly waiting on the database, and a signature lets go of the GIL.
+        """
         facts = [
             Accepted(
                 message_id=s.message_id,
@@ -164,13 +169,22 @@ class GroupCommitter:
             )
             for s, _ in accepted
         ]
-        if self.evidence is not None:
+        evidence = self.evidence
+        if evidence is None:
+            _write(connection, accepted, sequence)
+        else:
             records = [
                 r
                 for fact, (_, pairs) in zip(facts, accepted, strict=True)
-                for r in acceptance_records(fact, pairs, self.evidence.origin)
+                for r in acceptance_records(fact, pairs, evidence.origin)
             ]
-            self.evidence.append_many_sync(connection, records)
+            signing = self._signer.submit(evidence.sign, records)
+            try:
+                _write(connection, accepted, sequence)
+            except BaseException:
+                signing.cancel()  # the batch fails whole: its records are not appended
+                raise
+            evidence.append_signed_sync(connection, signing.result())
         for hook in self.hooks:
             hook(connection, facts)
 
