@@ -13,7 +13,7 @@ from caducee.evidence.errors import (
     LogKeyError,
     UnknownRecord,
 )
-from caducee.evidence.log import DEFAULT_CHECKPOINT_AGE, EvidenceLog, StoredCheckpoint
+from caducee.evidence.log import DEFAULT_CHECKPOINT_AGE, EvidenceLog, SignedLeaf, StoredCheckpoint
 from caducee.evidence.signing_key import (
     LogIdentity,
     load_log_identity,
@@ -35,6 +35,7 @@ __all__ = [
     "LogIdentity",
     "LogKeyError",
     "LogReport",
+    "SignedLeaf",
     "StoredCheckpoint",
     "Timestamper",
     "UnknownRecord",

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from caducee.directory.models import Mailbox
-from caducee.evidence import EvidenceLog
+from caducee.evidence import EvidenceLog, SignedLeaf
 from caducee.ledger import EvidenceEvent, EvidenceRecord
 from caducee.relay.errors import InactiveRecipient, RelayError, UnknownRecipient
 from caducee.relay.hooks import Accepted, CommitHook
@@ -153,8 +153,9 @@ class GroupCommitter:
     ) -> None:
         """The rows, the evidence and the hooks, in the batch's transaction.
 
-        The evidence is signed in a thread of its own while this one writes the rows: that
-        writing is mostly waiting on the database, and a signature lets go of the GIL.
+        The evidence is built and signed in a thread of its own while this one writes the
+        rows: that writing is mostly waiting on the database, and a signature lets go of the
+        GIL.
         """
         facts = [
             Accepted(
@@ -173,12 +174,8 @@ class GroupCommitter:
         if evidence is None:
             _write(connection, accepted, sequence)
         else:
-            records = [
-                r
-                for fact, (_, pairs) in zip(facts, accepted, strict=True)
-                for r in acceptance_records(fact, pairs, evidence.origin)
-            ]
-            signing = self._signer.submit(evidence.sign, records)
+            pairs = [pairs for _, pairs in accepted]
+            signing = self._signer.submit(_sign_evidence, evidence, facts, pairs)
             try:
                 _write(connection, accepted, sequence)
             except BaseException:
@@ -187,6 +184,18 @@ class GroupCommitter:
             evidence.append_signed_sync(connection, signing.result())
         for hook in self.hooks:
             hook(connection, facts)
+
+
+def _sign_evidence(
+    evidence: EvidenceLog, facts: list[Accepted], pairs: list[list[tuple[int, int]]]
+) -> list[SignedLeaf]:
+    """The batch's evidence records, signed (in the signing thread)."""
+    records = [
+        record
+        for fact, its_pairs in zip(facts, pairs, strict=True)
+        for record in acceptance_records(fact, its_pairs, evidence.origin)
+    ]
+    return evidence.sign(records)
 
 
 def acceptance_records(
