@@ -10,12 +10,13 @@ one hop to the thread per transaction instead of one event-loop turn per stateme
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,9 +26,10 @@ from sqlalchemy.ext.asyncio import (
 
 from caducee.store.errors import StoreUnavailable
 
-__all__ = ["Database", "is_sqlite"]
+__all__ = ["Database", "is_sqlite", "ping_when_idle"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+IDLE_PING_SECONDS = 2.0
 
 
 def is_sqlite(url: str) -> bool:
@@ -41,6 +43,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection at checkout only when it sat unused for ``idle_seconds``.
+
+    ``pool_pre_ping`` costs a round trip at every checkout: for the group commit, one per
+    batch, on its serial path. A connection returned moments ago is as alive as a ping would
+    prove; one that sat idle (across a database restart, say) is pinged, and replaced if the
+    ping fails, as ``pool_pre_ping`` would.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return
+        dialect = engine.dialect
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise DisconnectionError("the pooled connection is gone") from error  # replaced
+            raise
 
 
 class Database:
@@ -64,11 +93,11 @@ class Database:
             url = self.engine.url
             if is_sqlite(self.url):
                 url = url.set(drivername="sqlite+pysqlite")
-            engine = create_engine(
-                url, pool_size=2, max_overflow=2, pool_pre_ping=not is_sqlite(self.url)
-            )
+            engine = create_engine(url, pool_size=2, max_overflow=2)
             if is_sqlite(self.url):
                 event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                ping_when_idle(engine, IDLE_PING_SECONDS)
             self._sync_engine = engine
         return self._sync_engine
 
