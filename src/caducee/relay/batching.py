@@ -15,7 +15,9 @@ fail the others.
 
 The same transaction appends the evidence records of the batch (``SubmissionAcceptance`` or
 ``ReceivedFromExternal``, then one ``ContentConsignment`` per recipient mailbox) and runs the
-commit hooks: no message without its evidence, no evidence without its message.
+commit hooks: no message without its evidence, no evidence without its message. The records
+are signed in a second thread while the first writes the rows (on PostgreSQL with ``COPY``,
+:mod:`caducee.store.bulk`).
 """
 
 from __future__ import annotations
@@ -174,8 +176,8 @@ class GroupCommitter:
         if evidence is None:
             _write(connection, accepted, sequence)
         else:
-            pairs = [pairs for _, pairs in accepted]
-            signing = self._signer.submit(_sign_evidence, evidence, facts, pairs)
+            numbers = [pairs for _, pairs in accepted]
+            signing = self._signer.submit(_sign_evidence, evidence, facts, numbers)
             try:
                 _write(connection, accepted, sequence)
             except BaseException:
