@@ -19,6 +19,7 @@ import base64
 import json
 import os
 import secrets
+import statistics
 import sys
 import tempfile
 import time
@@ -102,16 +103,16 @@ async def _submit_all(base: str, requests: list[bytes]) -> float:
     return len(requests) / (time.perf_counter() - started)
 
 
-CPU_PER_MESSAGE: dict[int, float] = {}  # row number → server CPU µs per message
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (proc(5): fields 14 and 15 of /proc/PID/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def relay_rate(database_url: str | None, messages: int, *, raw: bool = False) -> float:
+def relay_rate(
+    database_url: str | None, messages: int, *, raw: bool = False
+) -> tuple[float, float]:
+    """Accepted messages per second, and the server's CPU µs per message."""
     with tempfile.TemporaryDirectory(prefix="caducee-bench-") as folder:
         server = ServerProcess(Path(folder), database_url)
         try:
@@ -126,42 +127,65 @@ def relay_rate(database_url: str | None, messages: int, *, raw: bool = False) ->
             )
             before = _cpu_seconds(server.process.pid)
             rate = asyncio.run(_submit_all(server.base, requests))
-            CPU_PER_MESSAGE[len(CPU_PER_MESSAGE)] = (
-                (_cpu_seconds(server.process.pid) - before) / messages * 1e6
-            )
-            return rate
+            cpu = (_cpu_seconds(server.process.pid) - before) / messages * 1e6
+            return rate, cpu
         finally:
             server.stop()
+
+
+POSTFIX = "Postfix (SMTP, 10 sessions)"
+
+
+def _one_round(messages: int, postgres: str) -> dict[str, tuple[float, float | None]]:
+    """Every row once, Postfix first: name → (msg/s, server CPU µs per message)."""
+    rows: dict[str, tuple[float, float | None]] = {}
+    if postfix_available():
+        with postfix_on_loopback() as port:
+            rows[POSTFIX] = (smtp_source_rate(port, messages, 10), None)
+    rows["Caducée relay, SQLite (JSON)"] = relay_rate(None, messages)
+    rows["Caducée relay, SQLite (raw DER)"] = relay_rate(None, messages, raw=True)
+    for raw in (False, True):
+        pg_url = fresh_postgres(postgres)
+        if pg_url:
+            name = f"Caducée relay, PostgreSQL ({'raw DER' if raw else 'JSON'})"
+            rows[name] = relay_rate(pg_url, messages, raw=raw)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every row this many times, interleaved; print medians and ranges",
+    )
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}")
     print(host_speed())
-    print(f"{CONCURRENCY} connections, {args.messages} messages per row")
-    rows: list[tuple[str, float]] = []
-    if postfix_available():
-        with postfix_on_loopback() as port:
-            rows.append(("Postfix (SMTP, 10 sessions)", smtp_source_rate(port, args.messages, 10)))
-    rows.append(("Caducée relay, SQLite (JSON)", relay_rate(None, args.messages)))
-    rows.append(("Caducée relay, SQLite (raw DER)", relay_rate(None, args.messages, raw=True)))
-    for raw in (False, True):
-        pg_url = fresh_postgres(args.postgres)
-        if pg_url:
-            name = f"Caducée relay, PostgreSQL ({'raw DER' if raw else 'JSON'})"
-            rows.append((name, relay_rate(pg_url, args.messages, raw=raw)))
+    print(f"{CONCURRENCY} connections, {args.messages} messages per row, {args.rounds} round(s)")
+    rounds = [_one_round(args.messages, args.postgres) for _ in range(args.rounds)]
     print(f"load average after the rates: {os.getloadavg()}")
-    peer = rows[0][1] if rows and rows[0][0].startswith("Postfix") else None
+    _print_table(rounds)
+
+
+def _print_table(rounds: list[dict[str, tuple[float, float | None]]]) -> None:
+    """Medians, with each round's ratio to the Postfix of the same round (its range)."""
     header = f"{'accepting 4 KB messages, durable':40} {'msg/s':>8} {'× Postfix':>10}"
-    print(f"\n{header} {'CPU µs/msg':>11}")
-    cpu = iter(CPU_PER_MESSAGE.values())
-    for name, rate in rows:
-        ratio = f"{rate / peer:.2f}" if peer else "n/a"
-        per = "" if name.startswith("Postfix") else f"{next(cpu):11.0f}"
-        print(f"{name:40} {rate:8.0f} {ratio:>10} {per}")
+    print(f"\n{header} {'CPU µs/msg':>11}  (range over rounds: msg/s; × Postfix)")
+    for name in rounds[0]:
+        rates = [r[name][0] for r in rounds]
+        ratios = [r[name][0] / r[POSTFIX][0] for r in rounds if POSTFIX in r]
+        cpus = [c for r in rounds if (c := r[name][1]) is not None]
+        ratio = f"{statistics.median(ratios):.2f}" if ratios else "n/a"
+        cpu = f"{statistics.median(cpus):11.0f}" if cpus else " " * 11
+        spread = ""
+        if len(rounds) > 1:
+            spread = f"  ({min(rates):.0f}-{max(rates):.0f}"
+            spread += f"; {min(ratios):.2f}-{max(ratios):.2f})" if ratios else ")"
+        print(f"{name:40} {statistics.median(rates):8.0f} {ratio:>10} {cpu}{spread}")
 
 
 if __name__ == "__main__":

@@ -307,6 +307,34 @@ def test_an_empty_file_is_never_sent(tmp_path: Path, sender: FakeSender) -> None
     _assert_bilingual(reason)
 
 
+def test_a_file_the_agent_may_not_read_goes_to_errors_with_its_reason(
+    tmp_path: Path, sender: FakeSender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests run as root, whom no file mode stops: the refusal the kernel gives an agent
+    running as a plain user is raised here in its place (a stand-in, said so)."""
+    watcher = make_watcher(tmp_path, sender)
+    locked = drop(tmp_path, "verrouille.hpr", hprim_file(GP, [("FICTIF", "ALICE")]))
+    drop(tmp_path, "lisible.hpr", hprim_file(GP, [("ESSAI", "BRUNO")]))
+    read_bytes = Path.read_bytes
+
+    def refuse(path: Path) -> bytes:
+        if path == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    outcomes = {o.name: (o.state, o.reason) for o in watcher.process_ready()}
+    assert outcomes["verrouille.hpr"] == ("failed", "unreadable-file")
+    assert outcomes["lisible.hpr"][0] == "sent"  # the others go on
+    assert not locked.exists() and (tmp_path / "errors" / "verrouille.hpr").exists()  # kept
+    reason = _reason(tmp_path, "verrouille.hpr")
+    assert "code: unreadable-file" in reason and "sha256: (unreadable)" in reason
+    assert "technical: PermissionError: Permission denied" in reason
+    assert "droit de lecture" in reason and "read access" in reason
+    _assert_bilingual(reason)
+    assert len(sender.submitted) == 1
+
+
 def test_a_binary_of_no_known_format_is_told_so(tmp_path: Path, sender: FakeSender) -> None:
     watcher = make_watcher(tmp_path, sender)
     noise = random.Random(7).randbytes(3 * 1024)

@@ -73,6 +73,7 @@ log = logging.getLogger(__name__)
 DEFAULT_WORKERS = 16
 TICK_SECONDS = 0.2  # how often the outbox is looked at while files settle
 IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~", SIDECAR_SUFFIX)
+UNREAD = "(unreadable)"  # the digest line of a file the agent could not read
 
 
 def move_unique(source: Path, folder: Path) -> Path:
@@ -234,7 +235,11 @@ class OutboxWatcher:
             return Outcome(path.name, "postponed", reason=str(code))
 
     def _process(self, path: Path, companions: list[Path]) -> Outcome:
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except (PermissionError, IsADirectoryError) as exc:  # no retry will read it either
+            technical = f"{type(exc).__name__}: {exc.strerror}"
+            return self._fail(path, UNREAD, "unreadable-file", companions, technical=technical)
         digest = hashlib.sha256(data).hexdigest()
         record = self.journal.outgoing(digest, path.name)
         if record is not None and record.state == "sent":

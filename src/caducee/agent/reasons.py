@@ -116,6 +116,14 @@ REASONS: dict[str, tuple[str, str]] = {
         "The file is empty: there is nothing to send. Check your software's export "
         f"(interrupted export, full disk?), {_AGAIN_EN} once complete.",
     ),
+    "unreadable-file": (
+        "Le fichier n'a pas pu être lu : l'agent Caducée n'a pas le droit de le lire (ou "
+        "c'est un dossier). Rien n'a été envoyé. Donnez à l'agent le droit de lecture sur les "
+        f"fichiers que votre logiciel exporte, {_AGAIN_FR}.",
+        "The file could not be read: the Caducée agent is not allowed to read it (or it is a "
+        "folder). Nothing was sent. Give the agent read access to the files your software "
+        f"exports, {_AGAIN_EN}.",
+    ),
     "unrecognised-format": (
         "Format non reconnu : ce fichier n'est ni un compte rendu HPRIM, HPRIM Santé ou HL7, "
         "ni un PDF, une image ou un texte lisible, et rien n'y désigne un destinataire. "
