@@ -22,13 +22,14 @@ from rich.markup import escape
 
 from caducee.agent.client import Credentials, ServerClient
 from caducee.agent.config import CONFIG_JSON, CONFIG_TOML, AgentConfig
-from caducee.agent.errors import AgentError, ConfigError
+from caducee.agent.errors import AgentError, ConfigError, RecipientError
 from caducee.agent.external import hand_off
 from caducee.agent.journal import Journal
 from caducee.agent.keystore import load_key, read_secret
 from caducee.agent.ledger_watch import read_alarm
 from caducee.agent.outgoing import new_message_id
 from caducee.agent.policy_cache import POLICY_FILE
+from caducee.agent.recipients import hprim_recipients
 from caducee.agent.runtime import AgentRuntime, fingerprint, initialise
 from caducee.agent.send_checks import SendPlan, reason_text
 from caducee.commands.agent_cases import cases_app
@@ -182,6 +183,7 @@ def send(
     filename = name or ("document.txt" if file == "-" else Path(file).name)
     with _failures():
         data = _read_input(file)
+        _confirm_addressee(data, to, yes=yes)
         config = _load_config(directory)
         with AgentRuntime.open(config) as runtime:
             checks = runtime.checks()
@@ -203,6 +205,30 @@ def send(
                     sorter=checks.sorter,
                 )
                 typer.echo(handed.message_id)
+
+
+def _confirm_addressee(data: bytes, to: list[str], *, yes: bool) -> None:
+    """A result addressed on HPRIM line 12 to someone ``--to`` leaves out: say so, and ask
+    (unless ``yes``); exit 2 when not sent. A patient's result sent to the wrong doctor is
+    a disclosure, and ``--to`` overrides the line the outbox would have followed."""
+    try:
+        addressed = hprim_recipients(data)
+    except RecipientError:  # documents naming different recipients: --to decides
+        return
+    chosen = {a.lower() for a in to}
+    left_out = [a for a in addressed if a.lower() not in chosen]
+    if not left_out:
+        return
+    console.print(
+        f"Attention : ce fichier HPRIM est adressé (ligne 12) à {', '.join(left_out)}, "
+        f"qui n'est pas parmi les destinataires choisis ({', '.join(to)}). / Warning: this "
+        f"HPRIM file is addressed (line 12) to {', '.join(left_out)}, who is not among the "
+        f"chosen recipients ({', '.join(to)}).",
+        markup=False,
+    )
+    if not yes and not _asked("Envoyer quand même ? / Send anyway?"):
+        console.print("Rien n'a été envoyé. / Nothing was sent.")
+        raise typer.Exit(2)
 
 
 def _asked(question: str) -> bool:
