@@ -175,3 +175,34 @@ async def test_records_survive_a_new_process(relay: Relay, migrated_url: str) ->
         await check_log(other, relay.evidence.verifier_key)
     finally:
         await other.close()
+
+
+async def test_each_batch_reuses_the_frontier_the_last_one_committed(relay: Relay) -> None:
+    remembered = relay.service.committer.frontier
+    for number in range(4):
+        await submit(relay, envelope(f"chain-{number}", "gp@caducee.test"))
+    assert remembered.hits == 3  # the first batch read it from the database
+    await check_log(relay.service.database, relay.evidence.verifier_key)
+
+
+async def test_a_failed_batch_leaves_no_frontier_behind(relay: Relay) -> None:
+    """The failed batch staged the frontier of size 4; the log then reaches size 4 by other
+    appends (a fetch and an acknowledgement). Had the failed batch's nodes been kept, the next
+    batch would build on them and the tree would no longer match its leaves."""
+    await submit(relay, envelope("kept", "gp@caducee.test"))
+
+    def broken(connection: Connection, accepted: Sequence[Accepted]) -> None:
+        raise RuntimeError("the disk is full")
+
+    relay.service.committer.hooks.append(broken)
+    with pytest.raises(RuntimeError):
+        await submit(relay, envelope("lost", "gp@caducee.test"))
+    relay.service.committer.hooks.remove(broken)
+    await relay.service.fetch(relay.ids["gp"], "kept")
+    await relay.service.acknowledge(relay.ids["gp"], "kept")
+    assert await relay.evidence.size() == 4
+    hits = relay.service.committer.frontier.hits
+    await submit(relay, envelope("after", "gp@caducee.test"))
+    assert relay.service.committer.frontier.hits == hits  # read from the database
+    report = await check_log(relay.service.database, relay.evidence.verifier_key)
+    assert report.tree_size == 6

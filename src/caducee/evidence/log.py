@@ -23,7 +23,13 @@ from caducee.evidence.errors import InvalidTreeRange, UnknownRecord
 from caducee.evidence.models import HEAD_ID, CheckpointRow, LogHead, MerkleNode, RecordRow
 from caducee.evidence.signing_key import LogIdentity
 from caducee.evidence.timestamping import Timestamper, request_timestamp
-from caducee.evidence.tree import frontier, load_nodes, new_nodes, run_on_database
+from caducee.evidence.tree import (
+    CommittedFrontier,
+    frontier,
+    load_nodes,
+    new_nodes,
+    run_on_database,
+)
 from caducee.ledger import (
     Checkpoint,
     EvidenceRecord,
@@ -159,20 +165,29 @@ class EvidenceLog:
         return leaves
 
     def append_signed_sync(
-        self, connection: Connection, leaves: Sequence[SignedLeaf]
+        self,
+        connection: Connection,
+        leaves: Sequence[SignedLeaf],
+        *,
+        remembered: CommittedFrontier | None = None,
     ) -> list[tuple[int, SignedRecord]]:
         """Append signed records in order, in ``connection``'s transaction.
 
         The head row's ``UPDATE ... RETURNING`` takes the write lock (SQLite) or the row lock
         (PostgreSQL), so concurrent appends queue up until this transaction ends, and the new
-        nodes (§2.1.1) are computed from the frontier.
+        nodes (§2.1.1) are computed from the frontier: read from the database, or taken from
+        ``remembered`` (whose owner tells it when the transaction commits).
         """
         if not leaves:
             return []
-        end = self._reserve(connection, len(leaves))
+        end, recreated = self._reserve(connection, len(leaves))
         size = end - len(leaves)
-        known = load_nodes(connection, frontier(size))
+        known = None if remembered is None or recreated else remembered.known(size)
+        if known is None:
+            known = load_nodes(connection, frontier(size))
         nodes = new_nodes(size, [leaf.leaf_hash for leaf in leaves], known)
+        if remembered is not None:
+            remembered.stage(end, {k: nodes[k] if k in nodes else known[k] for k in frontier(end)})
         created = self._now()
         insert_rows(
             connection,
@@ -198,8 +213,9 @@ class EvidenceLog:
         log.debug("evidence leaves %d..%d appended", size, end - 1)
         return [(size + i, leaf.signed) for i, leaf in enumerate(leaves)]
 
-    def _reserve(self, connection: Connection, count: int) -> int:
-        """Grow the head by ``count`` under its lock; return the new size."""
+    def _reserve(self, connection: Connection, count: int) -> tuple[int, bool]:
+        """Grow the head by ``count`` under its lock; return the new size, and whether the
+        head row had to be recreated."""
         bump = (
             update(LogHead)
             .where(LogHead.id == HEAD_ID)
@@ -207,16 +223,17 @@ class EvidenceLog:
             .returning(LogHead.tree_size)
         )
         end = connection.execute(bump).scalar_one_or_none()
-        if end is None:  # the head row was removed (tables truncated): recreate it
-            base = connection.scalar(select(func.count()).select_from(RecordRow))
-            dialect = postgresql if self.database.dialect == "postgresql" else sqlite
-            connection.execute(
-                dialect.insert(LogHead)
-                .values(id=HEAD_ID, tree_size=int(base or 0))
-                .on_conflict_do_nothing()
-            )
-            end = connection.execute(bump).scalar_one()
-        return int(end)
+        if end is not None:
+            return int(end), False
+        # The head row was removed (tables truncated): recreate it.
+        base = connection.scalar(select(func.count()).select_from(RecordRow))
+        dialect = postgresql if self.database.dialect == "postgresql" else sqlite
+        connection.execute(
+            dialect.insert(LogHead)
+            .values(id=HEAD_ID, tree_size=int(base or 0))
+            .on_conflict_do_nothing()
+        )
+        return int(connection.execute(bump).scalar_one()), True
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from caducee.evidence.models import MerkleNode
 from caducee.ledger import TreeReader, node_hash
 
 __all__ = [
+    "CommittedFrontier",
     "DatabaseTreeReader",
     "frontier",
     "load_nodes",
@@ -60,6 +61,44 @@ def new_nodes(
             made[(level, j)] = node_hash(left_hash, made[right])
         level += 1
     return made
+
+
+class CommittedFrontier:
+    """One writer's memory of the frontier its last committed append left, to spare the next
+    append reading it back (a round trip on the group commit's serial path).
+
+    The frontier of size *n* depends only on leaves 0..n-1, which never change once
+    committed; and the log's size only grows. So when the next append finds the log at
+    exactly the remembered size, nobody appended in between and the remembered nodes are
+    the frontier. An append's nodes are only *staged* in its transaction, and remembered once
+    the writer saw that transaction commit: a rolled-back batch never leaves its nodes here.
+    One writer thread uses it (the group commit's).
+    """
+
+    def __init__(self) -> None:
+        self._committed: tuple[int, dict[NodeKey, bytes]] | None = None
+        self._staged: tuple[int, dict[NodeKey, bytes]] | None = None
+        self.hits = 0  # appends that did not read the frontier, for the tests
+
+    def known(self, size: int) -> dict[NodeKey, bytes] | None:
+        """The frontier of ``size``, if it is the one remembered."""
+        committed = self._committed
+        if committed is None or committed[0] != size:
+            return None
+        self.hits += 1
+        return committed[1]
+
+    def stage(self, size: int, nodes: dict[NodeKey, bytes]) -> None:
+        self._staged = (size, nodes)
+
+    def commit(self) -> None:
+        """The transaction that staged the nodes has committed."""
+        if self._staged is not None:
+            self._committed, self._staged = self._staged, None
+
+    def forget(self) -> None:
+        """The transaction failed (or the log was reset): remember nothing of it."""
+        self._staged = None
 
 
 def load_nodes(connection: Connection, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:

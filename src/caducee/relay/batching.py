@@ -33,6 +33,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from caducee.directory.models import Mailbox
 from caducee.evidence import EvidenceLog, SignedLeaf
+from caducee.evidence.tree import CommittedFrontier
 from caducee.ledger import EvidenceEvent, EvidenceRecord
 from caducee.relay.errors import InactiveRecipient, RelayError, UnknownRecipient
 from caducee.relay.hooks import Accepted, CommitHook
@@ -98,6 +99,7 @@ class GroupCommitter:
             taken=lambda submission: IdTaken(submission.message_id),
             thread_name="caducee-commit",
         )
+        self.frontier = CommittedFrontier()  # the last batch's evidence frontier (tests read it)
         # On PostgreSQL the commit thread mostly waits on the network: the evidence is signed
         # meanwhile in a second thread. SQLite's writes run in this process, leaving nothing
         # to overlap: a second thread there only cost CPU (about 60-100 µs a message, measured).
@@ -120,6 +122,15 @@ class GroupCommitter:
     def _commit_blocking(
         self, batch: list[Submission]
     ) -> list[list[tuple[int, int]] | BaseException]:
+        try:
+            outcomes = self._transaction(batch)
+        except BaseException:
+            self.frontier.forget()
+            raise
+        self.frontier.commit()  # the batch is durable: its evidence frontier may be reused
+        return outcomes
+
+    def _transaction(self, batch: list[Submission]) -> list[list[tuple[int, int]] | BaseException]:
         outcomes: list[list[tuple[int, int]] | BaseException] = []
         sqlite = is_sqlite(self.database.url)
         with self.database.sync_engine.begin() as connection:
@@ -186,7 +197,8 @@ class GroupCommitter:
             _write(connection, accepted, sequence)
         elif self._signer is None:
             _write(connection, accepted, sequence)
-            evidence.append_signed_sync(connection, _sign_evidence(evidence, facts, numbers))
+            leaves = _sign_evidence(evidence, facts, numbers)
+            evidence.append_signed_sync(connection, leaves, remembered=self.frontier)
         else:
             signing = self._signer.submit(_sign_evidence, evidence, facts, numbers)
             try:
@@ -194,7 +206,7 @@ class GroupCommitter:
             except BaseException:
                 signing.cancel()  # the batch fails whole: its records are not appended
                 raise
-            evidence.append_signed_sync(connection, signing.result())
+            evidence.append_signed_sync(connection, signing.result(), remembered=self.frontier)
         for hook in self.hooks:
             hook(connection, facts)
 
