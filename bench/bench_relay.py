@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent))
 
 from host_speed import host_speed
 from postfix_peer import postfix_available, postfix_on_loopback, smtp_source_rate
-from server_process import ServerProcess, fresh_postgres
+from server_process import ServerProcess, drop_postgres, fresh_postgres
 
 from caducee.agent.client import ServerClient
 from caducee.crypto.cms_envelope import envelope
@@ -148,7 +148,10 @@ def _one_round(messages: int, postgres: str) -> dict[str, tuple[float, float | N
         pg_url = fresh_postgres(postgres)
         if pg_url:
             name = f"Caducée relay, PostgreSQL ({'raw DER' if raw else 'JSON'})"
-            rows[name] = relay_rate(pg_url, messages, raw=raw)
+            try:
+                rows[name] = relay_rate(pg_url, messages, raw=raw)
+            finally:
+                drop_postgres(pg_url, postgres)  # leave no bench database behind
     return rows
 
 
