@@ -103,10 +103,12 @@ async def test_mail_from_another_operator_is_received_from_external(relay: Relay
     assert first.actor_id == relay.evidence.origin
 
 
-async def test_a_failing_commit_leaves_neither_message_nor_evidence(relay: Relay) -> None:
-    def broken(connection: Connection, accepted: Sequence[Accepted]) -> None:
-        raise RuntimeError("the disk is full")
+def broken(connection: Connection, accepted: Sequence[Accepted]) -> None:
+    """A commit hook that fails the batch's transaction after its evidence was appended."""
+    raise RuntimeError("the disk is full")
 
+
+async def test_a_failing_commit_leaves_neither_message_nor_evidence(relay: Relay) -> None:
     relay.service.committer.hooks.append(broken)
     with pytest.raises(RuntimeError):
         await submit(relay, envelope("ev-5", "gp@caducee.test"))
@@ -190,10 +192,6 @@ async def test_a_failed_batch_leaves_no_frontier_behind(relay: Relay) -> None:
     appends (a fetch and an acknowledgement). Had the failed batch's nodes been kept, the next
     batch would build on them and the tree would no longer match its leaves."""
     await submit(relay, envelope("kept", "gp@caducee.test"))
-
-    def broken(connection: Connection, accepted: Sequence[Accepted]) -> None:
-        raise RuntimeError("the disk is full")
-
     relay.service.committer.hooks.append(broken)
     with pytest.raises(RuntimeError):
         await submit(relay, envelope("lost", "gp@caducee.test"))
