@@ -177,7 +177,8 @@ def main() -> None:
 def _print_table(rounds: list[dict[str, tuple[float, float | None]]]) -> None:
     """Medians, with each round's ratio to the Postfix of the same round (its range)."""
     header = f"{'accepting 4 KB messages, durable':40} {'msg/s':>8} {'× Postfix':>10}"
-    print(f"\n{header} {'CPU µs/msg':>11}  (range over rounds: msg/s; × Postfix)")
+    ranges = "  (range over rounds: msg/s; × Postfix)" if len(rounds) > 1 else ""
+    print(f"\n{header} {'CPU µs/msg':>11}{ranges}")
     for name in rounds[0]:
         rates = [r[name][0] for r in rounds]
         ratios = [r[name][0] / r[POSTFIX][0] for r in rounds if POSTFIX in r]
