@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,6 +81,16 @@ def _stored(row: CheckpointRow) -> StoredCheckpoint:
     return StoredCheckpoint(
         row.id, row.tree_size, bytes(row.root_hash), row.note, token, row.created_at
     )
+
+
+# Built once: the group commit runs it for every batch, and a statement object keeps its
+# cache key, which SQLAlchemy would otherwise compute again for each new one.
+_BUMP = (
+    update(LogHead)
+    .where(LogHead.id == HEAD_ID)
+    .values(tree_size=LogHead.tree_size + bindparam("count"))
+    .returning(LogHead.tree_size)
+)
 
 
 def _leaf_data(signed: SignedRecord, canonical: bytes) -> bytes:
@@ -216,13 +226,7 @@ class EvidenceLog:
     def _reserve(self, connection: Connection, count: int) -> tuple[int, bool]:
         """Grow the head by ``count`` under its lock; return the new size, and whether the
         head row had to be recreated."""
-        bump = (
-            update(LogHead)
-            .where(LogHead.id == HEAD_ID)
-            .values(tree_size=LogHead.tree_size + count)
-            .returning(LogHead.tree_size)
-        )
-        end = connection.execute(bump).scalar_one_or_none()
+        end = connection.execute(_BUMP, {"count": count}).scalar_one_or_none()
         if end is not None:
             return int(end), False
         # The head row was removed (tables truncated): recreate it.
@@ -233,7 +237,7 @@ class EvidenceLog:
             .values(id=HEAD_ID, tree_size=int(base or 0))
             .on_conflict_do_nothing()
         )
-        return int(connection.execute(bump).scalar_one()), True
+        return int(connection.execute(_BUMP, {"count": count}).scalar_one()), True
 
     # -- reads ----------------------------------------------------------------------------
 
