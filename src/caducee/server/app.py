@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from caducee import __version__
 from caducee.config import Settings
 from caducee.evidence import EvidenceLog, HTTPTimestamper, load_log_identity
+from caducee.evidence.signing_process import SigningProcess
 from caducee.gateway import start_smtp_edge
 from caducee.relay import InProcessNotifier
 from caducee.relay.sweep import start_blob_sweeper
@@ -68,7 +69,11 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             load_log_identity, settings.data_dir, settings.mail_domain
         )
         timestamper = HTTPTimestamper(settings.tsa_url) if settings.tsa_url else None
-        state.extras["evidence_log"] = EvidenceLog(database, identity, timestamper=timestamper)
+        # The relay's evidence is signed in a child process, off this process's GIL.
+        signing = SigningProcess(identity.private_key)
+        state.extras["evidence_log"] = EvidenceLog(
+            database, identity, timestamper=timestamper, signer=signing.sign_many
+        )
         committer = relay_committer(state)  # before the SMTP edge, which shares it
         app.state.caducee = state
         edge = await start_smtp_edge(state) if settings.smtp_enabled else None
@@ -87,6 +92,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
             if edge is not None:
                 await edge.stop()
             await committer.close()  # nothing may still write when the database closes
+            await asyncio.to_thread(signing.close)
             await database.close()
 
     app = FastAPI(
