@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,11 @@ class Settings(BaseSettings):
     tsa_url: str | None = Field(
         default=None,
         description="RFC 3161 time-stamping authority (URL) for the evidence log's checkpoints.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        description="The server's log (JSON lines on standard error, ids and digests only): "
+        "info has a line per message accepted, fetched or acknowledged.",
     )
     smtp_enabled: bool = Field(
         default=False,

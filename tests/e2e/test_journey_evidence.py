@@ -4,6 +4,7 @@ by `openssl ts` over HTTP, a signed acknowledgement, and `caducee verify` on the
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -124,6 +125,7 @@ def test_a_time_stamped_journey_verifies_offline_and_a_gap_is_caught(
             log_key = sender.ledger_key()
         (tmp_path / "journey.json").write_bytes(journey.content)
         (tmp_path / "tsa-root.pem").write_bytes(tsa.root.public_bytes(serialization.Encoding.PEM))
+    _the_server_log_tells_the_journey_by_ids(data_dir / "server.log", ciphertext)
 
     # Offline: the server is gone.
     done = caducee(
@@ -156,3 +158,19 @@ def test_a_time_stamped_journey_verifies_offline_and_a_gap_is_caught(
     (tmp_path / "no-ack.json").write_text(json.dumps(value))
     missing = run_cli("verify", str(tmp_path / "no-ack.json"), "--log-key", log_key)
     assert missing.returncode == 1 and "acknowledgement" in missing.stderr
+
+
+def _the_server_log_tells_the_journey_by_ids(log: Path, ciphertext: bytes) -> None:
+    """The server's log (JSON lines) has the message's steps, by id and digest, and none of
+    its bytes."""
+    lines = [json.loads(line) for line in log.read_text("utf-8").splitlines() if line[:1] == "{"]
+    messages = [line["message"] for line in lines if line["logger"].startswith("caducee.")]
+    digest = hashlib.sha256(ciphertext).hexdigest()
+    assert f"accepted journey-1@caducee.test sha256={digest} for 1" in messages
+    assert any(m.startswith("fetched journey-1@caducee.test") for m in messages), messages
+    assert any(m.startswith("acknowledged journey-1@caducee.test") for m in messages), messages
+    assert {line["level"] for line in lines} <= {"info", "warning", "error"}
+    text = log.read_bytes()
+    for spelling in (ciphertext[-32:], ciphertext[-32:].hex().encode()):
+        assert spelling not in text
+    assert base64.b64encode(ciphertext)[-40:] not in text

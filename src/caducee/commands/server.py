@@ -72,6 +72,7 @@ def run(
 
     from caducee.server import WEBSOCKET_PROTOCOL, create_app
     from caducee.server.fast_submit import SubmissionFastPath
+    from caducee.server.logs import logging_config
 
     overrides: dict[str, object] = {}
     if data_dir is not None:
@@ -89,7 +90,8 @@ def run(
         SubmissionFastPath(create_app(settings)),
         host=settings.host,
         port=settings.port,
-        log_level="info",
+        log_config=logging_config(settings.log_level),
+        log_level=settings.log_level,
         access_log=False,
         http="auto",
         loop="auto",
