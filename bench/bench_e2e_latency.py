@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
+from cpu_time import cpu_seconds
 from host_speed import host_speed
 from server_process import POSTGRES, drop_postgres, fresh_postgres
 from server_process import ServerProcess as Server
@@ -93,12 +94,6 @@ def _percentile(values: list[float], fraction: float) -> float:
     return values[min(len(values) - 1, int(len(values) * fraction))] if values else float("nan")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(
     name: str, database_url: str | None, *, rate: float, seconds: float, workers: int, settle: float
 ) -> Row:
@@ -134,7 +129,7 @@ def measure(
                         if found and found.group(1) not in arrived:
                             arrived[found.group(1)] = now
 
-            before = [_cpu_seconds(p.pid) for p in (*agents, server.process)]
+            before = [cpu_seconds(p.pid) for p in (*agents, server.process)]
             start = time.monotonic()
             next_scan = start
             for number, data in enumerate(contents):
@@ -154,7 +149,7 @@ def measure(
                 scan()
                 time.sleep(0.02)
             used = [
-                _cpu_seconds(p.pid) - b
+                cpu_seconds(p.pid) - b
                 for p, b in zip((*agents, server.process), before, strict=True)
             ]
             # a file that never arrived counts as infinitely late (percentiles stay honest)

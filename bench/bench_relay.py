@@ -24,10 +24,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
+from cpu_time import CpuReading
 from host_speed import host_speed
 from postfix_peer import postfix_available, postfix_on_loopback, smtp_source_rate
 from server_process import ServerProcess, drop_postgres, fresh_postgres
@@ -103,16 +105,18 @@ async def _submit_all(base: str, requests: list[bytes]) -> float:
     return len(requests) / (time.perf_counter() - started)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (proc(5): fields 14 and 15 of /proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+class Row(NamedTuple):
+    """One measurement: accepted per second, the server's and PostgreSQL's CPU µs per
+    message (None when not measured), and the machine's busy CPUs meanwhile."""
+
+    rate: float
+    server_cpu: float | None = None
+    postgres_cpu: float | None = None
+    busy: float | None = None
 
 
-def relay_rate(
-    database_url: str | None, messages: int, *, raw: bool = False
-) -> tuple[float, float]:
-    """Accepted messages per second, and the server's CPU µs per message."""
+def relay_rate(database_url: str | None, messages: int, *, raw: bool = False) -> Row:
+    """Accepted messages per second, with where the CPU went meanwhile."""
     with tempfile.TemporaryDirectory(prefix="caducee-bench-") as folder:
         server = ServerProcess(Path(folder), database_url)
         try:
@@ -125,10 +129,12 @@ def relay_rate(
             requests = _requests(
                 f"127.0.0.1:{server.port}", token, lab.address, gp.address, bodies, raw
             )
-            before = _cpu_seconds(server.process.pid)
+            before = CpuReading.now(server.process.pid)
             rate = asyncio.run(_submit_all(server.base, requests))
-            cpu = (_cpu_seconds(server.process.pid) - before) / messages * 1e6
-            return rate, cpu
+            server_cpu, postgres_cpu, busy = CpuReading.now(server.process.pid).since(
+                before, messages
+            )
+            return Row(rate, server_cpu, postgres_cpu if database_url else None, busy)
         finally:
             server.stop()
 
@@ -136,12 +142,12 @@ def relay_rate(
 POSTFIX = "Postfix (SMTP, 10 sessions)"
 
 
-def _one_round(messages: int, postgres: str) -> dict[str, tuple[float, float | None]]:
-    """Every row once, Postfix first: name → (msg/s, server CPU µs per message)."""
-    rows: dict[str, tuple[float, float | None]] = {}
+def _one_round(messages: int, postgres: str) -> dict[str, Row]:
+    """Every row once, Postfix first."""
+    rows: dict[str, Row] = {}
     if postfix_available():
         with postfix_on_loopback() as port:
-            rows[POSTFIX] = (smtp_source_rate(port, messages, 10), None)
+            rows[POSTFIX] = Row(smtp_source_rate(port, messages, 10))
     rows["Caducée relay, SQLite (JSON)"] = relay_rate(None, messages)
     rows["Caducée relay, SQLite (raw DER)"] = relay_rate(None, messages, raw=True)
     for raw in (False, True):
@@ -174,22 +180,37 @@ def main() -> None:
     _print_table(rounds)
 
 
-def _print_table(rounds: list[dict[str, tuple[float, float | None]]]) -> None:
-    """Medians, with each round's ratio to the Postfix of the same round (its range)."""
+def _median(values: list[float | None], form: str) -> str:
+    known = [v for v in values if v is not None]
+    return format(statistics.median(known), form) if known else ""
+
+
+def _print_table(rounds: list[dict[str, Row]]) -> None:
+    """Medians, with each round's ratio to the Postfix of the same round (its range).
+
+    "CPU µs/msg" is the server's, "PG" PostgreSQL's; "busy" counts the machine's busy CPUs
+    (out of its count): a server near one busy CPU on a machine far from full is bound by
+    its own process (Python's GIL), not by the machine.
+    """
+    cpus = os.cpu_count() or 1
     header = f"{'accepting 4 KB messages, durable':40} {'msg/s':>8} {'× Postfix':>10}"
     ranges = "  (range over rounds: msg/s; × Postfix)" if len(rounds) > 1 else ""
-    print(f"\n{header} {'CPU µs/msg':>11}{ranges}")
+    print(f"\n{header} {'CPU µs/msg':>11} {'PG µs/msg':>10} {f'busy/{cpus}':>7}{ranges}")
     for name in rounds[0]:
-        rates = [r[name][0] for r in rounds]
-        ratios = [r[name][0] / r[POSTFIX][0] for r in rounds if POSTFIX in r]
-        cpus = [c for r in rounds if (c := r[name][1]) is not None]
+        rates = [r[name].rate for r in rounds]
+        ratios = [r[name].rate / r[POSTFIX].rate for r in rounds if POSTFIX in r]
         ratio = f"{statistics.median(ratios):.2f}" if ratios else "n/a"
-        cpu = f"{statistics.median(cpus):11.0f}" if cpus else " " * 11
+        server = _median([r[name].server_cpu for r in rounds], ".0f")
+        postgres = _median([r[name].postgres_cpu for r in rounds], ".0f")
+        busy = _median([r[name].busy for r in rounds], ".2f")
         spread = ""
         if len(rounds) > 1:
             spread = f"  ({min(rates):.0f}-{max(rates):.0f}"
             spread += f"; {min(ratios):.2f}-{max(ratios):.2f})" if ratios else ")"
-        print(f"{name:40} {statistics.median(rates):8.0f} {ratio:>10} {cpu}{spread}")
+        print(
+            f"{name:40} {statistics.median(rates):8.0f} {ratio:>10} {server:>11} {postgres:>10}"
+            f" {busy:>7}{spread}"
+        )
 
 
 if __name__ == "__main__":
