@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,6 +69,25 @@ class OutgoingRecord:
     updated_at: str
 
 
+def _write_ahead_logging(connection: sqlite3.Connection, patience: float = 30.0) -> None:
+    """``PRAGMA journal_mode=WAL``, again until it is not locked.
+
+    Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is
+    locked" at once, without its busy timeout, to a connection that asks while another
+    holds the file (deadlock avoidance): the agent's loops and pages open the journal
+    together at start-up, and one of them failed so (9 opens in 600, by 6 threads at once).
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class Journal:
     """The local journal at ``path`` (created on first use)."""
 
@@ -78,7 +98,7 @@ class Journal:
         self._connection = sqlite3.connect(
             path, timeout=30, isolation_level=None, check_same_thread=False
         )
-        self._connection.execute("PRAGMA journal_mode=WAL")
+        _write_ahead_logging(self._connection)
         self._connection.execute("PRAGMA synchronous=FULL")
         self._connection.execute("BEGIN IMMEDIATE")  # two threads may open it at once
         try:
