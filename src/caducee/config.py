@@ -62,8 +62,8 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info",
-        description="The server's log (JSON lines on standard error, ids and digests only): "
-        "info has a line per message accepted, fetched or acknowledged.",
+        description="The server's log (JSON lines on standard error, ids and digests only); "
+        "debug adds a line per message accepted, fetched or acknowledged.",
     )
     smtp_enabled: bool = Field(
         default=False,
