@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,6 +108,31 @@ def test_a_child_out_of_step_is_caught_and_the_batch_signed_here(
             assert process.sign_many(messages) == [key.sign(m) for m in messages]
         assert process.in_process
         assert why in caplog.text
+    finally:
+        process.close()
+
+
+def test_a_child_that_stopped_reading_does_not_block_a_large_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stopped child reads nothing: a request larger than the pipe's 64 KiB buffer would
+    block its write for good. The write has the answer's deadline, then the batch is signed
+    here."""
+    key = identity_key()
+    process = SigningProcess(key, timeout=0.5)
+    try:
+        process.sign_many([b"warm"] * 4)
+        pid = process.child_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        messages = [f"{i:0300d}".encode() for i in range(1000)]  # about 300 KB
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="caducee.evidence.signing_process"):
+            assert process.sign_many(messages) == [key.sign(m) for m in messages]
+        assert time.monotonic() - started < 10  # the deadline (0.5 s + 1 s), then signing here
+        assert process.in_process and process.child_pid is None
+        assert "did not read its request in time" in caplog.text
+        assert not Path(f"/proc/{pid}").exists()  # a stopped child is killed and reaped too
     finally:
         process.close()
 

@@ -109,9 +109,10 @@ class SigningProcess:
         frames = [_LENGTH.pack(len(messages))]
         for message in messages:
             frames += (_LENGTH.pack(len(message)), message)
-        child.stdin.write(b"".join(frames))
-        child.stdin.flush()
         deadline = time.monotonic() + self.timeout + len(messages) / 1000
+        # The request, too, has the deadline: a child that stopped reading (stopped, or
+        # stuck) would otherwise block this write for good once the pipe's 64 KiB are full.
+        _write_all(child.stdin.fileno(), b"".join(frames), deadline)
         answer = _read_exactly(child.stdout.fileno(), SIGNATURE_SIZE * len(messages), deadline)
         signatures = [answer[i : i + SIGNATURE_SIZE] for i in range(0, len(answer), SIGNATURE_SIZE)]
         try:  # the last: a child out of step (a message skipped or answered twice) fails it
@@ -124,13 +125,18 @@ class SigningProcess:
         # A session of its own: Ctrl-C at the server's terminal is the server's to handle
         # (it may still sign while it stops); the child ends when its input does.
         child = subprocess.Popen(
-            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+            self.command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+            bufsize=0,  # requests are written whole, by _write_all, with a deadline
         )
         self._child = child
-        der = self.key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
         assert child.stdin is not None
-        child.stdin.write(_LENGTH.pack(len(der)) + der)  # through the pipe: never argv or env
-        child.stdin.flush()
+        os.set_blocking(child.stdin.fileno(), False)
+        der = self.key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+        frame = _LENGTH.pack(len(der)) + der  # through the pipe: never argv or env
+        _write_all(child.stdin.fileno(), frame, time.monotonic() + self.timeout)
         log.info("evidence signing process %d started", child.pid)
         return child
 
@@ -149,6 +155,19 @@ class SigningProcess:
             for pipe in (child.stdin, child.stdout):
                 if pipe is not None:
                     pipe.close()
+
+
+def _write_all(fd: int, data: bytes, deadline: float) -> None:
+    """All of ``data`` to the non-blocking ``fd`` before ``deadline``, or ``SigningFailed``."""
+    view = memoryview(data)
+    while view:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([], [fd], [], left)[1]:
+            raise SigningFailed("the child did not read its request in time")
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:  # writable by select, full again by the write: wait more
+            continue
 
 
 def _read_exactly(fd: int, size: int, deadline: float) -> bytes:
