@@ -64,9 +64,8 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    message_pk: Mapped[int] = mapped_column(
-        ForeignKey("relay_message.id", ondelete="CASCADE"), index=True
-    )
+    # No index of its own: the unique (message_pk, mailbox_id) one leads with it.
+    message_pk: Mapped[int] = mapped_column(ForeignKey("relay_message.id", ondelete="CASCADE"))
     mailbox_id: Mapped[int] = mapped_column(ForeignKey("directory_mailbox.id"))
     sequence: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.STORED.value)
