@@ -25,12 +25,18 @@ class JsonLineFormatter(logging.Formatter):
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
-            "logger": record.name,
+            "logger": _shown_name(record.name),
             "message": record.getMessage(),
         }
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)
+
+
+def _shown_name(name: str) -> str:
+    """uvicorn logs its start, stop and every other line on a logger named ``uvicorn.error``
+    (a historical name): shown as ``uvicorn``, so that "error" in a line means an error."""
+    return "uvicorn" if name == "uvicorn.error" else name
 
 
 def logging_config(level: str) -> dict[str, Any]:
