@@ -84,7 +84,10 @@ PassIn = Annotated[
 Trust = Annotated[
     list[Path] | None, typer.Option("--trust", help="Ancre(s) de confiance PEM / trust anchors.")
 ]
-Crl = Annotated[list[Path] | None, typer.Option("--crl", help="CRL (DER ou PEM), répétable.")]
+Crl = Annotated[
+    list[Path] | None,
+    typer.Option("--crl", help="CRL (DER ou PEM), répétable / CRL (DER or PEM), repeatable."),
+]
 CertFile = Annotated[
     list[Path] | None,
     typer.Option(
@@ -233,7 +236,11 @@ def sign(
 def encrypt(
     input_path: In,
     recip: Annotated[
-        list[Path], typer.Option("--recip", help="Certificat destinataire (répétable).")
+        list[Path],
+        typer.Option(
+            "--recip",
+            help="Certificat destinataire (répétable) / recipient certificate (repeatable).",
+        ),
     ],
     out: Out = None,
     cert: Cert = None,
