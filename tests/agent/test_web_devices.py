@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,7 +87,7 @@ def browser(office: Office) -> DeviceKeys:
     """A browser (X25519 alone, as an older one) approved by the workstation's certificate,
     as ``caducee agent devices approve`` does it."""
     keys = DeviceKeys.generate(f"web-{uuid.uuid4()}", PERSON, kem=Kem.X25519)
-    code = ask_pairing(office.base, keys)
+    code = ask_pairing(office.base, keys, "Téléphone de garde")
     client = office.client(PERSON)
     approve(client, office.keys[PERSON], fetch_pairing(client, code))
     return keys
@@ -95,7 +96,7 @@ def browser(office: Office) -> DeviceKeys:
 def endorsed_by(office: Office, endorser: DeviceKeys) -> DeviceKeys:
     """A browser approved by another device (an endorsement made with that device's key)."""
     keys = DeviceKeys.generate(f"web-{uuid.uuid4()}", PERSON)
-    code = ask_pairing(office.base, keys)
+    code = ask_pairing(office.base, keys, "Tablette <salle 2>")
     session = DeviceSession(office.client(PERSON), endorser)
     endorsement = base64.b64encode(endorse_device(keys.public(), endorser)).decode()
     session.request("POST", f"/pairing/{code}/endorsement", json={"endorsement": endorsement})
@@ -125,6 +126,12 @@ def test_the_page_lists_the_devices_and_revokes_one(office: Office) -> None:
         assert 'data-state="active"' in own and ">actif<" in own
         assert 'data-kem="pq"' in own and "post-quantique" in own
         assert "votre certificat" in own and "Révoquer" in own
+        # Each under the name it was given: the machine's, or the browser's when it asked
+        # (kept by the server through the approval, and through an endorsement).
+        assert f"<strong>Poste / workstation {socket.gethostname()}</strong>" in own
+        assert "<strong>Téléphone de garde</strong>" in row(page.text, phone.device_id)
+        assert "<strong>Tablette <salle 2></strong>" in row(page.text, tablet.device_id)
+        assert "Tablette &lt;salle 2&gt;" in page.text  # escaped in the page's markup
         listed = row(page.text, phone.device_id)
         assert 'data-this="1"' not in listed and "Ce poste" not in listed
         assert 'data-kem="classic"' in listed and "non post-quantique" in listed

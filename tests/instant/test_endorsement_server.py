@@ -103,6 +103,7 @@ async def test_a_device_approves_a_new_one_which_then_logs_in(world: World) -> N
     assert "endorser_statement" not in listed[old.device_id]
     entry = listed[new.device_id]
     assert entry["endorsed_by"] == old.device_id
+    assert entry["label"] == "Téléphone de garde"  # the request's, kept through the endorsement
     assert entry["endorser_statement"] == listed[old.device_id]["statement"]
     checked = verify_endorsed_device(
         base64.b64decode(entry["statement"]),

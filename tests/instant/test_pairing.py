@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from caducee.instant.device_keys import certify_device
 from caducee.instant.models import Device, PairingRequest
 from caducee.instant.pairing import CODE_ALPHABET, CODE_LENGTH, key_fingerprint
-from tests.instant.miss import API
+from tests.instant.miss import API, b64
 from tests.instant.test_pairing_support import (
     approve_over_api,
     ask_pairing,
@@ -149,3 +150,31 @@ async def test_approving_needs_the_persons_agent_token(world: World) -> None:
         403,
         "instant-pairing-needs-person",
     )
+
+
+async def test_the_approved_device_keeps_its_name_for_its_person_only(world: World) -> None:
+    """The agent passes the request's label on; the person's listing shows it, another
+    person's listing of the same devices does not (the name a person gives a phone is
+    theirs). A label that is not 1 to 100 printable characters is refused, nothing stored."""
+    alice = await world.person("Alice")
+    bob = await world.person("Bob")
+    keys = browser_keys(alice.address)
+    code = await ask_pairing(world.client, keys)
+    device_id = keys.public().device_id
+    statement = b64(certify_device(keys.public(), alice.key))
+    for bad in ("x" * 101, "salle\n2", "\x07"):
+        refused = await world.client.post(
+            f"{API}/devices", json={"statement": statement, "label": bad}, headers=alice.headers
+        )
+        problem(refused, 400, "instant-malformed")
+    async with world.state.database.sessions() as session:
+        assert await session.get(Device, device_id) is None
+
+    await approve_over_api(world, alice, code)
+    mine = await world.client.get(f"{API}/devices", headers=alice.headers)
+    assert {d["device_id"]: d["label"] for d in mine.json()["devices"]} == {
+        device_id: "Téléphone de garde"
+    }
+    theirs = await world.client.get(f"{API}/people/{alice.address}/devices", headers=bob.headers)
+    [listed] = theirs.json()["devices"]
+    assert listed["device_id"] == device_id and "label" not in listed

@@ -60,9 +60,8 @@ async def approve_over_api(world: World, person: Identity, code: str) -> None:
         datetime.fromtimestamp(body["created_at"], UTC),
     )
     statement = certify_device(public, person.key)
-    response = await world.client.post(
-        f"{API}/devices", json={"statement": b64(statement)}, headers=person.headers
-    )
+    registration = {"statement": b64(statement), "label": body["label"]}
+    response = await world.client.post(f"{API}/devices", json=registration, headers=person.headers)
     assert response.status_code == 201, response.text
     consumed = await world.client.delete(f"{API}/pairing/{code}", headers=person.headers)
     assert consumed.status_code == 200, consumed.text

@@ -66,7 +66,7 @@ def approve(client: ServerClient, key: SignerKey, request: PairingRequest) -> di
     registered: dict[str, Any] = client.request(
         "POST",
         f"{API}/devices",
-        json={"statement": base64.b64encode(statement).decode()},
+        json={"statement": base64.b64encode(statement).decode(), "label": request.label},
         retries=1,
     ).json()
     client.request("DELETE", f"{API}/pairing/{request.code}", retries=1)

@@ -45,10 +45,12 @@ __all__ = [
     "EndorserEndorsed",
     "EndorserRevoked",
     "active_device",
+    "device_label",
 ]
 
 log = logging.getLogger(__name__)
 MAX_DEVICE_ID = 128
+MAX_LABEL = 100  # as a pairing request's label
 
 
 class EndorserRevoked(InstantError):
@@ -82,6 +84,21 @@ class DeviceInfo:
     revoked_at: datetime | None
     endorsed_by: str | None = None
     endorser_statement: bytes | None = None
+    label: str | None = None
+
+
+def device_label(label: str | None) -> str | None:
+    """A device's name as its person typed it: trimmed, 1 to ``MAX_LABEL`` printable
+    characters (None for none); anything else is refused, not cut."""
+    if label is None or not label.strip():
+        return None
+    label = label.strip()
+    if len(label) > MAX_LABEL or not label.isprintable():
+        raise MalformedInstantData(
+            f"nom d'appareil invalide (1 à {MAX_LABEL} caractères imprimables) / "
+            f"bad device name (1 to {MAX_LABEL} printable characters)"
+        )
+    return label
 
 
 def _info(row: Device, endorser_statement: bytes | None = None) -> DeviceInfo:
@@ -96,6 +113,7 @@ def _info(row: Device, endorser_statement: bytes | None = None) -> DeviceInfo:
         aware(row.revoked_at) if row.revoked_at else None,
         endorser_of(document),
         endorser_statement,
+        row.label,
     )
 
 
@@ -126,9 +144,13 @@ class DeviceRegistry:
         self.evidence = evidence
         self.now = now
 
-    async def register(self, address: str, certificate_serial: str, statement: bytes) -> DeviceInfo:
-        """Register a device of ``address``; the same keys again are a no-op (a retry)."""
+    async def register(
+        self, address: str, certificate_serial: str, statement: bytes, label: str | None = None
+    ) -> DeviceInfo:
+        """Register a device of ``address``, named ``label`` for its person; the same keys
+        again are a no-op (a retry)."""
         address = address.lower()
+        label = device_label(label)
         async with self.database.transaction() as session:
             issued = await session.get(IssuedCertificate, certificate_serial)
             if issued is None:
@@ -163,6 +185,7 @@ class DeviceRegistry:
                 statement=statement,
                 statement_sha256=digest,
                 registered_at=now,
+                label=label,
             )
             session.add(row)
             await self._evidence(
@@ -211,6 +234,7 @@ class DeviceRegistry:
                 statement=endorsement,
                 statement_sha256=digest,
                 registered_at=now,
+                label=device_label(request.label),  # what the browser was named when it asked
             )
             session.add(row)
             await self._evidence(

@@ -118,6 +118,8 @@ class Device(Base):
     statement_sha256: Mapped[str] = mapped_column(String(64))
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # What the person calls it ("Chrome, salle de soins"), shown to them only; not signed.
+    label: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 class Case(Base):

@@ -1,8 +1,11 @@
 """MISS devices: a person registers, lists and revokes their devices; others fetch the keys.
 
-- ``POST /api/v1/instant/devices`` {statement: base64} → 201: checked against the
-  certificate the caller logged in with; a forged statement is 422 ``instant-forged-device``.
-- ``GET /api/v1/instant/devices`` → {devices}: the caller's, revoked ones included.
+- ``POST /api/v1/instant/devices`` {statement: base64, label?} → 201: checked against the
+  certificate the caller logged in with; a forged statement is 422 ``instant-forged-device``,
+  a label that is not 1 to 100 printable characters 400 ``instant-malformed``.
+- ``GET /api/v1/instant/devices`` → {devices}: the caller's, revoked ones included, each with
+  its ``label`` (what the person named it: the agent passes a pairing request's label on; an
+  endorsement keeps the request's). The label goes to its person only, in either listing.
 - ``DELETE /api/v1/instant/devices/{device_id}`` → {revoked}: the caller's only.
 - ``GET /api/v1/instant/people/{address}/devices`` → {devices}: active statements, to seal
   sender keys to (each client checks them with the person's certificate itself).
@@ -54,10 +57,12 @@ def device_registry(state: ServerState) -> DeviceRegistry:
 
 class DeviceRequest(StrictRequest):
     statement: str = Field(min_length=1, max_length=MAX_STATEMENT_BASE64)
+    label: str | None = Field(default=None, max_length=400)  # checked by the registry
 
 
-def device_json(info: DeviceInfo) -> dict[str, Any]:
-    """A device as every listing gives it (``endorser_statement`` only for endorsed ones)."""
+def device_json(info: DeviceInfo, *, owner: bool = True) -> dict[str, Any]:
+    """A device as every listing gives it (``endorser_statement`` only for endorsed ones;
+    ``label`` only to its ``owner``: the name a person gave their phone is theirs)."""
     answer: dict[str, Any] = {
         "device_id": info.device_id,
         "address": info.address,
@@ -68,6 +73,8 @@ def device_json(info: DeviceInfo) -> dict[str, Any]:
         "revoked_at": info.revoked_at.isoformat() if info.revoked_at else None,
         "endorsed_by": info.endorsed_by,
     }
+    if owner:
+        answer["label"] = info.label
     if info.endorsed_by is not None and info.endorser_statement is not None:
         answer["endorser_statement"] = base64.b64encode(info.endorser_statement).decode()
     return answer
@@ -77,7 +84,9 @@ def device_json(info: DeviceInfo) -> dict[str, Any]:
 async def register_device(body: DeviceRequest, agent: Agent, state: State) -> dict[str, Any]:
     statement = decode_base64(body.statement, "statement")
     with domain_errors():
-        info = await device_registry(state).register(agent.address, agent.serial_hex, statement)
+        info = await device_registry(state).register(
+            agent.address, agent.serial_hex, statement, body.label
+        )
     return device_json(info)
 
 
@@ -95,9 +104,10 @@ async def revoke_device(device_id: str, agent: Agent, state: State) -> dict[str,
 
 
 @router.get("/people/{address}/devices", summary="A person's active devices")
-async def person_devices(address: str, _agent: Agent, state: State) -> dict[str, Any]:
+async def person_devices(address: str, agent: Agent, state: State) -> dict[str, Any]:
     devices = await device_registry(state).devices(address, include_revoked=False)
-    return {"address": address.lower(), "devices": [device_json(d) for d in devices]}
+    owner = agent.address == address.lower()
+    return {"address": address.lower(), "devices": [device_json(d, owner=owner) for d in devices]}
 
 
 @router.get("/people/{address}/certificates", summary="A person's certificates (DER, base64)")

@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
@@ -209,7 +210,8 @@ def ensure_device(
     if device is None:
         device = _create(config, certificate, kem)
     statement = certify_device(device.public(), key)
-    client.request("POST", f"{API}/devices", json={"statement": b64(statement)}, retries=1)
+    named = {"statement": b64(statement), "label": workstation_label()}
+    client.request("POST", f"{API}/devices", json=named, retries=1)
     log.info(
         "MISS device %s registered (signing key %s)",
         device.device_id,
@@ -221,6 +223,13 @@ def ensure_device(
         except ServerError:
             log.info("MISS device %s: not revoked (unknown or already revoked)", replaced)
     return device
+
+
+def workstation_label() -> str:
+    """The name this workstation's device gets on its person's devices page: the machine's
+    name, which tells one practice's workstations apart (printable, at most 100 chars)."""
+    name = "".join(c for c in socket.gethostname() if c.isprintable()).strip()
+    return f"Poste / workstation {name}"[:100].strip()
 
 
 def workstation_device_id(config: AgentConfig) -> str | None:
