@@ -79,6 +79,7 @@ class PostBatcher:
                 "identifiant de message déjà utilisé / message id already used"
             ),
             thread_name="caducee-posts",
+            turn=database.writing,
         )
 
     @property

@@ -112,6 +112,7 @@ class GroupCommitter:
             take=_take,
             taken=lambda submission: IdTaken(submission.message_id),
             thread_name="caducee-commit",
+            turn=database.writing,
         )
         self.frontier = CommittedFrontier()  # the last batch's evidence frontier (tests read it)
         # On PostgreSQL the commit thread mostly waits on the network: the evidence is signed

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -51,7 +52,8 @@ class GroupCommit(Generic[Item, Result]):
 
     ``commit`` returns one outcome per item, in order: a result, or the error that item gets.
     ``take`` says how many of the queue's first items the next batch holds (at least one);
-    ``taken`` is the answer of an item alone whose commit broke a unique constraint.
+    ``taken`` is the answer of an item alone whose commit broke a unique constraint;
+    ``turn`` (:meth:`caducee.store.Database.writing`) is waited for before each commit.
     """
 
     def __init__(
@@ -61,10 +63,12 @@ class GroupCommit(Generic[Item, Result]):
         take: Callable[[list[Item]], int],
         taken: Callable[[Item], BaseException],
         thread_name: str,
+        turn: Callable[[], AbstractAsyncContextManager[None]] = nullcontext,
     ) -> None:
         self.commit = commit
         self.take = take
         self.taken = taken
+        self.turn = turn
         self.batches = 0  # transactions run, for the tests and the curious
         self._queue: list[Item] = []
         self._task: asyncio.Task[None] | None = None
@@ -100,7 +104,8 @@ class GroupCommit(Generic[Item, Result]):
         loop = asyncio.get_running_loop()
         self.batches += 1
         try:
-            outcomes = await loop.run_in_executor(self._thread, self.commit, batch)
+            async with self.turn():
+                outcomes = await loop.run_in_executor(self._thread, self.commit, batch)
         except IntegrityError:
             if len(batch) == 1:
                 settle(batch[0].future, self.taken(batch[0]))
