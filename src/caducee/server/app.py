@@ -22,6 +22,7 @@ from caducee.server import (
     routes_auth,
     routes_console,
     routes_directory,
+    routes_docs,
     routes_instant,
     routes_interop,
     routes_ledger,
@@ -100,10 +101,13 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
         version=__version__,
         description="End-to-end encrypted messaging for health professionals.",
         lifespan=lifespan,
+        docs_url=None,  # routes_docs serves it without a CDN
+        redoc_url=None,
     )
     install_problem_handlers(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(routes_status.router)
+    app.include_router(routes_docs.router)
     app.include_router(routes_pki.router)
     app.include_router(routes_auth.router)
     app.include_router(routes_directory.router)
