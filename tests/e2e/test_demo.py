@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from tests.conftest import free_port_block
 
 
 def test_the_demo_delivers_a_result_and_starts_again(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"  # made by the demo
     port = free_port_block(4)  # the three agents' pages take the next three ports
     command = [
         sys.executable,
@@ -18,7 +20,7 @@ def test_the_demo_delivers_a_result_and_starts_again(tmp_path: Path) -> None:
         "caducee.cli",
         "demo",
         "--dir",
-        str(tmp_path),
+        str(demo),
         "--port",
         str(port),
         "--once",
@@ -28,8 +30,12 @@ def test_the_demo_delivers_a_result_and_starts_again(tmp_path: Path) -> None:
         result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "Arrivé, déchiffré et vérifié" in result.stdout, result.stdout
-        inbox = list((tmp_path / "alice.imaginaire" / "inbox").glob("*FICTIF-Camille*"))
+        inbox = list((demo / "alice.imaginaire" / "inbox").glob("*FICTIF-Camille*"))
         assert len(inbox) == run
         assert b"****LAB****" in inbox[0].read_bytes()
-    assert list((tmp_path / "labo.demo" / "sent").glob("resultat-*.hpr"))
-    assert not list((tmp_path / "alice.imaginaire" / "quarantine").glob("*"))
+    assert list((demo / "labo.demo" / "sent").glob("resultat-*.hpr"))
+    assert not list((demo / "alice.imaginaire" / "quarantine").glob("*"))
+    # Synthetic data, kept as real data would be: the owner's only.
+    for folder in (demo, demo / "server", demo / "labo.demo", demo / "alice.imaginaire"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder.name
+    assert stat.S_IMODE((demo / "server" / "caducee.db").stat().st_mode) == 0o600

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -65,3 +67,20 @@ def test_the_ca_keys_are_private_to_their_owner(tmp_path: Path) -> None:
     for name in ("root.key.pem", "issuing.key.pem", "passphrase"):
         assert (tmp_path / "ca" / name).stat().st_mode & 0o077 == 0, name
     assert b"ENCRYPTED PRIVATE KEY" in (tmp_path / "ca" / "root.key.pem").read_bytes()
+
+
+def test_a_new_data_folder_and_its_database_are_private_to_their_owner(tmp_path: Path) -> None:
+    """Who wrote to whom is in the database: a new deployment's folder is 0700 and its SQLite
+    file (with its -wal and -shm files) 0600, whatever the umask."""
+    folder = tmp_path / "new"
+    old_umask = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(cli, ["server", "init", "--data-dir", str(folder)])
+    finally:
+        os.umask(old_umask)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    databases = sorted(folder.glob("caducee.db*"))
+    assert databases and databases[0].name == "caducee.db"
+    for path in databases:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name

@@ -195,7 +195,7 @@ def demo(
     directory = directory.resolve()
     server_dir = directory / "server"
     base = f"http://127.0.0.1:{port}"
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # synthetic, but as it would be
     os.environ.setdefault("CADUCEE_PUBLIC_URL", base)
     subprocess.run(
         [sys.executable, "-m", "caducee.cli", "server", "init", "--data-dir", str(server_dir)],

@@ -35,7 +35,8 @@ def init(data_dir: DataDir = None) -> None:
 
     settings = load_settings(**({"data_dir": data_dir} if data_dir else {}))
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # The operator's only: who writes to whom, and the keys, are in there.
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         with console.status("Base de données / database…"):
             upgrade_database(settings.resolved_database_url)
         open_blob_store(

@@ -6,6 +6,8 @@ the event loop starts, or from it through ``asyncio.to_thread``.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from alembic import command
@@ -40,6 +42,10 @@ def downgrade_database(url: str, revision: str) -> None:
 
 
 def _ensure_sqlite_folder(url: str) -> None:
+    """The database's folder, and a new database file readable by its owner only (SQLite
+    gives its -wal and -shm files the database file's mode): it holds who wrote to whom."""
     path = url.split(":///", 1)[-1]
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileExistsError):  # an existing one keeps its mode
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
