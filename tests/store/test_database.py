@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,20 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from caducee.store import Database, StoreUnavailable, downgrade_database, upgrade_database
 from caducee.store.models import IssuedCertificate
-
-
-def _certificate(serial: str, fingerprint: str) -> IssuedCertificate:
-    now = datetime.now(UTC)
-    return IssuedCertificate(
-        serial_hex=serial,
-        profile="person",
-        subject="CN=Synthetic Person",
-        email="synthetic@caducee.test",
-        not_before=now,
-        not_after=now + timedelta(days=365),
-        fingerprint_sha256=fingerprint,
-        der=b"\x30\x00",
-    )
+from tests.store.samples import certificate_row
 
 
 async def test_migrations_create_the_schema_and_round_trip(database_url: str) -> None:
@@ -52,11 +38,11 @@ async def test_a_committed_row_is_read_back_and_a_failed_transaction_leaves_noth
     database: Database,
 ) -> None:
     async with database.transaction() as session:
-        session.add(_certificate("01", "a" * 64))
+        session.add(certificate_row("01", "a" * 64))
     with pytest.raises(IntegrityError):
         async with database.transaction() as session:
-            session.add(_certificate("02", "b" * 64))
-            session.add(_certificate("03", "a" * 64))  # same fingerprint: unique violation
+            session.add(certificate_row("02", "b" * 64))
+            session.add(certificate_row("03", "a" * 64))  # same fingerprint: unique violation
     async with database.sessions() as session:
         serials = (await session.scalars(select(IssuedCertificate.serial_hex))).all()
     assert serials == ["01"]

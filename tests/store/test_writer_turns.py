@@ -8,7 +8,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,22 +16,13 @@ import caducee.store.database as database_module
 from caducee.store import Database
 from caducee.store.group_commit import GroupCommit
 from caducee.store.models import IssuedCertificate
+from tests.store.samples import certificate_row
 
 HOLD = 0.4  # how long the first writer keeps its transaction open
 
 
 def _certificate(serial: str) -> IssuedCertificate:
-    now = datetime.now(UTC)
-    return IssuedCertificate(
-        serial_hex=serial,
-        profile="person",
-        subject="CN=Synthetic Person",
-        email="synthetic@caducee.test",
-        not_before=now,
-        not_after=now + timedelta(days=365),
-        fingerprint_sha256=serial * 32,
-        der=b"\x30\x00",
-    )
+    return certificate_row(serial, serial * 32)
 
 
 async def _write_and_hold(database: Database, serial: str, started: asyncio.Event) -> float:
