@@ -124,6 +124,8 @@ async def test_bad_requests_are_refused(world: World) -> None:
     assert (await world.client.post(f"{API}/pairing", json=bad_id)).status_code == 422
     kem = {**pairing_body(keys), "kem": 7}
     problem(await world.client.post(f"{API}/pairing", json=kem), 422, "instant-unsupported-suite")
+    unnamed = {**pairing_body(keys), "label": "\x07\t\x1b"}  # nothing printable: no name
+    problem(await world.client.post(f"{API}/pairing", json=unnamed), 400, "instant-malformed")
     taken, _ = await paired_device(world, alice)
     again = browser_keys(alice.address, taken.device_id)
     problem(
@@ -178,3 +180,18 @@ async def test_the_approved_device_keeps_its_name_for_its_person_only(world: Wor
     theirs = await world.client.get(f"{API}/people/{alice.address}/devices", headers=bob.headers)
     [listed] = theirs.json()["devices"]
     assert listed["device_id"] == device_id and "label" not in listed
+
+
+async def test_a_browser_name_with_control_characters_is_tidied_not_refused(world: World) -> None:
+    """A browser may name itself with a line break or worse: the request keeps the name
+    tidied (controls as spaces, one space between words), and the approval, which passes it
+    on, is not refused for it."""
+    alice = await world.person("Alice")
+    keys = browser_keys(alice.address)
+    body = {**pairing_body(keys), "label": "Téléphone\n de\x07garde\x1b[31m"}
+    code = (await world.client.post(f"{API}/pairing", json=body)).json()["code"]
+    shown = await world.client.get(f"{API}/pairing/{code}", headers=alice.headers)
+    assert shown.json()["label"] == "Téléphone de garde [31m"
+    await approve_over_api(world, alice, code)
+    mine = (await world.client.get(f"{API}/devices", headers=alice.headers)).json()["devices"]
+    assert [d["label"] for d in mine] == ["Téléphone de garde [31m"]

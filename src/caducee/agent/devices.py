@@ -19,7 +19,7 @@ from caducee.agent.client import ServerClient
 from caducee.crypto.cms_sign import SignerKey
 from caducee.instant._hpke import Kem
 from caducee.instant.device_keys import DevicePublicKeys, certify_device
-from caducee.instant.pairing import key_fingerprint, normalise_code
+from caducee.instant.pairing import key_fingerprint, normalise_code, tidy_label
 
 __all__ = ["PairingRequest", "approve", "fetch_pairing", "list_devices", "revoke_device"]
 
@@ -63,10 +63,11 @@ def fetch_pairing(client: ServerClient, code: str) -> PairingRequest:
 def approve(client: ServerClient, key: SignerKey, request: PairingRequest) -> dict[str, Any]:
     """Certify the device with the person's key, register it, consume the request."""
     statement = certify_device(request.keys, key)
+    named = {"statement": base64.b64encode(statement).decode(), "label": tidy_label(request.label)}
     registered: dict[str, Any] = client.request(
         "POST",
         f"{API}/devices",
-        json={"statement": base64.b64encode(statement).decode(), "label": request.label},
+        json=named,
         retries=1,
     ).json()
     client.request("DELETE", f"{API}/pairing/{request.code}", retries=1)

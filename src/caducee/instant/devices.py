@@ -31,7 +31,7 @@ from caducee.instant.device_keys import parse_device_statement, verify_device_st
 from caducee.instant.endorsement import endorser_of, is_endorsement, verify_endorsement
 from caducee.instant.errors import ForgedDeviceStatement, MalformedInstantData
 from caducee.instant.models import Device
-from caducee.instant.pairing import take_request
+from caducee.instant.pairing import MAX_LABEL, take_request, tidy_label
 from caducee.instant.roles import aware
 from caducee.instant.service_errors import DeviceRevoked, DeviceTaken, InstantError, UnknownDevice
 from caducee.ledger import EvidenceEvent, EvidenceRecord
@@ -50,7 +50,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 MAX_DEVICE_ID = 128
-MAX_LABEL = 100  # as a pairing request's label
 
 
 class EndorserRevoked(InstantError):
@@ -234,7 +233,7 @@ class DeviceRegistry:
                 statement=endorsement,
                 statement_sha256=digest,
                 registered_at=now,
-                label=device_label(request.label),  # what the browser was named when it asked
+                label=tidy_label(request.label),  # what the browser was named when it asked
             )
             session.add(row)
             await self._evidence(

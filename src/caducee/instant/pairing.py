@@ -49,6 +49,7 @@ __all__ = [
     "key_fingerprint",
     "normalise_code",
     "take_request",
+    "tidy_label",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
 CODE_LENGTH = 8
 PAIRING_SECONDS = 600
 MAX_PENDING_PER_ADDRESS = 5
+MAX_LABEL = 100
 
 
 class PairingUnknown(InstantError):
@@ -127,6 +129,14 @@ async def take_request(
     return info
 
 
+def tidy_label(text: str) -> str | None:
+    """A browser's name for itself made fit to show and keep: control characters become
+    spaces, runs of spaces one, at most ``MAX_LABEL`` characters; None when nothing is left.
+    The request keeps it so, and the device it becomes (approved or endorsed) too."""
+    words = "".join(c if c.isprintable() else " " for c in text).split()
+    return " ".join(words)[:MAX_LABEL].strip() or None
+
+
 class PairingService:
     def __init__(self, database: Database, *, now: Callable[[], datetime] = utcnow) -> None:
         self.database = database
@@ -134,6 +144,9 @@ class PairingService:
 
     async def create(self, label: str, keys: DevicePublicKeys) -> tuple[str, datetime]:
         """Keep a request; its code and end. Keys are checked (sizes, KEM); no private part."""
+        label = tidy_label(label) or ""
+        if not label:
+            raise MalformedInstantData("nom d'appareil vide / empty device name")
         load_public_key(keys.kem, keys.hpke_public)
         try:
             ed25519.Ed25519PublicKey.from_public_bytes(keys.signing_public)
