@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 
 import pytest
@@ -87,6 +88,40 @@ async def test_fetch_and_ack_are_recorded_once_each(relay: Relay) -> None:
     assert handover.previous_record_sha256 == found[1].record.record_digest()
     assert accepted.previous_record_sha256 == handover.record_digest()
     assert accepted.extra == {"signed": "no"}
+
+
+async def test_a_batched_fetch_and_ack_record_each_message_once_chained_to_its_own(
+    relay: Relay,
+) -> None:
+    """A fetch or an acknowledgement of several messages appends their records together
+    (one batch: consecutive leaves), each chained to its own message's latest record; an
+    id asked twice, or unknown, adds nothing; the log checks whole."""
+    ids = [f"batch-{i}" for i in range(6)]
+    await asyncio.gather(*(submit(relay, envelope(i, "gp@caducee.test")) for i in ids))
+    gp = relay.ids["gp"]
+    before = await relay.evidence.size()
+    fetched = await relay.service.fetch_many(gp, [*ids, ids[0], "unknown"], max_bytes=10**6)
+    assert sum(not isinstance(o, Exception) for o in fetched) == 7  # ids[0] answered twice
+    assert await relay.evidence.size() == before + 6
+    acknowledged = await relay.service.acknowledge_many(gp, [(i, None) for i in [*ids, ids[1]]])
+    assert not any(isinstance(o, Exception) for o in acknowledged)
+    assert await relay.evidence.size() == before + 12
+    leaves: dict[str, list[int]] = {}
+    for message_id in ids:
+        found = await records(relay, message_id)
+        assert events(found) == [
+            "SubmissionAcceptance",
+            "ContentConsignment",
+            "ContentHandover",
+            "ConsignmentAcceptance",
+        ]
+        for earlier, later in itertools.pairwise(found):
+            assert later.record.previous_record_sha256 == earlier.record.record_digest()
+        leaves[message_id] = [index for index, _ in await relay.evidence.records_of(message_id)]
+    handovers = sorted(leaves[i][2] for i in ids)
+    assert handovers == list(range(before, before + 6))  # one batch, in the asked order
+    assert [leaves[i][2] for i in ids] == handovers
+    await check_log(relay.service.database, relay.evidence.verifier_key)
 
 
 async def test_mail_from_another_operator_is_received_from_external(relay: Relay) -> None:

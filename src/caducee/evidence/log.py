@@ -364,6 +364,21 @@ class EvidenceLog:
             )
             return [(row.leaf_index, _signed(row)) for row in rows]
 
+    async def last_record_digests(
+        self, session: AsyncSession, message_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """:meth:`last_record_digest` of several messages in one query (those with none are
+        left out)."""
+        latest: dict[str, str] = {}
+        for start in range(0, len(message_ids), 500):  # well under SQLite's bound variables
+            rows = await session.execute(
+                select(RecordRow.message_id, RecordRow.record_sha256)
+                .where(RecordRow.message_id.in_(sorted(set(message_ids[start : start + 500]))))
+                .order_by(RecordRow.leaf_index)
+            )
+            latest.update((str(message_id), str(digest)) for message_id, digest in rows)
+        return latest
+
     async def last_record_digest(self, session: AsyncSession, message_id: str) -> str | None:
         """SHA-256 of the message's latest record: the next record's ``previous``."""
         digest = await session.scalar(

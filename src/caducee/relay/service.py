@@ -325,6 +325,7 @@ class RelayService:
         ciphertext are in the answer; the first message always comes, whatever its size).
         What is left out is not moved to fetched."""
         outcomes: list[tuple[Delivery, Message] | RelayError] = []
+        handed: list[tuple[Message, Delivery, dict[str, str]]] = []  # evidence to append
         total = 0
         async with self.database.transaction() as session:
             for message_id in message_ids:
@@ -340,10 +341,9 @@ class RelayService:
                 if delivery.state == DeliveryState.STORED.value:
                     delivery.state = DeliveryState.FETCHED.value
                     delivery.fetched_at = self.now()
-                    await self._record_event(
-                        session, EvidenceEvent.CONTENT_HANDOVER, message, delivery, mailbox_id, {}
-                    )
+                    handed.append((message, delivery, {}))
                 outcomes.append((delivery, message))
+            await self._record_events(session, EvidenceEvent.CONTENT_HANDOVER, handed, mailbox_id)
             inline = await _inline_ciphertexts(
                 session, [o[1].id for o in outcomes if not isinstance(o, RelayError)]
             )
@@ -386,6 +386,7 @@ class RelayService:
         message, bad acknowledgement), which changes nothing of that one and stops no other.
         """
         outcomes: list[MailboxItem | RelayError] = []
+        accepted: list[tuple[Message, Delivery, dict[str, str]]] = []  # evidence to append
         async with self.database.transaction() as session:
             mailbox: tuple[str, set[str]] | None = None  # address and valid fingerprints
             for message_id, acknowledgement in acknowledgements:
@@ -423,15 +424,11 @@ class RelayService:
                 delivery.acknowledged_at = self.now()
                 if delivery.fetched_at is None:
                     delivery.fetched_at = delivery.acknowledged_at
-                await self._record_event(
-                    session,
-                    EvidenceEvent.CONSIGNMENT_ACCEPTANCE,
-                    message,
-                    delivery,
-                    mailbox_id,
-                    extra,
-                )
+                accepted.append((message, delivery, extra))
                 outcomes.append(_item(delivery, message))
+            await self._record_events(
+                session, EvidenceEvent.CONSIGNMENT_ACCEPTANCE, accepted, mailbox_id
+            )
         for outcome in outcomes:
             if not isinstance(outcome, RelayError):
                 log.debug("acknowledged %s by mailbox %s", outcome.message_id, mailbox_id)
@@ -449,33 +446,40 @@ class RelayService:
             )
             return [(str(address), bytes(der)) for address, der in rows if der is not None]
 
-    async def _record_event(
+    async def _record_events(
         self,
         session: AsyncSession,
         event: EvidenceEvent,
-        message: Message,
-        delivery: Delivery,
+        steps: Sequence[tuple[Message, Delivery, dict[str, str]]],
         mailbox_id: int,
-        extra: dict[str, str],
     ) -> None:
-        if self.evidence is None:
+        """One ``event`` record per (message, its delivery here, extra), appended together:
+        one head update, one frontier, one batch of signatures for a whole fetch or
+        acknowledgement (each message's record chained to its latest one)."""
+        if self.evidence is None or not steps:
             return
-        address = await session.scalar(select(Mailbox.address).where(Mailbox.id == mailbox_id))
-        when = delivery.acknowledged_at if event is EvidenceEvent.CONSIGNMENT_ACCEPTANCE else None
-        record = EvidenceRecord(
-            event=event,
-            message_id=message.message_id,
-            ciphertext_sha256=message.ciphertext_sha256,
-            actor_id=str(address),
-            time=_aware(when or delivery.fetched_at or self.now()),
-            sender_id=message.envelope_from,
-            recipient_ids=(str(address),),
-            previous_record_sha256=await self.evidence.last_record_digest(
-                session, message.message_id
-            ),
-            extra=extra,
+        address = str(await session.scalar(select(Mailbox.address).where(Mailbox.id == mailbox_id)))
+        previous = await self.evidence.last_record_digests(
+            session, [message.message_id for message, _, _ in steps]
         )
-        await self.evidence.append(session, record)
+        records = []
+        for message, delivery, extra in steps:
+            acknowledged = event is EvidenceEvent.CONSIGNMENT_ACCEPTANCE
+            when = delivery.acknowledged_at if acknowledged else None
+            records.append(
+                EvidenceRecord(
+                    event=event,
+                    message_id=message.message_id,
+                    ciphertext_sha256=message.ciphertext_sha256,
+                    actor_id=address,
+                    time=_aware(when or delivery.fetched_at or self.now()),
+                    sender_id=message.envelope_from,
+                    recipient_ids=(address,),
+                    previous_record_sha256=previous.get(message.message_id),
+                    extra=extra,
+                )
+            )
+        await self.evidence.append_many(session, records)
 
     async def purge_expired(self, retention: timedelta, *, batch: int = 1000) -> int:
         """Delete messages accepted before now − ``retention`` and their unshared blobs."""
