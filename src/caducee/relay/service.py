@@ -292,22 +292,24 @@ class RelayService:
         items = tuple(_item(delivery, message) for delivery, message in rows)
         return MailboxPage(items, items[-1].sequence if items else max(cursor, 0))
 
-    async def _delivery(
-        self, session: AsyncSession, mailbox_id: int, message_id: str
-    ) -> tuple[Delivery, Message]:
-        if not MESSAGE_ID_PATTERN.fullmatch(message_id):
-            raise UnknownMessage("no such message in this mailbox")
-        row = (
-            await session.execute(
+    async def _deliveries(
+        self, session: AsyncSession, mailbox_id: int, message_ids: Sequence[str]
+    ) -> dict[str, tuple[Delivery, Message]]:
+        """This mailbox's deliveries of those messages, by message id, in one query per 500
+        (an id that is malformed, unknown, or another mailbox's is simply not there)."""
+        wanted = sorted({m for m in message_ids if MESSAGE_ID_PATTERN.fullmatch(m)})
+        found: dict[str, tuple[Delivery, Message]] = {}
+        for start in range(0, len(wanted), 500):  # well under SQLite's bound variables
+            rows = await session.execute(
                 select(Delivery, Message)
                 .join(Message, Message.id == Delivery.message_pk)
-                .where(Delivery.mailbox_id == mailbox_id, Message.message_id == message_id)
+                .where(
+                    Delivery.mailbox_id == mailbox_id,
+                    Message.message_id.in_(wanted[start : start + 500]),
+                )
             )
-        ).first()
-        if row is None:  # another mailbox's message is as unknown as a missing one
-            raise UnknownMessage(f"no message {message_id} in this mailbox")
-        delivery, message = row
-        return delivery, message
+            found.update((message.message_id, (delivery, message)) for delivery, message in rows)
+        return found
 
     async def fetch(self, mailbox_id: int, message_id: str) -> tuple[MailboxItem, bytes]:
         """A delivery's ciphertext; the first fetch moves it from stored to fetched."""
@@ -328,12 +330,12 @@ class RelayService:
         handed: list[tuple[Message, Delivery, dict[str, str]]] = []  # evidence to append
         total = 0
         async with self.database.transaction() as session:
+            mine = await self._deliveries(session, mailbox_id, message_ids)
             for message_id in message_ids:
-                try:
-                    delivery, message = await self._delivery(session, mailbox_id, message_id)
-                except RelayError as exc:
-                    outcomes.append(exc)
+                if message_id not in mine:  # another mailbox's is as unknown as a missing one
+                    outcomes.append(_unknown(message_id))
                     continue
+                delivery, message = mine[message_id]
                 if total and total + message.size > max_bytes:
                     outcomes.append(FetchAlone(f"{message_id}: fetch this message on its own"))
                     continue
@@ -389,9 +391,12 @@ class RelayService:
         accepted: list[tuple[Message, Delivery, dict[str, str]]] = []  # evidence to append
         async with self.database.transaction() as session:
             mailbox: tuple[str, set[str]] | None = None  # address and valid fingerprints
+            mine = await self._deliveries(session, mailbox_id, [m for m, _ in acknowledgements])
             for message_id, acknowledgement in acknowledgements:
                 try:
-                    delivery, message = await self._delivery(session, mailbox_id, message_id)
+                    if message_id not in mine:  # another mailbox's: as unknown as a missing one
+                        raise _unknown(message_id)
+                    delivery, message = mine[message_id]
                     if delivery.state == DeliveryState.ACKNOWLEDGED.value:
                         outcomes.append(_item(delivery, message))
                         continue
@@ -515,6 +520,13 @@ class RelayService:
     async def _delete_blobs(self, digests: Sequence[str]) -> None:
         for sha256 in digests:
             await self.blobs.delete(sha256)
+
+
+def _unknown(message_id: str) -> UnknownMessage:
+    """Not in this mailbox (a malformed id is not repeated back)."""
+    if not MESSAGE_ID_PATTERN.fullmatch(message_id):
+        return UnknownMessage("no such message in this mailbox")
+    return UnknownMessage(f"no message {message_id} in this mailbox")
 
 
 async def _inline_ciphertexts(
